@@ -1,0 +1,1 @@
+"""Storage: the data definition, AWS clients, repositories and error translation."""

@@ -1,0 +1,159 @@
+"""The one definition of the data: tables, keys, indexes, TTL, streams and buckets.
+
+Everything that creates or describes storage reads this module: the local stand-in's
+provisioning, the AWS provisioning command, the CloudFormation resources merged into
+`chalice package` and the IAM policies. Key *formats* live in the repositories.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+AttrType = Literal["S", "N", "B"]
+StreamView = Literal["NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"]
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    type: AttrType = "S"
+
+
+@dataclass(frozen=True)
+class Index:
+    """A global secondary index (projection ALL unless keys_only)."""
+
+    name: str
+    partition: Key
+    sort: Key | None = None
+    keys_only: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    """A DynamoDB table, on-demand capacity."""
+
+    key: str  # logical name; the physical name comes from the settings
+    partition: Key
+    sort: Key | None = None
+    indexes: tuple[Index, ...] = ()
+    ttl_attribute: str | None = None
+    stream: StreamView | None = None
+    description: str = ""
+
+    @property
+    def attributes(self) -> dict[str, AttrType]:
+        """Every attribute used in a key of the table or one of its indexes."""
+        attrs: dict[str, AttrType] = {}
+        for key in (self.partition, self.sort):
+            if key is not None:
+                attrs[key.name] = key.type
+        for index in self.indexes:
+            for key in (index.partition, index.sort):
+                if key is not None:
+                    attrs[key.name] = key.type
+        return attrs
+
+
+@dataclass(frozen=True)
+class Bucket:
+    key: str
+    description: str = ""
+    cors: bool = True  # presigned uploads from game clients
+
+
+@dataclass(frozen=True)
+class DataDefinition:
+    tables: tuple[Table, ...] = field(default_factory=tuple)
+    buckets: tuple[Bucket, ...] = field(default_factory=tuple)
+
+    def table(self, key: str) -> Table:
+        for table in self.tables:
+            if table.key == key:
+                return table
+        raise KeyError(f"no table {key!r} in the data definition")
+
+
+PK = Key("PK")
+SK = Key("SK")
+
+PLAYERS = Table(
+    key="players",
+    partition=PK,
+    sort=SK,
+    ttl_attribute="expires_at",
+    description="Profiles, stats and per-player bookkeeping; rate-limit windows.",
+)
+
+LEADERBOARDS = Table(
+    key="leaderboards",
+    partition=PK,
+    sort=SK,
+    indexes=(Index("by_score", Key("GSI1PK"), Key("GSI1SK")),),
+    ttl_attribute="expires_at",
+    description="Board entries, rank counters and archived periods.",
+)
+
+MATCHMAKING = Table(
+    key="matchmaking",
+    partition=PK,
+    sort=SK,
+    indexes=(Index("waiting", Key("WPK"), Key("skill", "N")),),
+    ttl_attribute="expires_at",
+    description="Tickets, matches and recent wait times; `waiting` is sparse.",
+)
+
+ACHIEVEMENTS = Table(
+    key="achievements",
+    partition=PK,
+    sort=SK,
+    description="Per-player achievement progress and sharded rarity counters.",
+)
+
+NOTIFICATIONS = Table(
+    key="notifications",
+    partition=PK,
+    sort=SK,
+    ttl_attribute="expires_at",
+    description="Per-player inboxes, broadcasts and read markers.",
+)
+
+SAVES = Table(
+    key="saves",
+    partition=PK,
+    sort=SK,
+    description="Cloud-save slots: inline data or a pointer to the saves bucket.",
+)
+
+EVENTS = Table(
+    key="events",
+    partition=PK,
+    ttl_attribute="expires_at",
+    stream="NEW_IMAGE",
+    description="Game events, one item per event id; the stream feeds analytics.",
+)
+
+ANALYTICS = Table(
+    key="analytics",
+    partition=PK,
+    sort=SK,
+    ttl_attribute="expires_at",
+    description="Daily aggregates (sharded counters) and first-seen markers.",
+)
+
+SAVES_BUCKET = Bucket(key="saves", description="Large cloud saves, uploaded by presigned URL.")
+
+DATA = DataDefinition(
+    tables=(
+        PLAYERS,
+        LEADERBOARDS,
+        MATCHMAKING,
+        ACHIEVEMENTS,
+        NOTIFICATIONS,
+        SAVES,
+        EVENTS,
+        ANALYTICS,
+    ),
+    buckets=(SAVES_BUCKET,),
+)
