@@ -1,0 +1,59 @@
+"""AWS clients, built once per container on first use (never at import)."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+from chalicelib.config import get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+
+# boto3's `standard` retry mode: exponential backoff with jitter on throttling and
+# transient errors. What still fails after these attempts surfaces as a 503.
+BOTO_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 4},
+    connect_timeout=3,
+    read_timeout=10,
+    max_pool_connections=32,
+)
+
+_lock = threading.Lock()
+_clients: dict[str, Any] = {}
+
+
+def _client(service: str) -> Any:
+    client = _clients.get(service)
+    if client is None:
+        with _lock:
+            client = _clients.get(service)
+            if client is None:
+                # boto3 honours AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> itself.
+                session = boto3.session.Session(region_name=get_settings().region)
+                client = session.client(service, config=BOTO_CONFIG)  # type: ignore[call-overload]
+                _clients[service] = client
+    return client
+
+
+def dynamodb() -> DynamoDBClient:
+    return _client("dynamodb")  # type: ignore[no-any-return]
+
+
+def cognito() -> CognitoIdentityProviderClient:
+    return _client("cognito-idp")  # type: ignore[no-any-return]
+
+
+def s3() -> S3Client:
+    return _client("s3")  # type: ignore[no-any-return]
+
+
+def reset_clients() -> None:
+    """Drop cached clients (tests point the app at a new endpoint)."""
+    with _lock:
+        _clients.clear()
