@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +53,7 @@ def _moto_backends() -> dict[str, Any]:
 def _snapshot() -> dict[str, Any]:
     """Plain dicts of every moto backend in use: {service: {account: {region: backend}}}."""
     return {
-        service: {
-            account: dict(regions.items()) for account, regions in backend_dict.items()
-        }
+        service: {account: dict(regions.items()) for account, regions in backend_dict.items()}
         for service, backend_dict in _moto_backends().items()
     }
 
@@ -183,7 +181,9 @@ class StandIn:
             request_handler=QuietRequestHandler,
         )
         self.port = self._server.server_port
-        serve = threading.Thread(target=self._server.serve_forever, name="standin-http", daemon=True)
+        serve = threading.Thread(
+            target=self._server.serve_forever, name="standin-http", daemon=True
+        )
         serve.start()
         self._threads.append(serve)
         if self.state_dir is not None:
@@ -209,7 +209,7 @@ class StandIn:
             if _active is self:
                 _active = None
 
-    def __enter__(self) -> StandIn:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
