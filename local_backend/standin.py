@@ -1,0 +1,314 @@
+"""The embedded AWS stand-in: moto's server, one request at a time, saved to disk.
+
+moto on its own is not linearizable: threads racing one conditional write or transaction
+can both win. The WSGI wrapper below holds one lock for the whole of every request
+(including building the response body), so conditional writes and transactions behave
+as DynamoDB's do. Throughput is not the point locally; correctness is.
+
+The state of the services we use is pickled under the state folder (`.local/` when run
+by the local backend) every couple of seconds when something changed, and at shutdown,
+and loaded at start. `rm -rf .local` wipes it.
+
+moto keeps its data in process-global objects, so only one stand-in runs per process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copyreg
+import io
+import logging
+import os
+import pickle
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+logger = logging.getLogger(__name__)
+
+# The moto backends the project uses; dynamodbstreams shares the dynamodb tables.
+SERVICES = ("dynamodb", "dynamodbstreams", "cognitoidp", "s3")
+STATE_FILE = "moto-state.pickle"
+SAVE_INTERVAL_SECONDS = 2.0
+
+# Operations that never change state: a request naming one does not make the state dirty.
+_READ_PREFIXES = ("Get", "Query", "Scan", "Describe", "List", "BatchGet", "TransactGet")
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+_active_lock = threading.Lock()
+_active: StandIn | None = None
+
+
+def _moto_backends() -> dict[str, Any]:
+    from moto.backends import get_backend
+
+    return {service: get_backend(service) for service in SERVICES}  # type: ignore[call-overload]
+
+
+def _snapshot() -> dict[str, Any]:
+    """Plain dicts of every moto backend in use: {service: {account: {region: backend}}}."""
+    return {
+        service: {account: dict(regions.items()) for account, regions in backend_dict.items()}
+        for service, backend_dict in _moto_backends().items()
+    }
+
+
+def _rsa_key_from_dict(data: dict[str, Any]) -> Any:
+    from joserfc import jwk
+
+    return jwk.RSAKey.import_key(data)
+
+
+def _dumps(state: dict[str, Any]) -> bytes:
+    """Pickle moto's state; the Cognito pools' signing key goes as its JWK dict."""
+    from joserfc import jwk
+
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = copyreg.dispatch_table.copy()
+    pickler.dispatch_table[jwk.RSAKey] = lambda key: (
+        _rsa_key_from_dict,
+        (key.as_dict(private=True),),
+    )
+    pickler.dump(state)
+    return buffer.getvalue()
+
+
+def _reset_services() -> None:
+    for backend_dict in _moto_backends().values():
+        for regions in list(backend_dict.values()):
+            regions.reset()
+        backend_dict.clear()
+
+
+def _install(state: dict[str, Any]) -> None:
+    backends = _moto_backends()
+    for service, accounts in state.items():
+        backend_dict = backends.get(service)
+        if backend_dict is None:
+            continue
+        for account, regions in accounts.items():
+            account_backend = backend_dict[account]  # creates and registers the account
+            for region, backend in regions.items():
+                account_backend[region] = backend
+
+
+class _SerializedApp:
+    """WSGI wrapper: one request at a time, response body built under the lock."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+        self.dirty = False
+        self.requests = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        with self.lock:
+            self.requests += 1
+            if _changes_state(environ):
+                self.dirty = True
+            result = self.app(environ, start_response)
+            try:
+                body = b"".join(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        return [body]
+
+
+def _changes_state(environ: dict[str, Any]) -> bool:
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        operation = target.rsplit(".", 1)[-1]
+        return not operation.startswith(_READ_PREFIXES)
+    return environ.get("REQUEST_METHOD", "GET").upper() not in _READ_METHODS
+
+
+class StandIn:
+    """A running stand-in: `endpoint_url`, `stop()`, usable as a context manager."""
+
+    def __init__(self, host: str, port: int, state_dir: Path | None) -> None:
+        self.host = host
+        self.requested_port = port
+        self.state_dir = state_dir
+        self.port = 0
+        self._server: Any = None
+        self._app: _SerializedApp | None = None
+        self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()
+        self._stopped = False
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def state_file(self) -> Path | None:
+        return self.state_dir / STATE_FILE if self.state_dir is not None else None
+
+    @property
+    def request_count(self) -> int:
+        return self._app.requests if self._app is not None else 0
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def _start(self) -> None:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        class QuietRequestHandler(MotoRequestHandler):
+            def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+                logger.debug("%s %s", self.requestline, code)
+
+        _reset_services()
+        self._load()
+        self._app = _SerializedApp(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(
+            self.host,
+            self.requested_port,
+            self._app,
+            threaded=True,
+            request_handler=QuietRequestHandler,
+        )
+        self.port = self._server.server_port
+        serve = threading.Thread(
+            target=self._server.serve_forever, name="standin-http", daemon=True
+        )
+        serve.start()
+        self._threads.append(serve)
+        if self.state_dir is not None:
+            saver = threading.Thread(target=self._save_loop, name="standin-save", daemon=True)
+            saver.start()
+            self._threads.append(saver)
+
+    def stop(self) -> None:
+        """Stop serving, save the state, forget moto's data. Safe to call twice."""
+        global _active
+        if self._stopped:
+            return
+        self._stopped = True
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self.save(force=True)
+        _reset_services()
+        with _active_lock:
+            if _active is self:
+                _active = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- persistence -----------------------------------------------------------------
+
+    def save(self, *, force: bool = False) -> bool:
+        """Write the state if it changed (or `force`); True when a file was written."""
+        target = self.state_file
+        if target is None or self._app is None:
+            return False
+        with self._app.lock:
+            if not (self._app.dirty or force):
+                return False
+            data = _dumps({"moto_version": _moto_version(), "services": _snapshot()})
+            self._app.dirty = False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+        return True
+
+    def _save_loop(self) -> None:
+        while not self._stopping.wait(SAVE_INTERVAL_SECONDS):
+            try:
+                self.save()
+            except Exception:  # keep serving; the next round or shutdown tries again
+                logger.exception("saving the stand-in state failed")
+
+    def _load(self) -> None:
+        source = self.state_file
+        if source is None or not source.exists():
+            return
+        try:
+            state = pickle.loads(source.read_bytes())
+            if state.get("moto_version") != _moto_version():
+                logger.warning(
+                    "state was saved by moto %s, running %s; loading anyway",
+                    state.get("moto_version"),
+                    _moto_version(),
+                )
+            _install(state["services"])
+        except Exception:
+            # An unreadable state must not block the backend: keep it aside, start empty.
+            aside = source.with_name(f"{source.name}.unreadable-{int(time.time())}")
+            os.replace(source, aside)
+            _reset_services()
+            logger.exception("could not load the stand-in state; moved it to %s", aside)
+
+
+def _moto_version() -> str:
+    from moto import __version__
+
+    return str(__version__)
+
+
+def start_standin(
+    port: int = 0, state_dir: str | os.PathLike[str] | None = None, host: str = "127.0.0.1"
+) -> StandIn:
+    """Start the stand-in in this process (port 0 picks a free port)."""
+    global _active
+    with _active_lock:
+        if _active is not None:
+            raise RuntimeError(
+                f"a stand-in already runs in this process at {_active.endpoint_url}; "
+                "moto's state is process-global"
+            )
+        standin = StandIn(host, port, Path(state_dir) if state_dir is not None else None)
+        standin._start()
+        _active = standin
+    return standin
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the stand-in alone until SIGINT/SIGTERM; prints the endpoint on stdout."""
+    parser = argparse.ArgumentParser(prog="python -m local_backend.standin")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("LOCAL_AWS_PORT", "4566")))
+    parser.add_argument("--state-dir", default=".local")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    standin = start_standin(port=args.port, state_dir=args.state_dir, host=args.host)
+    print(standin.endpoint_url, flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        standin.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
