@@ -171,7 +171,7 @@ def test_bad_stat_updates_are_400_and_write_nothing(api, new_player, body, field
     player = new_player()
     before = api.get("/players/me/stats", player=player).json
     # A valid update alongside the bad one must not be applied either.
-    if "updates" in body and body["updates"]:
+    if body.get("updates"):
         body = {**body, "updates": {"deaths": 1, **body["updates"]}}
     resp = api.post("/players/me/stats", body, player=player)
     assert resp.status == 400, resp.body
