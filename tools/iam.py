@@ -164,7 +164,9 @@ def resolve_target(
     )
 
 
-def _statement(sid: str, actions: tuple[str, ...], resources: list[str]) -> dict[str, Any]:
+def _statement(
+    sid: str, actions: tuple[str, ...], resources: list[str]
+) -> dict[str, Any]:
     return {
         "Sid": sid,
         "Effect": "Allow",
@@ -192,9 +194,15 @@ def build_policy(target: Target, data: DataDefinition = DATA) -> dict[str, Any]:
             )
         )
         statements.append(
-            _statement("Buckets", BUCKET_ACTIONS, [target.bucket_arn(b.key) for b in data.buckets])
+            _statement(
+                "Buckets",
+                BUCKET_ACTIONS,
+                [target.bucket_arn(b.key) for b in data.buckets],
+            )
         )
-    statements.append(_statement("UserPool", USER_POOL_ACTIONS, [target.user_pool_arn()]))
+    statements.append(
+        _statement("UserPool", USER_POOL_ACTIONS, [target.user_pool_arn()])
+    )
     statements.append(_statement("Logs", LOG_ACTIONS, [target.log_group_arn()]))
     return {"Version": "2012-10-17", "Statement": statements}
 
@@ -204,17 +212,24 @@ def render(policy: dict[str, Any]) -> str:
 
 
 def policy_path(stage: str, project_dir: Path = PROJECT_DIR) -> Path:
-    name = stage_block(stage, project_dir).get("iam_policy_file", f"policy-{stage}.json")
+    name = stage_block(stage, project_dir).get(
+        "iam_policy_file", f"policy-{stage}.json"
+    )
     return project_dir / ".chalice" / name
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.iam", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.iam", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--stage", default="prod")
     parser.add_argument(
-        "--account-id", help="AWS account id (12 digits); default: from USER_POOL_ARN, else *"
+        "--account-id",
+        help="AWS account id (12 digits); default: from USER_POOL_ARN, else *",
     )
-    parser.add_argument("--region", help="AWS region; default: from USER_POOL_ARN, else *")
+    parser.add_argument(
+        "--region", help="AWS region; default: from USER_POOL_ARN, else *"
+    )
     parser.add_argument(
         "--out", type=Path, help="where to write (default: the stage's iam_policy_file)"
     )
@@ -223,7 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    if args.account_id and not (args.account_id.isdigit() and len(args.account_id) == 12):
+    if args.account_id and not (
+        args.account_id.isdigit() and len(args.account_id) == 12
+    ):
         parser.error(f"--account-id must be 12 digits, got {args.account_id!r}")
     target = resolve_target(args.stage, account_id=args.account_id, region=args.region)
     text = render(build_policy(target))

@@ -84,7 +84,9 @@ def test_every_store_in_data_is_covered_and_nothing_else(stage: str) -> None:
     by_resource: dict[str, set[str]] = {}
     for statement in _statements(stage):
         for resource in _as_list(statement["Resource"]):
-            by_resource.setdefault(resource, set()).update(_as_list(statement["Action"]))
+            by_resource.setdefault(resource, set()).update(
+                _as_list(statement["Action"])
+            )
 
     expected: set[str] = set()
     for table in DATA.tables:
@@ -124,7 +126,9 @@ def test_user_pool_and_logs_are_scoped(stage: str) -> None:
     target = iam.resolve_target(stage)
     statements = {s["Sid"]: s for s in _statements(stage)}
     assert statements["UserPool"]["Resource"] == target.user_pool_arn()
-    assert all(a.startswith("cognito-idp:Admin") for a in statements["UserPool"]["Action"])
+    assert all(
+        a.startswith("cognito-idp:Admin") for a in statements["UserPool"]["Action"]
+    )
     logs = statements["Logs"]["Resource"]
     assert ":log-group:/aws/lambda/" in logs and logs.endswith(f"-{stage}*")
 
