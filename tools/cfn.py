@@ -352,7 +352,9 @@ def load_app(project_dir: Path, stage: str) -> Any:
     """The Chalice app, imported as `chalice package --stage <stage>` imports it."""
     from chalice.cli.factory import CLIFactory
 
-    factory = CLIFactory(str(project_dir), environ=dict(os.environ))
+    # Chalice puts the stage's variables into os.environ before importing app.py (the
+    # app may choose its authorizer by stage); this command is a short-lived process.
+    factory = CLIFactory(str(project_dir), environ=os.environ)
     config = factory.create_config_obj(chalice_stage_name=stage)
     return config.chalice_app
 

@@ -39,14 +39,17 @@ def _tool(name: str) -> str:
 def packaged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("package")
     merge = out / "merge.json"
-    assert (
-        cfn.main(
-            ["--stage", "prod", "--app-dir", str(PROJECT_DIR), "--out", str(merge)]
-        )
-        == 0
-    )
     env = dict(os.environ)
     env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    # In its own process: loading the app sets the stage's variables in os.environ.
+    generate = [sys.executable, "-m", "tools.cfn", "--stage", "prod", "--app-dir", "."]
+    subprocess.run(
+        [*generate, "--out", str(merge)],
+        cwd=PROJECT_DIR,
+        env=env,
+        check=True,
+        timeout=120,
+    )
     started = time.monotonic()
     result = subprocess.run(
         [
@@ -116,3 +119,23 @@ def test_every_function_role_has_only_the_written_policy(
         # s3:* appears once, in the bucket policy that denies plain HTTP.
         allowed = 1 if grant == '"s3:*"' else 0
         assert text.count(grant) == allowed, grant
+
+
+def test_authorizers_and_streams_point_at_the_stack(packaged: dict[str, Any]) -> None:
+    resources = packaged["template"]["Resources"]
+    api = resources.get("RestAPI", {}).get("Properties", {}).get("DefinitionBody", {})
+    for name, scheme in api.get("securityDefinitions", {}).items():
+        authorizer = scheme.get("x-amazon-apigateway-authorizer", {})
+        if authorizer.get("type") == "cognito_user_pools":
+            assert authorizer["providerARNs"] == [
+                {"Fn::GetAtt": ["UserPool", "Arn"]}
+            ], name
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] == "DynamoDB":
+                stream = event["Properties"]["Stream"]
+                assert stream.get("Fn::GetAtt", [None, None])[1] == "StreamArn", (
+                    logical_id
+                )
