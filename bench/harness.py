@@ -42,7 +42,7 @@ class Figure:
 class RequestCounter:
     requests: Counter[str] = field(default_factory=Counter)
     items_read_by_operation: Counter[str] = field(default_factory=Counter)
-    capacity_by_operation: Counter[str] = field(default_factory=Counter)
+    capacity_by_operation: dict[str, float] = field(default_factory=dict)
 
     @property
     def total_requests(self) -> int:
@@ -76,7 +76,8 @@ class RequestCounter:
             self.items_read_by_operation[model.name] += items
         capacity = consumed_capacity(parsed)
         if capacity:
-            self.capacity_by_operation[model.name] += capacity
+            previous = self.capacity_by_operation.get(model.name, 0.0)
+            self.capacity_by_operation[model.name] = previous + capacity
 
 
 def items_read(operation: str, parsed: dict[str, Any]) -> int:

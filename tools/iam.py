@@ -212,8 +212,8 @@ def render(policy: dict[str, Any]) -> str:
 
 
 def policy_path(stage: str, project_dir: Path = PROJECT_DIR) -> Path:
-    name = stage_block(stage, project_dir).get(
-        "iam_policy_file", f"policy-{stage}.json"
+    name = str(
+        stage_block(stage, project_dir).get("iam_policy_file", f"policy-{stage}.json")
     )
     return project_dir / ".chalice" / name
 
