@@ -22,7 +22,7 @@ Every grant names a resource built from DATA and the stage's settings:
 
 Log groups are scoped to `/aws/lambda/<app>-<stage>*`: the names `chalice deploy` gives
 its functions, and those CloudFormation gives them when the stack is named
-`<app>-<stage>` (as `make package-deploy` does).
+`<app>-<stage>` (`game-backend-prod`).
 """
 
 from __future__ import annotations
