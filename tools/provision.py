@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from chalicelib.storage.schema import DATA, Bucket, DataDefinition, Index, Table
+from chalicelib.storage.schema import DATA, PASSWORD_POLICY, Bucket, DataDefinition, Index, Table
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CHALICE_CONFIG = PROJECT_ROOT / ".chalice" / "config.json"
@@ -35,13 +35,6 @@ CLIENT_AUTH_FLOWS = (
     "ALLOW_REFRESH_TOKEN_AUTH",
 )
 # Guests get generated passwords, so only the length is required; raise it for your game.
-PASSWORD_POLICY = {
-    "MinimumLength": 8,
-    "RequireUppercase": False,
-    "RequireLowercase": False,
-    "RequireNumbers": False,
-    "RequireSymbols": False,
-}
 # Presigned uploads and downloads straight from game clients (WebGL builds need CORS).
 CORS_RULES = [
     {
