@@ -15,6 +15,7 @@ moto keeps its data in process-global objects, so only one stand-in runs per pro
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copyreg
 import io
 import logging
@@ -101,9 +102,11 @@ def _install(state: dict[str, Any]) -> None:
 class _SerializedApp:
     """WSGI wrapper: one request at a time, response body built under the lock."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+    def __init__(self, app: Callable[..., Iterable[bytes]], *, serialize: bool = True) -> None:
         self.app = app
         self.lock = threading.Lock()
+        # Only for measuring moto without the lock; the stand-in always serializes.
+        self.request_lock: Any = self.lock if serialize else contextlib.nullcontext()
         self.dirty = False
         self.requests = 0
 
@@ -133,8 +136,13 @@ def _changes_state(environ: dict[str, Any]) -> bool:
 class StandIn:
     """A running stand-in: `endpoint_url`, `stop()`, usable as a context manager."""
 
-    def __init__(self, host: str, port: int, state_dir: Path | None) -> None:
+    def __init__(
+        self, host: str, port: int, state_dir: Path | None, *, serialize: bool = True
+    ) -> None:
         self.host = host
+        self.serialize = serialize
+        # What provisioning returned, when the caller provisioned (the test fixture does).
+        self.outputs: dict[str, Any] = {}
         self.requested_port = port
         self.state_dir = state_dir
         self.port = 0
@@ -167,12 +175,17 @@ class StandIn:
         from werkzeug.serving import make_server
 
         class QuietRequestHandler(MotoRequestHandler):
+            # Keep-alive: a boto3 client reuses its connections instead of one per call.
+            protocol_version = "HTTP/1.1"
+
             def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
                 logger.debug("%s %s", self.requestline, code)
 
         _reset_services()
         self._load()
-        self._app = _SerializedApp(DomainDispatcherApplication(create_backend_app))
+        self._app = _SerializedApp(
+            DomainDispatcherApplication(create_backend_app), serialize=self.serialize
+        )
         self._server = make_server(
             self.host,
             self.requested_port,
@@ -273,9 +286,17 @@ def _moto_version() -> str:
 
 
 def start_standin(
-    port: int = 0, state_dir: str | os.PathLike[str] | None = None, host: str = "127.0.0.1"
+    port: int = 0,
+    state_dir: str | os.PathLike[str] | None = None,
+    host: str = "127.0.0.1",
+    *,
+    serialize: bool = True,
 ) -> StandIn:
-    """Start the stand-in in this process (port 0 picks a free port)."""
+    """Start the stand-in in this process (port 0 picks a free port).
+
+    `state_dir` None keeps nothing on disk. `serialize=False` exists only to measure
+    plain moto's races; never run the backend that way.
+    """
     global _active
     with _active_lock:
         if _active is not None:
@@ -283,7 +304,8 @@ def start_standin(
                 f"a stand-in already runs in this process at {_active.endpoint_url}; "
                 "moto's state is process-global"
             )
-        standin = StandIn(host, port, Path(state_dir) if state_dir is not None else None)
+        path = Path(state_dir) if state_dir is not None else None
+        standin = StandIn(host, port, path, serialize=serialize)
         standin._start()
         _active = standin
     return standin
