@@ -74,9 +74,7 @@ class Settings:
             if name.startswith("TABLE_") and name != "TABLE_PREFIX" and value
         }
         buckets = {
-            name[len("BUCKET_") :].lower(): value
-            for name, value in env.items()
-            if name.startswith("BUCKET_") and value
+            name[len("BUCKET_") :].lower(): value for name, value in env.items() if name.startswith("BUCKET_") and value
         }
         return cls(
             stage=env.get("APP_STAGE", "local"),

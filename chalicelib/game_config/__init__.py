@@ -22,8 +22,7 @@ def parse_game_config(raw: dict[str, object], source: str = "game config") -> Ga
         return GameConfig.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}"
-            for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()
         )
         raise GameConfigError(f"{source} is invalid: {problems}") from exc
 

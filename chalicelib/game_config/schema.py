@@ -41,9 +41,7 @@ class StatDef(Strict):
                 value = getattr(self, name)
                 if value is not None and value != int(value):
                     raise ValueError(f"{name} must be a whole number for an int stat")
-        if (self.min is not None and self.default < self.min) or (
-            self.max is not None and self.default > self.max
-        ):
+        if (self.min is not None and self.default < self.min) or (self.max is not None and self.default > self.max):
             raise ValueError("default is outside [min, max]")
         return self
 

@@ -1,0 +1,13 @@
+"""The Chalice app: one Blueprint per service, scheduled jobs and stream handlers."""
+
+from __future__ import annotations
+
+from chalice import Chalice
+
+from chalicelib.api import admin, auth, health, openapi, players, seed
+
+app = Chalice(app_name="game-backend")
+app.api.binary_types = []  # JSON in, JSON out
+
+for blueprint in (health.bp, auth.bp, players.bp, admin.bp, seed.bp, openapi.bp):
+    app.register_blueprint(blueprint)

@@ -1,0 +1,1 @@
+"""HTTP layer: one Blueprint per service, thin routes, one error mapping."""

@@ -1,0 +1,94 @@
+"""Auth routes: guest accounts, sign-in, refresh, upgrade."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.api.http import Call, route
+from chalicelib.config import get_settings
+from chalicelib.models.auth import GuestCreate, LoginRequest, RefreshRequest, TokensView, UpgradeRequest
+from chalicelib.services import auth
+from chalicelib.storage.accounts import AccountsGateway
+from chalicelib.storage.players import PlayersRepository
+
+bp = Blueprint(__name__)
+
+
+@route(
+    bp,
+    "/auth/guest",
+    methods=("POST",),
+    auth="none",
+    body=GuestCreate,
+    response=TokensView,
+    status=201,
+    tags=("auth",),
+    errors=(400, 429),
+)
+def create_guest(call: Call) -> dict[str, Any]:
+    """Create a guest account; keep `username` and `password` on the device."""
+    settings = get_settings()
+    return auth.create_guest(
+        source=call.source_ip,
+        display_name=call.body.display_name,
+        repo=PlayersRepository(),
+        accounts=AccountsGateway(),
+        limit=settings.guest_rate_limit,
+        window_seconds=settings.guest_rate_window_seconds,
+    )
+
+
+@route(
+    bp,
+    "/auth/login",
+    methods=("POST",),
+    auth="none",
+    body=LoginRequest,
+    response=TokensView,
+    tags=("auth",),
+    errors=(400, 401, 429),
+)
+def login(call: Call) -> dict[str, Any]:
+    """Sign in with a username (or an upgraded account's email) and password."""
+    return auth.login(
+        username=call.body.username, password=call.body.password, repo=PlayersRepository(), accounts=AccountsGateway()
+    )
+
+
+@route(
+    bp,
+    "/auth/refresh",
+    methods=("POST",),
+    auth="none",
+    body=RefreshRequest,
+    response=TokensView,
+    tags=("auth",),
+    errors=(400, 401),
+)
+def refresh(call: Call) -> dict[str, Any]:
+    """New ID and access tokens from a refresh token."""
+    return auth.refresh(refresh_token=call.body.refresh_token, accounts=AccountsGateway())
+
+
+@route(
+    bp,
+    "/auth/upgrade",
+    methods=("POST",),
+    body=UpgradeRequest,
+    response=TokensView,
+    tags=("auth",),
+    errors=(400, 401, 403, 409),
+)
+def upgrade(call: Call) -> dict[str, Any]:
+    """Turn the calling guest into an email + password account; same player, same data."""
+    assert call.claims is not None
+    return auth.upgrade(
+        player_id=call.player_id,
+        username=call.claims.username,
+        email=call.body.email,
+        password=call.body.password,
+        repo=PlayersRepository(),
+        accounts=AccountsGateway(),
+    )

@@ -1,0 +1,275 @@
+"""The HTTP glue every route uses: parse, authenticate, call, map errors, document.
+
+`route(...)` registers a Chalice view and records the route (models, auth, status) in
+ROUTES, from which `/openapi.json` is generated, so the document cannot drift.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from botocore.exceptions import BotoCoreError, ClientError
+from chalice import Blueprint, Response
+from chalice.app import Request
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.api.identity import authenticate, gateway_authorizer
+from chalicelib.config import get_settings
+from chalicelib.errors import AppError, Forbidden, Invalid, TooLarge
+from chalicelib.observability import logger, metrics
+from chalicelib.services.tokens import Claims
+from chalicelib.storage.errors import translate_client_error
+
+Auth = Literal["none", "player", "admin"]
+
+JSON_HEADERS: dict[str, str | list[str]] = {"Content-Type": "application/json"}
+
+
+@dataclass(frozen=True)
+class RouteDoc:
+    path: str
+    method: str
+    name: str
+    summary: str
+    auth: Auth
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    tags: tuple[str, ...]
+    errors: tuple[int, ...]
+
+
+ROUTES: list[RouteDoc] = []
+
+
+@dataclass
+class Call:
+    """What a route handler gets: the verified caller and the validated input."""
+
+    request: Request
+    claims: Claims | None
+    body: Any = None
+    query: Any = None
+    request_id: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def player_id(self) -> str:
+        if self.claims is None:  # only routes with auth="none" have no claims
+            raise Forbidden("this route has no caller identity")
+        return self.claims.sub
+
+    @property
+    def is_admin(self) -> bool:
+        return self.claims is not None and self.claims.in_group(get_settings().admin_group)
+
+    @property
+    def source_ip(self) -> str:
+        identity = (self.request.context or {}).get("identity") or {}
+        return str(identity.get("sourceIp") or "unknown")
+
+
+def error_body(error: AppError) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": error.message, "code": error.code}
+    if error.details is not None:
+        body["details"] = error.details
+    return body
+
+
+def error_response(error: AppError) -> Response:
+    headers: dict[str, str | list[str]] = dict(JSON_HEADERS)
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(int(error.retry_after))
+    return Response(body=error_body(error), status_code=error.status, headers=headers)
+
+
+def _field_of(loc: tuple[Any, ...], prefix: str) -> str:
+    parts = [str(p) for p in loc if not (isinstance(p, str) and p.startswith("function-"))]
+    return ".".join([prefix, *parts]) if prefix else ".".join(parts)
+
+
+def invalid_from(exc: ValidationError, prefix: str) -> Invalid:
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    first = errors[0]
+    name = _field_of(tuple(first["loc"]), prefix) or prefix or "body"
+    message = f"{name}: {first['msg']}"
+    details = {
+        "field": name,
+        "errors": [{"field": _field_of(tuple(e["loc"]), prefix) or prefix, "message": e["msg"]} for e in errors[:20]],
+    }
+    return Invalid(message, field=name, details=details)
+
+
+def _reject_non_finite(value: str) -> Any:
+    raise ValueError("numbers must be finite")
+
+
+def parse_json_body(request: Request) -> Any:
+    raw = request.raw_body or b""
+    if len(raw) > get_settings().max_body_bytes:
+        raise TooLarge(
+            f"request body over {get_settings().max_body_bytes} bytes",
+            details={"limit_bytes": get_settings().max_body_bytes},
+        )
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw, parse_constant=_reject_non_finite)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Invalid(f"request body is not valid JSON: {exc}", field="body") from None
+
+
+def validate_body(model: type[BaseModel], data: Any) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise invalid_from(exc, "") from None
+
+
+def validate_query(model: type[BaseModel], request: Request) -> Any:
+    params = dict(request.query_params or {})
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        raise invalid_from(exc, "") from None
+
+
+def to_jsonable(result: Any) -> Any:
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json", exclude_none=False)
+    return result
+
+
+def check_finite(value: Any, path: str = "body") -> None:
+    """Reject NaN and infinities anywhere in a decoded JSON value."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise Invalid(f"{path}: numbers must be finite", field=path)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            check_finite(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_finite(item, f"{path}.{index}")
+
+
+def run_view(
+    request: Request,
+    auth: Auth,
+    body_model: type[BaseModel] | None,
+    query_model: type[BaseModel] | None,
+    status: int,
+    handler: Callable[..., Any],
+    params: dict[str, Any],
+    raw_body: bool = False,
+) -> Response:
+    request_id = str((request.context or {}).get("requestId") or uuid.uuid4())
+    logger.append_keys(request_id=request_id, path=request.path, method=request.method)
+    try:
+        claims = None
+        if auth != "none":
+            claims = authenticate(request.headers)
+            logger.append_keys(player_id=claims.sub)
+            if auth == "admin" and not claims.in_group(get_settings().admin_group):
+                raise Forbidden("this route is for the admins group", code="not_admin")
+        call = Call(request=request, claims=claims, request_id=request_id)
+        if body_model is not None or raw_body:
+            data = parse_json_body(request)
+            call.body = validate_body(body_model, data) if body_model is not None else data
+        if query_model is not None:
+            call.query = validate_query(query_model, request)
+        result = handler(call, **params)
+        if isinstance(result, Response):
+            return result
+        return Response(body=to_jsonable(result), status_code=status, headers=dict(JSON_HEADERS))
+    except AppError as error:
+        if error.status >= 500:
+            logger.warning("request failed", extra={"code": error.code, "error": error.message})
+        return error_response(error)
+    except ClientError as exc:
+        translated = translate_client_error(exc)
+        logger.warning("store error", extra={"code": translated.code, "aws_code": exc.response.get("Error", {}).get("Code")})
+        return error_response(translated)
+    except BotoCoreError as exc:
+        logger.warning("store unreachable", extra={"error": str(exc)})
+        return _unavailable()
+    except Exception:  # noqa: BLE001 - the one place that turns any surprise into a clean 500
+        logger.exception("unexpected failure")
+        return Response(
+            body={"error": "internal error", "code": "internal", "request_id": request_id},
+            status_code=500,
+            headers=dict(JSON_HEADERS),
+        )
+    finally:
+        if metrics.metric_set:
+            metrics.flush_metrics()
+        logger.remove_keys(["request_id", "path", "method", "player_id"])
+
+
+class _Unavailable(AppError):
+    status = 503
+    code = "unavailable"
+
+
+def _unavailable() -> Response:
+    return error_response(_Unavailable("the store is unreachable, retry shortly", retry_after=2))
+
+
+def _first_line(text: str | None) -> str:
+    lines = (text or "").strip().splitlines()
+    return lines[0].strip() if lines else ""
+
+
+def route(
+    bp: Blueprint,
+    path: str,
+    *,
+    methods: tuple[str, ...] = ("GET",),
+    auth: Auth = "player",
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    summary: str = "",
+    tags: tuple[str, ...] = (),
+    errors: tuple[int, ...] = (),
+    raw_body: bool = False,
+    content_types: tuple[str, ...] = ("application/json",),
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a thin route: `handler(call, **path_params)` returns a model or a dict."""
+
+    def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(handler)
+        def view(**params: Any) -> Response:
+            return run_view(bp.current_request, auth, body, query, status, handler, params, raw_body)
+
+        kwargs: dict[str, Any] = {"methods": list(methods), "content_types": list(content_types)}
+        authorizer = gateway_authorizer() if auth != "none" else None
+        if authorizer is not None:
+            kwargs["authorizer"] = authorizer
+        bp.route(path, **kwargs)(view)
+        for method in methods:
+            ROUTES.append(
+                RouteDoc(
+                    path=path,
+                    method=method.upper(),
+                    name=handler.__name__,
+                    summary=summary or _first_line(handler.__doc__) or handler.__name__,
+                    auth=auth,
+                    body=body,
+                    query=query,
+                    response=response,
+                    status=status,
+                    tags=tags,
+                    errors=errors,
+                )
+            )
+        return handler
+
+    return decorate

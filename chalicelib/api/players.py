@@ -1,0 +1,65 @@
+"""Player routes: the caller's profile, stats and account deletion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.api.http import Call, route
+from chalicelib.game_config import get_game_config
+from chalicelib.models.players import DeletedView, PlayerPatch, PlayerPublic, StatsUpdate, StatsView
+from chalicelib.services import players, stats
+from chalicelib.storage.accounts import AccountsGateway
+from chalicelib.storage.players import PlayersRepository
+
+bp = Blueprint(__name__)
+
+
+def _username(call: Call) -> str:
+    return call.claims.username if call.claims else ""
+
+
+@route(bp, "/players/me", response=PlayerPublic, tags=("players",))
+def get_me(call: Call) -> dict[str, Any]:
+    """The caller's profile."""
+    return players.get_profile(player_id=call.player_id, username=_username(call), repo=PlayersRepository())
+
+
+@route(bp, "/players/me", methods=("PATCH",), body=PlayerPatch, response=PlayerPublic, tags=("players",), errors=(400,))
+def patch_me(call: Call) -> dict[str, Any]:
+    """Change the caller's display name (trimmed; 3-24 letters, digits, spaces, . - _)."""
+    return players.rename(
+        player_id=call.player_id,
+        username=_username(call),
+        display_name=call.body.display_name,
+        repo=PlayersRepository(),
+    )
+
+
+@route(bp, "/players/me", methods=("DELETE",), response=DeletedView, tags=("players",))
+def delete_me(call: Call) -> dict[str, Any]:
+    """Delete the caller's account and erase every item it owns, in every service."""
+    return players.delete_account(
+        player_id=call.player_id, username=_username(call), repo=PlayersRepository(), accounts=AccountsGateway()
+    )
+
+
+@route(bp, "/players/me/stats", response=StatsView, tags=("stats",))
+def get_my_stats(call: Call) -> dict[str, Any]:
+    """The caller's stats: every declared stat, stored or default."""
+    return stats.get_stats(player_id=call.player_id, config=get_game_config(), repo=PlayersRepository())
+
+
+@route(
+    bp, "/players/me/stats", methods=("POST",), body=StatsUpdate, response=StatsView, tags=("stats",), errors=(400, 403)
+)
+def post_my_stats(call: Call) -> dict[str, Any]:
+    """Update client-writable stats by their declared aggregation; all or nothing."""
+    return stats.update_stats(
+        player_id=call.player_id,
+        updates=call.body.updates,
+        writer="client",
+        config=get_game_config(),
+        repo=PlayersRepository(),
+    )

@@ -1,0 +1,75 @@
+"""The seed Unity client's routes, as thin adapters over the same services.
+
+The seed client POSTs `{functionName, playerId, payload, headers, timestamp}` and reads
+`{"error": ...}` on failure. `playerId` is ignored: identity comes from the token.
+Each service's seed route lives beside its own routes; this module has the shared parts
+and `/player-stats`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.api.http import Call, invalid_from, route
+from chalicelib.errors import Invalid
+from chalicelib.game_config import get_game_config
+from chalicelib.models.common import SeedEnvelope
+from chalicelib.models.players import StatsUpdate
+from chalicelib.services import stats
+from chalicelib.storage.players import PlayersRepository
+
+bp = Blueprint(__name__)
+
+
+def payload_as(model: type[BaseModel], payload: dict[str, Any]) -> Any:
+    """Validate the envelope's payload; errors name `payload.<field>`."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise invalid_from(exc, "payload") from None
+
+
+class SeedStatsResponse(BaseModel):
+    message: str | None = None
+    player_id: str
+    stats: dict[str, float | int]
+    updated_stats: dict[str, float | int] | None = None
+
+
+@route(
+    bp,
+    "/player-stats",
+    methods=("POST",),
+    body=SeedEnvelope,
+    response=SeedStatsResponse,
+    tags=("seed",),
+    errors=(400, 403),
+)
+def seed_player_stats(call: Call) -> dict[str, Any]:
+    """Seed adapter: `action` update (default), increment, or get over the stats service."""
+    envelope: SeedEnvelope = call.body
+    action = envelope.action or envelope.payload.get("action") or "update"
+    payload = {k: v for k, v in envelope.payload.items() if k not in ("action", "playerId", "timestamp")}
+    config = get_game_config()
+    repo = PlayersRepository()
+    if action == "get":
+        view = stats.get_stats(player_id=call.player_id, config=config, repo=repo)
+        return {"player_id": call.player_id, "stats": view["stats"]}
+    if action not in ("update", "increment"):
+        raise Invalid("action: must be update, increment or get", field="action")
+    updates = payload_as(StatsUpdate, {"updates": payload}).updates
+    if action == "increment":
+        for name in updates:
+            stat = config.stat(name)
+            if stat is not None and stat.aggregation != "sum":
+                raise Invalid(f"payload.{name}: only sum stats can be incremented", field=f"payload.{name}")
+    view = stats.update_stats(player_id=call.player_id, updates=updates, writer="client", config=config, repo=repo)
+    return {
+        "message": "Player stats updated successfully",
+        "player_id": call.player_id,
+        "stats": view["stats"],
+        "updated_stats": view["stats"],
+    }

@@ -1,0 +1,35 @@
+"""Auth requests and the token response."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from chalicelib.models.common import RequestModel, ResponseModel
+
+
+class GuestCreate(RequestModel):
+    display_name: str | None = Field(default=None, max_length=64)
+
+
+class LoginRequest(RequestModel):
+    username: str = Field(min_length=1, max_length=128, description="Username, or the email of an upgraded account")
+    password: str = Field(min_length=1, max_length=256)
+
+
+class RefreshRequest(RequestModel):
+    refresh_token: str = Field(min_length=1, max_length=4096)
+
+
+class UpgradeRequest(RequestModel):
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    password: str = Field(min_length=8, max_length=256)
+
+
+class TokensView(ResponseModel):
+    player_id: str
+    id_token: str
+    access_token: str
+    refresh_token: str | None = None
+    expires_in: int
+    username: str | None = None
+    password: str | None = Field(default=None, description="Only for a new guest: keep it on the device")

@@ -1,0 +1,54 @@
+"""Shared model pieces: strict requests, limits, the error body, the seed envelope."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
+
+# DynamoDB numbers hold 38 digits up to 1e125; games need far less.
+MAX_ABS_NUMBER = 1e15
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    if abs(value) > MAX_ABS_NUMBER:
+        raise ValueError(f"must be within +/-{MAX_ABS_NUMBER:g}")
+    return value
+
+
+# Strict: a JSON number only (no numeric strings, no booleans).
+FiniteNumber = Annotated[float, Strict(), AfterValidator(_finite)]
+StatName = Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class RequestModel(BaseModel):
+    """Requests forbid extra fields, so a typo is a 400 naming it."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class ResponseModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(ResponseModel):
+    error: str = Field(description="Human-readable message")
+    code: str = Field(description="Machine-readable code")
+    details: Any = None
+
+
+class SeedEnvelope(RequestModel):
+    """The seed Unity client's request: `{functionName, playerId, payload, headers, timestamp}`.
+
+    `playerId` is accepted and ignored: identity comes from the token.
+    """
+
+    functionName: str | None = Field(default=None, max_length=64)
+    playerId: str | None = Field(default=None, max_length=256)
+    payload: dict[str, Any] = Field(default_factory=dict)
+    headers: dict[str, str] | None = None
+    timestamp: float | None = None
+    action: str | None = Field(default=None, max_length=32)

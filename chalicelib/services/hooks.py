@@ -1,0 +1,46 @@
+"""Hooks between services: stat changes feed leaderboards and achievements.
+
+A service that reacts to stat changes registers a listener at import; the stats service
+calls every listener after a successful update. Listeners must be idempotent: a client
+retry can deliver the same new value twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from chalicelib.observability import logger
+
+
+@dataclass(frozen=True)
+class StatChange:
+    player_id: str
+    # Stat values after the update, for the stats this request touched.
+    changed: dict[str, float]
+    # Every stat of the player after the update (the whole stats item).
+    stats: dict[str, float]
+    # The deltas applied to sum stats.
+    deltas: dict[str, float] = field(default_factory=dict)
+    at: float = 0.0
+
+
+StatListener = Callable[[StatChange], None]
+_stat_listeners: list[tuple[str, StatListener]] = []
+
+
+def on_stat_change(name: str) -> Callable[[StatListener], StatListener]:
+    """Register a listener under a name (re-registering a name replaces it)."""
+
+    def register(listener: StatListener) -> StatListener:
+        _stat_listeners[:] = [(n, fn) for n, fn in _stat_listeners if n != name]
+        _stat_listeners.append((name, listener))
+        return listener
+
+    return register
+
+
+def stat_changed(change: StatChange) -> None:
+    for name, listener in list(_stat_listeners):
+        logger.debug("stat hook", extra={"listener": name})
+        listener(change)

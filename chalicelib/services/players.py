@@ -1,0 +1,96 @@
+"""Players: profiles, display names and account deletion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.clock import Clock, iso, system_clock
+from chalicelib.errors import ConditionFailed, NotFound
+from chalicelib.services import erasure
+from chalicelib.storage.accounts import AccountsGateway
+from chalicelib.storage.players import PlayersRepository
+
+
+def default_display_name(player_id: str) -> str:
+    return f"Player-{player_id.replace('-', '')[:6]}"
+
+
+def profile_view(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "player_id": item["player_id"],
+        "display_name": item.get("display_name") or default_display_name(item["player_id"]),
+        "created_at": item.get("created_at", ""),
+        "last_seen_at": item.get("last_seen_at"),
+        "is_guest": bool(item.get("is_guest", True)),
+        "email": item.get("email"),
+    }
+
+
+def ensure_profile(
+    *,
+    player_id: str,
+    username: str,
+    repo: PlayersRepository,
+    is_guest: bool,
+    display_name: str | None = None,
+    clock: Clock = system_clock,
+) -> dict[str, Any]:
+    """The player's profile, created on first sight (idempotent)."""
+    now = iso(clock())
+    profile = {
+        "player_id": player_id,
+        "username": username,
+        "display_name": display_name or default_display_name(player_id),
+        "created_at": now,
+        "last_seen_at": now,
+        "is_guest": is_guest,
+    }
+    if repo.create_profile(profile):
+        return profile
+    existing = repo.get_profile(player_id)
+    return existing or profile
+
+
+def get_profile(
+    *, player_id: str, username: str, repo: PlayersRepository, clock: Clock = system_clock
+) -> dict[str, Any]:
+    item = repo.get_profile(player_id)
+    if item is None:
+        # A user made outside the app (e.g. the local admin): profile on first sight.
+        item = ensure_profile(player_id=player_id, username=username, repo=repo, is_guest=False, clock=clock)
+    return profile_view(item)
+
+
+def rename(
+    *, player_id: str, username: str, display_name: str, repo: PlayersRepository, clock: Clock = system_clock
+) -> dict[str, Any]:
+    get_profile(player_id=player_id, username=username, repo=repo, clock=clock)
+    try:
+        item = repo.update_profile(player_id, {"display_name": display_name})
+    except ConditionFailed:
+        raise NotFound("no such player") from None
+    return profile_view(item)
+
+
+def touch(*, player_id: str, repo: PlayersRepository, clock: Clock = system_clock) -> None:
+    try:
+        repo.update_profile(player_id, {"last_seen_at": iso(clock())})
+    except ConditionFailed:
+        pass
+
+
+def delete_account(
+    *, player_id: str, username: str, repo: PlayersRepository, accounts: AccountsGateway
+) -> dict[str, Any]:
+    """Erase every item the player owns in every service, then the Cognito user."""
+    profile = repo.get_profile(player_id) or {}
+    erased = erasure.erase_everything(player_id)
+    if profile.get("email"):
+        repo.release_email(profile["email"])
+    accounts.delete_user(profile.get("username") or username)
+    return {"player_id": player_id, "deleted": True, "erased": erased}
+
+
+@erasure.eraser("players")
+def _erase_player_items(player_id: str) -> int:
+    return PlayersRepository().erase_player(player_id)

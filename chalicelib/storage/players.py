@@ -1,0 +1,295 @@
+"""Players table: profiles, stats, email claims and rate-limit windows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.config import get_settings
+from chalicelib.errors import ConditionFailed
+from chalicelib.storage import aws
+from chalicelib.storage.errors import condition_failed
+from chalicelib.storage.items import from_item, serialize, to_item, values
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+PROFILE = "PROFILE"
+STATS = "STATS"
+STAT_PREFIX = "s_"
+
+
+def player_pk(player_id: str) -> str:
+    return f"P#{player_id}"
+
+
+@dataclass(frozen=True)
+class StatWrite:
+    """One stat's part of an update, planned by the stats service."""
+
+    name: str
+    aggregation: str  # sum | max | min | latest
+    value: float
+    default: float = 0
+    # For sums: the bound the *stored* value must respect before adding (None: no bound).
+    stored_at_most: float | None = None
+    stored_at_least: float | None = None
+    # For sums: whether adding to the default (no stored value yet) stays in bounds.
+    absent_ok: bool = True
+
+
+class PlayersRepository:
+    """Every read and write of the players table."""
+
+    def __init__(self, *, client: DynamoDBClient | None = None, table: str | None = None) -> None:
+        self._client = client
+        self._table = table
+
+    @property
+    def client(self) -> DynamoDBClient:
+        return self._client or aws.dynamodb()
+
+    @property
+    def table(self) -> str:
+        return self._table or get_settings().table_name("players")
+
+    # profiles ---------------------------------------------------------------------------
+
+    def get_profile(self, player_id: str) -> dict[str, Any] | None:
+        resp = self.client.get_item(
+            TableName=self.table,
+            Key=to_item({"PK": player_pk(player_id), "SK": PROFILE}),
+            ConsistentRead=True,
+        )
+        item = from_item(resp.get("Item"))
+        return item or None
+
+    def create_profile(self, profile: dict[str, Any]) -> bool:
+        """Create the profile unless it exists; True when created."""
+        item = {"PK": player_pk(profile["player_id"]), "SK": PROFILE, **profile}
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=to_item(item),
+                ConditionExpression="attribute_not_exists(PK)",
+            )
+            return True
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+
+    def update_profile(self, player_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        names = {f"#f{i}": k for i, k in enumerate(changes)}
+        vals = {f":f{i}": v for i, v in enumerate(changes.values())}
+        expr = "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(changes)))
+        try:
+            resp = self.client.update_item(
+                TableName=self.table,
+                Key=to_item({"PK": player_pk(player_id), "SK": PROFILE}),
+                UpdateExpression=expr,
+                ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values(vals),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            failed = condition_failed(exc)
+            if failed:
+                raise failed from exc
+            raise
+        return from_item(resp.get("Attributes"))
+
+    def display_names(self, player_ids: list[str]) -> dict[str, str]:
+        """Display names of up to 100 players, in one BatchGetItem (plus retries)."""
+        unique = list(dict.fromkeys(player_ids))[:100]
+        if not unique:
+            return {}
+        keys = [to_item({"PK": player_pk(p), "SK": PROFILE}) for p in unique]
+        found: dict[str, str] = {}
+        request: dict[str, Any] = {self.table: {"Keys": keys, "ProjectionExpression": "player_id, display_name"}}
+        for _ in range(5):
+            resp = self.client.batch_get_item(RequestItems=request)
+            for raw in resp.get("Responses", {}).get(self.table, []):
+                item = from_item(raw)
+                found[item["player_id"]] = item.get("display_name", "")
+            request = resp.get("UnprocessedKeys") or {}  # type: ignore[assignment]
+            if not request:
+                break
+        return found
+
+    # stats ------------------------------------------------------------------------------
+
+    def get_stats(self, player_id: str) -> dict[str, Any]:
+        resp = self.client.get_item(
+            TableName=self.table,
+            Key=to_item({"PK": player_pk(player_id), "SK": STATS}),
+            ConsistentRead=True,
+        )
+        return from_item(resp.get("Item"))
+
+    def apply_stats(self, player_id: str, writes: list[StatWrite], now: str) -> dict[str, Any]:
+        """Apply sum/latest writes in ONE conditional UpdateItem; returns the new item.
+
+        Raises ConditionFailed with the current item when a sum would leave its bounds.
+        """
+        names: dict[str, str] = {"#u": "updated_at", "#pid": "player_id"}
+        vals: dict[str, Any] = {":now": now, ":pid": player_id}
+        sets = ["#u = :now", "#pid = :pid"]
+        conditions: list[str] = []
+        for i, w in enumerate(writes):
+            names[f"#s{i}"] = STAT_PREFIX + w.name
+            if w.aggregation == "sum":
+                vals[f":d{i}"] = w.value
+                vals[f":z{i}"] = w.default
+                sets.append(f"#s{i} = if_not_exists(#s{i}, :z{i}) + :d{i}")
+                bound: list[str] = []
+                if w.stored_at_most is not None:
+                    vals[f":hi{i}"] = w.stored_at_most
+                    bound.append(f"#s{i} <= :hi{i}")
+                if w.stored_at_least is not None:
+                    vals[f":lo{i}"] = w.stored_at_least
+                    bound.append(f"#s{i} >= :lo{i}")
+                if bound:
+                    present = " AND ".join(bound)
+                    if w.absent_ok:
+                        conditions.append(f"(attribute_not_exists(#s{i}) OR ({present}))")
+                    else:
+                        conditions.append(f"(attribute_exists(#s{i}) AND {present})")
+                elif not w.absent_ok:
+                    conditions.append(f"attribute_exists(#s{i})")
+            else:  # latest
+                vals[f":v{i}"] = w.value
+                sets.append(f"#s{i} = :v{i}")
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": to_item({"PK": player_pk(player_id), "SK": STATS}),
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values(vals),
+            "ReturnValues": "ALL_NEW",
+        }
+        if conditions:
+            kwargs["ConditionExpression"] = " AND ".join(conditions)
+            kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        try:
+            resp = self.client.update_item(**kwargs)
+        except ClientError as exc:
+            if condition_failed(exc):
+                raise ConditionFailed(item=from_item(exc.response.get("Item"))) from exc  # type: ignore[arg-type]
+            raise
+        return from_item(resp.get("Attributes"))
+
+    def apply_extreme(self, player_id: str, write: StatWrite, now: str) -> dict[str, Any]:
+        """Apply one max/min write; a value that is not better leaves the item as it is."""
+        op = ">" if write.aggregation == "max" else "<"
+        try:
+            resp = self.client.update_item(
+                TableName=self.table,
+                Key=to_item({"PK": player_pk(player_id), "SK": STATS}),
+                UpdateExpression="SET #s = :v, #u = :now, #pid = :pid",
+                ConditionExpression=f"attribute_not_exists(#s) OR :v {op} #s",
+                ExpressionAttributeNames={
+                    "#s": STAT_PREFIX + write.name,
+                    "#u": "updated_at",
+                    "#pid": "player_id",
+                },
+                ExpressionAttributeValues=values({":v": write.value, ":now": now, ":pid": player_id}),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return from_item(resp.get("Attributes"))
+        except ClientError as exc:
+            if condition_failed(exc):
+                return from_item(exc.response.get("Item"))  # type: ignore[arg-type]
+            raise
+
+    # email claims (unique emails for upgraded accounts) ----------------------------------
+
+    def claim_email(self, email: str, player_id: str, username: str) -> None:
+        """Claim an email for a player; ConditionFailed when someone else holds it."""
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=to_item({"PK": f"EMAIL#{email}", "SK": "EMAIL", "player_id": player_id, "username": username}),
+                ConditionExpression="attribute_not_exists(PK) OR player_id = :pid",
+                ExpressionAttributeValues={":pid": serialize(player_id)},
+            )
+        except ClientError as exc:
+            failed = condition_failed(exc)
+            if failed:
+                raise failed from exc
+            raise
+
+    def username_for_email(self, email: str) -> str | None:
+        resp = self.client.get_item(TableName=self.table, Key=to_item({"PK": f"EMAIL#{email}", "SK": "EMAIL"}))
+        item = from_item(resp.get("Item"))
+        return item.get("username") if item else None
+
+    def release_email(self, email: str) -> None:
+        self.client.delete_item(TableName=self.table, Key=to_item({"PK": f"EMAIL#{email}", "SK": "EMAIL"}))
+
+    # rate limits ------------------------------------------------------------------------
+
+    def take_rate_token(self, bucket: str, window_start: int, limit: int, expires_at: int) -> bool:
+        """Count one use in a fixed window; False when the window is already full."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=to_item({"PK": f"RATE#{bucket}", "SK": str(window_start)}),
+                UpdateExpression="ADD #n :one SET expires_at = :exp",
+                ConditionExpression="attribute_not_exists(#n) OR #n < :limit",
+                ExpressionAttributeNames={"#n": "n"},
+                ExpressionAttributeValues=values({":one": 1, ":limit": limit, ":exp": expires_at}),
+            )
+            return True
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+
+    # erasure ----------------------------------------------------------------------------
+
+    def erase_player(self, player_id: str) -> int:
+        """Delete every item in the player's partition; returns how many."""
+        return delete_partition(self.client, self.table, player_pk(player_id))
+
+
+def delete_partition(client: DynamoDBClient, table: str, pk: str, sk_prefix: str | None = None) -> int:
+    """Delete every item under one partition key (optionally one sort-key prefix)."""
+    deleted = 0
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "KeyConditionExpression": "PK = :pk" + (" AND begins_with(SK, :sk)" if sk_prefix else ""),
+        "ExpressionAttributeValues": values({":pk": pk, **({":sk": sk_prefix} if sk_prefix else {})}),
+        "ProjectionExpression": "PK, SK",
+        "Limit": 100,
+    }
+    while True:
+        resp = client.query(**kwargs)
+        keys = resp.get("Items", [])
+        for start in range(0, len(keys), 25):
+            batch_write_all(client, table, [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]])
+        deleted += len(keys)
+        last = resp.get("LastEvaluatedKey")
+        if not last:
+            return deleted
+        kwargs["ExclusiveStartKey"] = last
+
+
+def batch_write_all(client: DynamoDBClient, table: str, requests: list[dict[str, Any]], attempts: int = 8) -> None:
+    """BatchWriteItem until every request is done; raises if some never are."""
+    import time
+
+    pending = requests
+    for attempt in range(attempts):
+        resp = client.batch_write_item(RequestItems={table: pending})  # type: ignore[dict-item]
+        pending = (resp.get("UnprocessedItems") or {}).get(table, [])  # type: ignore[assignment]
+        if not pending:
+            return
+        time.sleep(min(0.05 * 2**attempt, 1.0))
+    from chalicelib.errors import Throttled
+
+    raise Throttled(f"{len(pending)} writes were not processed")
