@@ -136,9 +136,7 @@ def _changes_state(environ: dict[str, Any]) -> bool:
 class StandIn:
     """A running stand-in: `endpoint_url`, `stop()`, usable as a context manager."""
 
-    def __init__(
-        self, host: str, port: int, state_dir: Path | None, *, serialize: bool = True
-    ) -> None:
+    def __init__(self, host: str, port: int, state_dir: Path | None, *, serialize: bool = True) -> None:
         self.host = host
         self.serialize = serialize
         # What provisioning returned, when the caller provisioned (the test fixture does).
@@ -183,9 +181,7 @@ class StandIn:
 
         _reset_services()
         self._load()
-        self._app = _SerializedApp(
-            DomainDispatcherApplication(create_backend_app), serialize=self.serialize
-        )
+        self._app = _SerializedApp(DomainDispatcherApplication(create_backend_app), serialize=self.serialize)
         self._server = make_server(
             self.host,
             self.requested_port,
@@ -194,9 +190,7 @@ class StandIn:
             request_handler=QuietRequestHandler,
         )
         self.port = self._server.server_port
-        serve = threading.Thread(
-            target=self._server.serve_forever, name="standin-http", daemon=True
-        )
+        serve = threading.Thread(target=self._server.serve_forever, name="standin-http", daemon=True)
         serve.start()
         self._threads.append(serve)
         if self.state_dir is not None:
@@ -301,8 +295,7 @@ def start_standin(
     with _active_lock:
         if _active is not None:
             raise RuntimeError(
-                f"a stand-in already runs in this process at {_active.endpoint_url}; "
-                "moto's state is process-global"
+                f"a stand-in already runs in this process at {_active.endpoint_url}; moto's state is process-global"
             )
         path = Path(state_dir) if state_dir is not None else None
         standin = StandIn(host, port, path, serialize=serialize)

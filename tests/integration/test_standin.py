@@ -30,9 +30,7 @@ NO_RETRY = Config(retries={"mode": "standard", "max_attempts": 1}, max_pool_conn
 
 
 def _client(standin: StandIn, service: str) -> Any:
-    return boto3.client(
-        service, endpoint_url=standin.endpoint_url, region_name="us-east-1", config=NO_RETRY
-    )
+    return boto3.client(service, endpoint_url=standin.endpoint_url, region_name="us-east-1", config=NO_RETRY)
 
 
 def _race(attempt: Callable[[int], bool]) -> list[int]:
@@ -146,8 +144,7 @@ def test_racing_conditional_transactions_have_exactly_one_winner(standin: StandI
 
 def _start_process(state_dir: Path) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "local_backend.standin", "--port", "0"]
-        + ["--state-dir", str(state_dir)],
+        [sys.executable, "-m", "local_backend.standin", "--port", "0", "--state-dir", str(state_dir)],
         cwd=PROJECT_ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -181,9 +178,7 @@ def test_data_survives_a_restart(tmp_path: Path) -> None:
             UserPoolId=pool, ClientName="c", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
         )["UserPoolClient"]["ClientId"]
         cognito.admin_create_user(UserPoolId=pool, Username="u", MessageAction="SUPPRESS")
-        cognito.admin_set_user_password(
-            UserPoolId=pool, Username="u", Password="Passw0rd-x", Permanent=True
-        )
+        cognito.admin_set_user_password(UserPoolId=pool, Username="u", Password="Passw0rd-x", Permanent=True)
         s3 = boto3.client("s3", endpoint_url=endpoint, **env)
         s3.create_bucket(Bucket="kept")
         s3.put_object(Bucket="kept", Key="save.bin", Body=b"slot-1")
@@ -211,8 +206,7 @@ def test_data_survives_a_restart(tmp_path: Path) -> None:
 def test_provisioning_twice_changes_nothing(standin: StandIn, tmp_path: Path) -> None:
     session = boto3.session.Session(region_name="us-east-1")
     clients = {
-        name: session.client(name, endpoint_url=standin.endpoint_url)
-        for name in ("dynamodb", "s3", "cognito-idp")
+        name: session.client(name, endpoint_url=standin.endpoint_url) for name in ("dynamodb", "s3", "cognito-idp")
     }
     prefix = standin.outputs["prefix"]
     config = tmp_path / "config.json"
@@ -232,9 +226,9 @@ def test_provisioning_twice_changes_nothing(standin: StandIn, tmp_path: Path) ->
 
     pools = clients["cognito-idp"].list_user_pools(MaxResults=60)["UserPools"]
     assert [p["Name"] for p in pools].count(f"{prefix}-players") == 1
-    app_clients = clients["cognito-idp"].list_user_pool_clients(
-        UserPoolId=outputs["USER_POOL_ID"], MaxResults=60
-    )["UserPoolClients"]
+    app_clients = clients["cognito-idp"].list_user_pool_clients(UserPoolId=outputs["USER_POOL_ID"], MaxResults=60)[
+        "UserPoolClients"
+    ]
     assert len(app_clients) == 1
     tables = clients["dynamodb"].list_tables()["TableNames"]
     assert len([t for t in tables if t.startswith(f"{prefix}-")]) == len(outputs["tables"])
