@@ -34,7 +34,10 @@ logger = logging.getLogger(__name__)
 
 # The moto backends the project uses; dynamodbstreams shares the dynamodb tables.
 SERVICES = ("dynamodb", "dynamodbstreams", "cognitoidp", "s3")
+PERSISTED_SERVICES = ("dynamodb", "cognitoidp", "s3")
 STATE_FILE = "moto-state.pickle"
+# DynamoDB Streams iterators expire after 15 minutes; moto keeps them forever.
+MAX_SHARD_ITERATORS = 1000
 SAVE_INTERVAL_SECONDS = 2.0
 
 # Operations that never change state: a request naming one does not make the state dirty.
@@ -52,11 +55,25 @@ def _moto_backends() -> dict[str, Any]:
 
 
 def _snapshot() -> dict[str, Any]:
-    """Plain dicts of every moto backend in use: {service: {account: {region: backend}}}."""
+    """Plain dicts of the moto backends worth keeping: {service: {account: {region: backend}}}.
+
+    dynamodbstreams holds only shard iterators (the records live with the tables), which
+    expire anyway, so it is not kept.
+    """
     return {
         service: {account: dict(regions.items()) for account, regions in backend_dict.items()}
         for service, backend_dict in _moto_backends().items()
+        if service in PERSISTED_SERVICES
     }
+
+
+def _prune_shard_iterators() -> None:
+    """moto keeps every shard iterator it ever handed out; keep only the newest ones."""
+    for regions in _moto_backends()["dynamodbstreams"].values():
+        for backend in regions.values():
+            iterators = backend.shard_iterators
+            for arn in list(iterators)[: max(0, len(iterators) - MAX_SHARD_ITERATORS)]:
+                del iterators[arn]
 
 
 def _rsa_key_from_dict(data: dict[str, Any]) -> Any:
@@ -235,6 +252,7 @@ class StandIn:
         if target is None or self._app is None:
             return False
         with self._app.lock:
+            _prune_shard_iterators()
             if not (self._app.dirty or force):
                 return False
             data = _dumps({"moto_version": _moto_version(), "services": _snapshot()})
