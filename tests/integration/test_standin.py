@@ -205,7 +205,7 @@ def test_data_survives_a_restart(tmp_path: Path) -> None:
 
 def test_provisioning_twice_changes_nothing(standin: StandIn, tmp_path: Path) -> None:
     session = boto3.session.Session(region_name="us-east-1")
-    clients = {
+    clients: dict[str, Any] = {
         name: session.client(name, endpoint_url=standin.endpoint_url) for name in ("dynamodb", "s3", "cognito-idp")
     }
     prefix = standin.outputs["prefix"]
