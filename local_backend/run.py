@@ -179,7 +179,10 @@ def main(argv: list[str] | None = None) -> int:
         child_env.update({"AWS_ENDPOINT_URL": standin.endpoint_url, "PYTHONUNBUFFERED": "1"})
         chalice_bin = Path(sys.executable).with_name("chalice")
         chalice = subprocess.Popen(
-            [str(chalice_bin), "local", "--stage", "local", "--host", args.host, "--port", str(args.port)],
+            # No autoreload: chalice's watcher polls every file under the project (the
+            # virtualenv included) and restarts whenever the stand-in saves its state.
+            [str(chalice_bin), "local", "--stage", "local", "--host", args.host, "--port", str(args.port),
+             "--no-autoreload"],
             cwd=PROJECT_ROOT,
             env=child_env,
             start_new_session=True,
