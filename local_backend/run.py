@@ -107,7 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local_backend.run", description=__doc__.split("\n")[0])
     parser.add_argument("--host", default="127.0.0.1", help="address chalice local binds (default loopback)")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--state-dir", type=Path, default=Path(os.environ.get("LOCAL_STATE_DIR", STATE_DIR)),
+                        help="where local data is kept (default .local/)")
     args = parser.parse_args(argv)
+    state_dir: Path = args.state_dir
 
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -122,10 +125,10 @@ def main(argv: list[str] | None = None) -> int:
             "URLs work from this machine only.)"
         )
 
-    STATE_DIR.mkdir(exist_ok=True)
+    state_dir.mkdir(parents=True, exist_ok=True)
     aws_port = int(os.environ.get("LOCAL_AWS_PORT", DEFAULT_AWS_PORT))
     try:
-        standin = start_standin(port=aws_port, state_dir=STATE_DIR)
+        standin = start_standin(port=aws_port, state_dir=state_dir)
     except OSError as exc:
         _say(f"cannot start the AWS stand-in on 127.0.0.1:{aws_port}: {exc}. Set LOCAL_AWS_PORT to another port.")
         return 1
@@ -166,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
 
         api_url = f"http://{args.host}:{args.port}"
         local_api = f"http://127.0.0.1:{args.port}" if not _is_loopback(args.host) else api_url
-        (STATE_DIR / "outputs.json").write_text(
+        (state_dir / "outputs.json").write_text(
             json.dumps(
                 {"endpoint_url": standin.endpoint_url, "region": REGION, "api_url": local_api, **outputs},
                 indent=2,
@@ -195,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
                 "--app-dir",
                 str(PROJECT_ROOT),
                 "--state-dir",
-                str(STATE_DIR),
+                str(state_dir),
             ],
             cwd=PROJECT_ROOT,
             env=child_env,
