@@ -163,7 +163,12 @@ def test_stat_update_feeds_boards(api, new_player):
 def test_seed_leaderboard_route(api, new_player):
     p = new_player()
     _submit(api, p, "global", 99_000_000)
-    body = {"functionName": "leaderboard", "playerId": "spoofed", "payload": {"leaderboard_type": "global", "limit": 500, "player_id": "spoofed"}, "timestamp": 1}
+    body = {
+        "functionName": "leaderboard",
+        "playerId": "spoofed",
+        "payload": {"leaderboard_type": "global", "limit": 500, "player_id": "spoofed"},
+        "timestamp": 1,
+    }
     resp = api.post("/leaderboard", body, player=p)
     assert resp.status == 200, resp.body
     data = resp.json

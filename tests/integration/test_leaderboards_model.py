@@ -16,7 +16,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from chalicelib.errors import Invalid
 from chalicelib.game_config.schema import BoardDef, GameConfig
 from chalicelib.services import leaderboards as lb
-from chalicelib.storage.leaderboards import LeaderboardsRepository, Layout
+from chalicelib.storage.leaderboards import Layout, LeaderboardsRepository
 
 _ids = itertools.count()
 PLAYERS = [f"player-{c}" for c in "abcde"]
@@ -51,8 +51,7 @@ class Reference:
                 return False
             self.entries[player] = (total, now_ms)
         elif old is None or (
-            old[0] != value
-            and (mode == "latest" or (value > old[0] if self.board.order == "desc" else value < old[0]))
+            old[0] != value and (mode == "latest" or (value > old[0] if self.board.order == "desc" else value < old[0]))
         ):
             self.entries[player] = (value, now_ms)
         return True
@@ -66,7 +65,7 @@ class Reference:
 def make_board(mode: str, order: str, **kw) -> tuple[str, BoardDef]:
     board_id = f"t{next(_ids)}_{mode}_{order}"
     return board_id, BoardDef(
-        order=order, write_mode=mode, min=MIN, max=MAX, counter_shards=2, index_shards=3, **kw
+        **{"order": order, "write_mode": mode, "min": MIN, "max": MAX, "counter_shards": 2, "index_shards": 3, **kw}
     )
 
 
@@ -108,8 +107,14 @@ class BoardMachine(RuleBasedStateMachine):
         accepted = self.refs[board_id].submit(player, value, self.ms)
         try:
             result = lb.submit_score(
-                board_id=board_id, board=board, player_id=player, score=value, writer="client",
-                repo=self.repo, names=no_names, clock=self.clock,
+                board_id=board_id,
+                board=board,
+                player_id=player,
+                score=value,
+                writer="client",
+                repo=self.repo,
+                names=no_names,
+                clock=self.clock,
             )
         except Invalid:
             assert not accepted
@@ -127,7 +132,7 @@ class BoardMachine(RuleBasedStateMachine):
         board_id = self.touched
         board = self.boards[board_id]
         expected = self.refs[board_id].ordered()
-        common = dict(board_id=board_id, board=board, repo=self.repo, names=no_names, clock=self.clock)
+        common = {"board_id": board_id, "board": board, "repo": self.repo, "names": no_names, "clock": self.clock}
         # every page, through cursors
         seen, cursor = [], None
         while True:
@@ -152,7 +157,9 @@ class BoardMachine(RuleBasedStateMachine):
 
 def run_state_machine():
     BoardMachine.TestCase.settings = settings(
-        max_examples=8, stateful_step_count=25, deadline=None,
+        max_examples=8,
+        stateful_step_count=25,
+        deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
     BoardMachine.TestCase().runTest()
@@ -163,7 +170,7 @@ def test_concurrent_submissions_keep_ranks_exact(standin):
     best_id, best = make_board("best", "desc")
     sum_id, summed = make_board("sum", "desc")
     players = [f"racer-{i}" for i in range(12)]
-    added: dict[str, int] = {p: 0 for p in players}
+    added: dict[str, int] = dict.fromkeys(players, 0)
     lock = threading.Lock()
     errors = []
 
@@ -172,11 +179,19 @@ def test_concurrent_submissions_keep_ranks_exact(standin):
         for _ in range(12):
             p = rnd.choice(players)
             try:
-                lb.submit_score(board_id=best_id, board=best, player_id=p, score=rnd.randint(0, 600),
-                                writer="client", repo=repo, names=no_names)
+                lb.submit_score(
+                    board_id=best_id,
+                    board=best,
+                    player_id=p,
+                    score=rnd.randint(0, 600),
+                    writer="client",
+                    repo=repo,
+                    names=no_names,
+                )
                 delta = rnd.randint(1, 50)
-                lb.submit_score(board_id=sum_id, board=summed, player_id=p, score=delta,
-                                writer="client", repo=repo, names=no_names)
+                lb.submit_score(
+                    board_id=sum_id, board=summed, player_id=p, score=delta, writer="client", repo=repo, names=no_names
+                )
                 with lock:
                     added[p] += delta
             except Exception as exc:  # surfaced below
@@ -211,8 +226,16 @@ def test_period_close_twice_gives_one_archive_and_final_ranks(standin):
     config = GameConfig(leaderboards={board_id: board})
     day = lambda: _at("2026-03-10T15:00:00")  # noqa: E731
     for i, p in enumerate(PLAYERS):
-        lb.submit_score(board_id=board_id, board=board, player_id=p, score=100 * i, writer="client",
-                        repo=repo, names=no_names, clock=day)
+        lb.submit_score(
+            board_id=board_id,
+            board=board,
+            player_id=p,
+            score=100 * i,
+            writer="client",
+            repo=repo,
+            names=no_names,
+            clock=day,
+        )
     sent = []
     next_day = lambda: _at("2026-03-11T01:00:00")  # noqa: E731
     first = lb.close_ended_periods(config=config, repo=repo, clock=next_day, send=sent.append)
@@ -223,11 +246,20 @@ def test_period_close_twice_gives_one_archive_and_final_ranks(standin):
     assert {n.dedupe_key for n in sent} == {f"leaderboard:{board_id}:2026-03-10:{p}" for p in PLAYERS[3:]}
 
     # a new day starts empty; the closed day stays readable with its final ranks
-    now = lb.top(board_id=board_id, board=board, limit=10, cursor=None, period=None, repo=repo,
-                 names=no_names, clock=next_day)
+    now = lb.top(
+        board_id=board_id, board=board, limit=10, cursor=None, period=None, repo=repo, names=no_names, clock=next_day
+    )
     assert now["period"] == "2026-03-11" and now["entries"] == []
-    past = lb.standing(board_id=board_id, board=board, player_id=PLAYERS[1], around=1, period="2026-03-10",
-                       repo=repo, names=no_names, clock=next_day)
+    past = lb.standing(
+        board_id=board_id,
+        board=board,
+        player_id=PLAYERS[1],
+        around=1,
+        period="2026-03-10",
+        repo=repo,
+        names=no_names,
+        clock=next_day,
+    )
     assert past["entry"]["rank"] == 4 and past["total_entries"] == 5
     archive = lb.archived_periods(board_id=board_id, board=board, limit=10, cursor=None, repo=repo, names=no_names)
     assert [p["period"] for p in archive["periods"]] == ["2026-03-10"]
@@ -255,8 +287,9 @@ def test_erasure_fixes_counters_and_archives(standin):
     then = lambda: _at("2026-01-20T00:00:00")  # noqa: E731
     players = [f"{board_id}-{p}" for p in PLAYERS]
     for i, p in enumerate(players):
-        lb.submit_score(board_id=board_id, board=board, player_id=p, score=i, writer="client",
-                        repo=repo, names=no_names, clock=then)
+        lb.submit_score(
+            board_id=board_id, board=board, player_id=p, score=i, writer="client", repo=repo, names=no_names, clock=then
+        )
     lb.close_ended_periods(config=config, repo=repo, clock=lambda: _at("2026-02-02T00:00:00"), send=lambda n: None)
     assert lb.erase_player(config=config, player_id=players[0], repo=repo) == 1
     layout = Layout.of(board_id, board, "2026-01")
@@ -266,3 +299,32 @@ def test_erasure_fixes_counters_and_archives(standin):
     record = repo.get_period(board_id, "2026-01")
     assert players[0] not in [t["player_id"] for t in record["top"]]
     assert lb.erase_player(config=config, player_id=players[0], repo=repo) == 0
+
+
+def test_bench_bulk_loader_writes_what_the_storage_layer_writes(standin):
+    from bench.bench_leaderboards import bulk_items
+    from chalicelib.storage.items import from_item, to_item
+
+    repo = LeaderboardsRepository()
+    board_id, board = make_board("best", "desc", counter_shards=1)
+    rnd = random.Random(7)
+    ms = [1_790_000_000_000]
+    for i in range(40):
+        ms[0] += 1
+        lb.submit_score(
+            board_id=board_id,
+            board=board,
+            player_id=f"bulk-{i}",
+            score=rnd.randint(MIN, MAX),
+            writer="client",
+            repo=repo,
+            names=no_names,
+            clock=lambda: ms[0] / 1000,
+        )
+    layout = Layout.of(board_id, board, "all")
+    entries = sorted(repo.get_entries(layout, [f"bulk-{i}" for i in range(40)]).values(), key=lambda e: e.player_id)
+    for item in bulk_items(layout, entries, lambda _: 0):
+        stored = from_item(
+            repo.client.get_item(TableName=repo.table, Key=to_item({"PK": item["PK"], "SK": item["SK"]}))["Item"]
+        )
+        assert stored == item

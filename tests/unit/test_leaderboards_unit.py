@@ -45,7 +45,7 @@ def test_bad_board_fails_loading_naming_it(change, named):
 def test_bad_board_id_is_named():
     raw = _raw()
     raw["leaderboards"]["Bad-Id"] = {"max": 10}
-    with pytest.raises(GameConfigError, match="leaderboards.Bad-Id"):
+    with pytest.raises(GameConfigError, match=r"leaderboards\.Bad-Id"):
         parse_game_config(raw)
 
 
