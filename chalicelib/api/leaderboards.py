@@ -1,0 +1,163 @@
+"""Leaderboard routes, and the seed client's `/leaderboard` over the same service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.api.http import Call, route
+from chalicelib.api.seed import payload_as
+from chalicelib.game_config import get_game_config
+from chalicelib.models.common import SeedEnvelope
+from chalicelib.models.leaderboards import (
+    BoardsView,
+    LeaderboardPage,
+    PeriodsPage,
+    PeriodsQuery,
+    PlayersEntries,
+    PlayersQuery,
+    ScoreSubmit,
+    SeedLeaderboardPayload,
+    SeedLeaderboardResponse,
+    StandingQuery,
+    StandingView,
+    SubmitResult,
+    TopQuery,
+)
+from chalicelib.services import leaderboards
+from chalicelib.storage.leaderboards import LeaderboardsRepository
+from chalicelib.storage.players import PlayersRepository
+
+bp = Blueprint(__name__)
+TAGS = ("leaderboards",)
+
+
+def _names(ids: list[str]) -> dict[str, str]:
+    return PlayersRepository().display_names(ids)
+
+
+@route(bp, "/leaderboards", response=BoardsView, tags=TAGS)
+def list_boards(call: Call) -> dict[str, Any]:
+    """Every board: its definition, current period and next reset."""
+    return leaderboards.describe_boards(config=get_game_config())
+
+
+@route(bp, "/leaderboards/{board_id}", query=TopQuery, response=LeaderboardPage, tags=TAGS, errors=(400, 404))
+def get_top(call: Call, board_id: str) -> dict[str, Any]:
+    """The best entries, a page at a time (opaque cursor), of the current or a past period."""
+    board = leaderboards.board_of(get_game_config(), board_id)
+    q: TopQuery = call.query
+    return leaderboards.top(
+        board_id=board_id,
+        board=board,
+        limit=q.limit,
+        cursor=q.cursor,
+        period=q.period,
+        repo=LeaderboardsRepository(),
+        names=_names,
+    )
+
+
+@route(bp, "/leaderboards/{board_id}/me", query=StandingQuery, response=StandingView, tags=TAGS, errors=(400, 404))
+def get_me(call: Call, board_id: str) -> dict[str, Any]:
+    """The caller's entry, exact rank and `around` neighbours each side."""
+    board = leaderboards.board_of(get_game_config(), board_id)
+    q: StandingQuery = call.query
+    return leaderboards.standing(
+        board_id=board_id,
+        board=board,
+        player_id=call.player_id,
+        around=q.around,
+        period=q.period,
+        repo=LeaderboardsRepository(),
+        names=_names,
+    )
+
+
+@route(
+    bp,
+    "/leaderboards/{board_id}/scores",
+    methods=("POST",),
+    body=ScoreSubmit,
+    response=SubmitResult,
+    tags=TAGS,
+    errors=(400, 403, 404, 409),
+)
+def post_score(call: Call, board_id: str) -> dict[str, Any]:
+    """Submit a score for the caller by the board's write mode; the entry and its rank."""
+    board = leaderboards.board_of(get_game_config(), board_id)
+    return leaderboards.submit_score(
+        board_id=board_id,
+        board=board,
+        player_id=call.player_id,
+        score=call.body.score,
+        writer="client",
+        repo=LeaderboardsRepository(),
+        names=_names,
+    )
+
+
+@route(
+    bp, "/leaderboards/{board_id}/players", query=PlayersQuery, response=PlayersEntries, tags=TAGS, errors=(400, 404)
+)
+def get_players(call: Call, board_id: str) -> dict[str, Any]:
+    """Entries of chosen players (e.g. the client's friends list), with exact ranks."""
+    board = leaderboards.board_of(get_game_config(), board_id)
+    q: PlayersQuery = call.query
+    return leaderboards.chosen_players(
+        board_id=board_id,
+        board=board,
+        player_ids=leaderboards.parse_ids(q.ids),
+        period=q.period,
+        repo=LeaderboardsRepository(),
+        names=_names,
+    )
+
+
+@route(bp, "/leaderboards/{board_id}/periods", query=PeriodsQuery, response=PeriodsPage, tags=TAGS, errors=(400, 404))
+def get_periods(call: Call, board_id: str) -> dict[str, Any]:
+    """Closed periods, newest first, with their final top standings."""
+    board = leaderboards.board_of(get_game_config(), board_id)
+    q: PeriodsQuery = call.query
+    return leaderboards.archived_periods(
+        board_id=board_id, board=board, limit=q.limit, cursor=q.cursor, repo=LeaderboardsRepository(), names=_names
+    )
+
+
+@route(
+    bp,
+    "/leaderboard",
+    methods=("POST",),
+    body=SeedEnvelope,
+    response=SeedLeaderboardResponse,
+    tags=("seed",),
+    errors=(400, 404),
+)
+def seed_leaderboard(call: Call) -> dict[str, Any]:
+    """Seed adapter: the top of `leaderboard_type` (limit capped at 100) and the caller's rank."""
+    payload: SeedLeaderboardPayload = payload_as(SeedLeaderboardPayload, call.body.payload)
+    board_id = payload.leaderboard_type
+    board = leaderboards.board_of(get_game_config(), board_id)
+    repo = LeaderboardsRepository()
+    page = leaderboards.top(
+        board_id=board_id, board=board, limit=payload.limit, cursor=None, period=None, repo=repo, names=_names
+    )
+    mine = leaderboards.standing(
+        board_id=board_id, board=board, player_id=call.player_id, around=0, period=None, repo=repo, names=_names
+    )
+    return {
+        "leaderboard": [
+            {
+                "rank": e["rank"],
+                "player_id": e["player_id"],
+                "player_name": e["display_name"],
+                "score": e["score"],
+                "last_updated": e["reached_at"],
+            }
+            for e in page["entries"]
+        ],
+        "player_rank": mine["entry"]["rank"] if mine["entry"] else None,
+        "leaderboard_type": board_id,
+        "total_entries": page["total_entries"],
+    }

@@ -1,0 +1,560 @@
+"""Leaderboards: declared boards, exact ranks from counters, periods closed on schedule.
+
+Ranking convention: entries are ordered by score (the board's order), then by the time
+the score was reached (earlier first), then by player id. Every entry has a distinct
+position and its rank is 1 + the number of entries ahead of it, so ranks are dense
+(1, 2, 3, ... with no gaps and no shared ranks) and deterministic.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+from chalicelib.clock import Clock, iso, system_clock
+from chalicelib.errors import AppError, ConditionFailed, Conflict, Forbidden, Invalid, NotFound
+from chalicelib.game_config import get_game_config
+from chalicelib.game_config.schema import BoardDef, GameConfig
+from chalicelib.observability import logger, metrics
+from chalicelib.services import erasure, notify, periods
+from chalicelib.services.hooks import StatChange, on_stat_change
+from chalicelib.services.players import default_display_name
+from chalicelib.storage.leaderboards import KEY_DIGITS, TIME_DIGITS, Entry, Layout, LeaderboardsRepository
+
+Writer = Literal["client", "server"]
+Names = Callable[[list[str]], dict[str, str]]
+
+MAX_LIMIT = 100
+MAX_AROUND = 25
+MAX_IDS = 100
+SUBMIT_ATTEMPTS = 5
+# A period is closed this long after its end, so a submission in flight at the boundary lands first.
+CLOSE_GRACE_SECONDS = 60
+# The close job catches up at most this many missed periods per board and run.
+MAX_CATCH_UP = 62
+_CURSOR_SK = re.compile(rf"^\d{{{KEY_DIGITS}}}#\d{{{TIME_DIGITS}}}#[\w\-:.@]{{1,128}}$")
+_PLAYER_ID = re.compile(r"^[\w\-:.@]{1,128}$")
+
+
+def board_of(config: GameConfig, board_id: str) -> BoardDef:
+    board = config.board(board_id)
+    if board is None:
+        raise NotFound(f"no leaderboard {board_id!r}", code="unknown_board")
+    return board
+
+
+def period_param(board: BoardDef, period: str | None, now: float) -> str:
+    """The requested period (validated), or the current one."""
+    if period is None:
+        return periods.period_of(board.reset, now)
+    try:
+        return periods.parse(board.reset, period)
+    except ValueError as exc:
+        raise Invalid(f"period: {exc}", field="period") from None
+
+
+# scores ---------------------------------------------------------------------------------
+
+
+def _as_score(board: BoardDef, value: Decimal) -> float:
+    return int(value) if board.decimals == 0 else float(value)
+
+
+def _checked(board: BoardDef, value: float, field: str) -> Decimal:
+    """The value as an exact decimal with at most the board's decimals."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise Invalid(f"{field}: must be a number", field=field)
+    exact = Decimal(repr(value))
+    if not exact.is_finite():
+        raise Invalid(f"{field}: must be finite", field=field)
+    try:
+        rounded = exact.quantize(Decimal(1).scaleb(-board.decimals))
+    except InvalidOperation:
+        raise Invalid(f"{field}: out of range", field=field) from None
+    if rounded != exact:
+        raise Invalid(f"{field}: at most {board.decimals} decimals", field=field)
+    return exact
+
+
+def _in_bounds(board: BoardDef, value: Decimal, field: str) -> None:
+    if value < Decimal(repr(board.min)) or value > Decimal(repr(board.max)):
+        raise Invalid(f"{field}: outside the board's bounds [{board.min:g}, {board.max:g}]", field=field)
+
+
+def _better(board: BoardDef, new: float, old: float) -> bool:
+    return new > old if board.order == "desc" else new < old
+
+
+def next_entry(
+    board: BoardDef, layout: Layout, old: Entry | None, value: Decimal, player_id: str, now: float
+) -> Entry | None:
+    """The entry after a submission by the write mode, or None when nothing changes.
+
+    The time of an entry is when its score was reached: a resubmitted equal score keeps it.
+    """
+    if board.write_mode == "sum":
+        if value == 0 and old is not None:
+            return None
+        total = (Decimal(repr(old.score)) if old else Decimal(0)) + value
+        _in_bounds(board, total, "score")
+        score = _as_score(board, total)
+    else:
+        score = _as_score(board, value)
+        if old is not None and (
+            old.score == score or (board.write_mode == "best" and not _better(board, score, old.score))
+        ):
+            return None
+    return Entry(
+        player_id=player_id,
+        score=score,
+        key=layout.order_key(score),
+        reached_ms=int(now * 1000),
+        version=(old.version + 1) if old else 1,
+        updated_at=iso(now),
+    )
+
+
+# views ----------------------------------------------------------------------------------
+
+
+def _view(entry: Entry, rank: int, names: dict[str, str]) -> dict[str, Any]:
+    return {
+        "rank": rank,
+        "player_id": entry.player_id,
+        "display_name": names.get(entry.player_id) or default_display_name(entry.player_id),
+        "score": entry.score,
+        "reached_at": iso(entry.reached_ms / 1000),
+    }
+
+
+def _names_of(names: Names, ids: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), 100):
+        found.update(names(unique[start : start + 100]))
+    return found
+
+
+def encode_cursor(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, expect: dict[str, str]) -> dict[str, Any]:
+    """A cursor from a previous page of the same listing; Invalid if it was altered."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise Invalid("cursor: not a cursor from this listing", field="cursor") from None
+    if not isinstance(data, dict) or any(data.get(k) != v for k, v in expect.items()):
+        raise Invalid("cursor: not a cursor from this listing", field="cursor")
+    return data
+
+
+# use cases ------------------------------------------------------------------------------
+
+
+def describe_boards(*, config: GameConfig, clock: Clock = system_clock) -> dict[str, Any]:
+    """Every board with its current period and next reset."""
+    now = clock()
+    boards = []
+    for board_id, board in config.leaderboards.items():
+        period = periods.period_of(board.reset, now)
+        start, end = periods.bounds(board.reset, period)
+        boards.append(
+            {
+                "id": board_id,
+                **board.client_view(),
+                "current_period": period,
+                "period_started_at": iso(start) if start is not None else None,
+                "next_reset_at": iso(end) if end is not None else None,
+            }
+        )
+    return {"leaderboards": boards}
+
+
+def submit_score(
+    *,
+    board_id: str,
+    board: BoardDef,
+    player_id: str,
+    score: float,
+    writer: Writer,
+    repo: LeaderboardsRepository,
+    names: Names,
+    clock: Clock = system_clock,
+) -> dict[str, Any]:
+    """Apply a score by the board's write mode; the entry and its exact rank."""
+    if board.writer == "server" and writer != "server":
+        raise Forbidden("only the game server may submit to this board", code="server_only_board")
+    value = _checked(board, score, "score")
+    if board.write_mode == "sum":
+        if writer == "client" and board.max_delta is not None and abs(value) > Decimal(repr(board.max_delta)):
+            raise Invalid(f"score: change over the cap of {board.max_delta:g} per submission", field="score")
+    else:
+        _in_bounds(board, value, "score")
+    now = clock()
+    layout = Layout.of(board_id, board, periods.period_of(board.reset, now))
+    changed = False
+    for _ in range(SUBMIT_ATTEMPTS):
+        old = repo.get_entry(layout, player_id)
+        new = next_entry(board, layout, old, value, player_id, now)
+        if new is None:
+            entry = old
+            break
+        try:
+            repo.write_entry(layout, old, new)
+        except ConditionFailed:
+            continue  # the same player's concurrent submission won: apply ours on top of it
+        entry, changed = new, True
+        break
+    else:
+        raise Conflict("the entry kept changing; retry", details={"board": board_id})
+    assert entry is not None
+    ranks, total = repo.ranks(layout, [entry])
+    metrics.add_metric(name="ScoresSubmitted", unit="Count", value=1)
+    logger.info("score submitted", extra={"board": board_id, "period": layout.period, "changed": changed})
+    return {
+        "board": board_id,
+        "period": layout.period,
+        "changed": changed,
+        "entry": _view(entry, ranks[player_id], names([player_id])),
+        "total_entries": total,
+    }
+
+
+def top(
+    *,
+    board_id: str,
+    board: BoardDef,
+    limit: int,
+    cursor: str | None,
+    period: str | None,
+    repo: LeaderboardsRepository,
+    names: Names,
+    clock: Clock = system_clock,
+) -> dict[str, Any]:
+    """A page of the best entries; ranks are exact (the page's first rank from counters)."""
+    layout = Layout.of(board_id, board, period_param(board, period, clock()))
+    limit = max(1, min(limit, MAX_LIMIT))
+    after = None
+    if cursor is not None:
+        data = decode_cursor(cursor, {"b": board_id, "p": layout.period})
+        after = data.get("after")
+        if not isinstance(after, str) or not _CURSOR_SK.match(after):
+            raise Invalid("cursor: not a cursor from this listing", field="cursor")
+    entries, more = repo.page(layout, after, limit)
+    if after is None:
+        first, total = 1, None
+    else:
+        ranks, total = repo.ranks(layout, entries[:1])
+        first = ranks[entries[0].player_id] if entries else 0
+    if total is None:
+        total = repo.counts(layout, []).total
+    shown = _names_of(names, [e.player_id for e in entries])
+    return {
+        "board": board_id,
+        "period": layout.period,
+        "entries": [_view(e, first + i, shown) for i, e in enumerate(entries)],
+        "next_cursor": encode_cursor({"b": board_id, "p": layout.period, "after": entries[-1].sort_key})
+        if more and entries
+        else None,
+        "total_entries": total,
+    }
+
+
+def standing(
+    *,
+    board_id: str,
+    board: BoardDef,
+    player_id: str,
+    around: int,
+    period: str | None,
+    repo: LeaderboardsRepository,
+    names: Names,
+    clock: Clock = system_clock,
+) -> dict[str, Any]:
+    """The player's entry, exact rank and up to `around` neighbours each side."""
+    layout = Layout.of(board_id, board, period_param(board, period, clock()))
+    around = max(0, min(around, MAX_AROUND))
+    entry = repo.get_entry(layout, player_id)
+    if entry is None:
+        total = repo.counts(layout, []).total
+        return {"board": board_id, "period": layout.period, "entry": None, "entries": [], "total_entries": total}
+    ranks, total = repo.ranks(layout, [entry])
+    rank = ranks[player_id]
+    ahead, behind = repo.neighbours(layout, entry, around)
+    shown = _names_of(names, [player_id, *(e.player_id for e in ahead), *(e.player_id for e in behind)])
+    window = [
+        *(_view(e, rank - i, shown) for i, e in reversed(list(enumerate(ahead, 1)))),
+        _view(entry, rank, shown),
+        *(_view(e, rank + i, shown) for i, e in enumerate(behind, 1)),
+    ]
+    return {
+        "board": board_id,
+        "period": layout.period,
+        "entry": _view(entry, rank, shown),
+        "entries": window,
+        "total_entries": total,
+    }
+
+
+def parse_ids(raw: str) -> list[str]:
+    ids = [p.strip() for p in raw.split(",") if p.strip()]
+    if not ids:
+        raise Invalid("ids: give at least one player id", field="ids")
+    if len(ids) > MAX_IDS:
+        raise Invalid(f"ids: at most {MAX_IDS} player ids", field="ids")
+    for pid in ids:
+        if not _PLAYER_ID.match(pid):
+            raise Invalid("ids: not a player id", field="ids")
+    return list(dict.fromkeys(ids))
+
+
+def chosen_players(
+    *,
+    board_id: str,
+    board: BoardDef,
+    player_ids: list[str],
+    period: str | None,
+    repo: LeaderboardsRepository,
+    names: Names,
+    clock: Clock = system_clock,
+) -> dict[str, Any]:
+    """Entries of chosen players (a friends list), best first; players without one are left out."""
+    layout = Layout.of(board_id, board, period_param(board, period, clock()))
+    entries = sorted(repo.get_entries(layout, player_ids).values(), key=lambda e: e.sort_key)
+    ranks, total = repo.ranks(layout, entries)
+    shown = _names_of(names, [e.player_id for e in entries])
+    return {
+        "board": board_id,
+        "period": layout.period,
+        "entries": [_view(e, ranks[e.player_id], shown) for e in entries],
+        "total_entries": total,
+    }
+
+
+def _period_view(board: BoardDef, record: dict[str, Any], shown: dict[str, str]) -> dict[str, Any]:
+    return {
+        "period": record["period"],
+        "status": record.get("status", "closed"),
+        "started_at": record.get("started_at"),
+        "ended_at": record.get("ended_at"),
+        "closed_at": record.get("closed_at"),
+        "total_entries": record.get("total_entries", 0),
+        "top": [
+            {
+                "rank": t["rank"],
+                "player_id": t["player_id"],
+                "display_name": shown.get(t["player_id"]) or default_display_name(t["player_id"]),
+                "score": t["score"],
+                "reached_at": iso(t["t"] / 1000),
+            }
+            for t in record.get("top", [])
+        ],
+    }
+
+
+def archived_periods(
+    *,
+    board_id: str,
+    board: BoardDef,
+    limit: int,
+    cursor: str | None,
+    repo: LeaderboardsRepository,
+    names: Names,
+) -> dict[str, Any]:
+    """Closed periods, newest first, each with its final top standings."""
+    limit = max(1, min(limit, 20))
+    before = None
+    if cursor is not None:
+        before = decode_cursor(cursor, {"b": board_id}).get("before")
+        try:
+            before = periods.parse(board.reset, before) if isinstance(before, str) else None
+        except ValueError:
+            before = None
+        if before is None:
+            raise Invalid("cursor: not a cursor from this listing", field="cursor")
+    records, last = repo.list_periods(board_id, before, limit)
+    shown = _names_of(names, [t["player_id"] for r in records for t in r.get("top", [])])
+    return {
+        "board": board_id,
+        "periods": [_period_view(board, r, shown) for r in records],
+        "next_cursor": encode_cursor({"b": board_id, "before": last}) if last else None,
+    }
+
+
+# period close ---------------------------------------------------------------------------
+
+
+def close_period(
+    *,
+    board_id: str,
+    board: BoardDef,
+    period: str,
+    repo: LeaderboardsRepository,
+    clock: Clock = system_clock,
+    send: Callable[[notify.Notice], None] = notify.send,
+) -> bool:
+    """Archive one ended period and tell its top players; False if it was archived already."""
+    if repo.get_period(board_id, period) is not None:
+        return False
+    layout = Layout.of(board_id, board, period)
+    entries, _ = repo.page(layout, None, max(board.notify_top, 10))
+    total = repo.counts(layout, []).total
+    start, end = periods.bounds(board.reset, period)
+    title = board.title or board_id
+    for rank, entry in enumerate(entries[: board.notify_top], 1):
+        # The dedupe key makes a rerun after a crash (before the archive) a no-op per player.
+        send(
+            notify.Notice(
+                player_id=entry.player_id,
+                kind="leaderboard_period_ended",
+                title=f"{title}: you finished #{rank}",
+                body=f"The {period} period of {title} has ended.",
+                data={"board": board_id, "period": period, "rank": rank, "score": entry.score},
+                dedupe_key=f"leaderboard:{board_id}:{period}:{entry.player_id}",
+            )
+        )
+    record = {
+        "board": board_id,
+        "period": period,
+        "status": "closed",
+        "started_at": iso(start) if start is not None else None,
+        "ended_at": iso(end) if end is not None else None,
+        "closed_at": iso(clock()),
+        "total_entries": total,
+        "top": [
+            {"rank": r, "player_id": e.player_id, "score": e.score, "t": e.reached_ms} for r, e in enumerate(entries, 1)
+        ],
+        "v": 0,
+    }
+    created = repo.create_period(record)
+    if created:
+        logger.info("period closed", extra={"board": board_id, "period": period, "entries": total})
+    return created
+
+
+def close_ended_periods(
+    *,
+    config: GameConfig,
+    repo: LeaderboardsRepository,
+    clock: Clock = system_clock,
+    send: Callable[[notify.Notice], None] = notify.send,
+) -> list[dict[str, str]]:
+    """The scheduled job: archive every period that has ended; idempotent and late-safe."""
+    closed = []
+    now = clock()
+    for board_id, board in config.leaderboards.items():
+        if board.reset == "none":
+            continue
+        target = periods.previous(board.reset, periods.period_of(board.reset, now - CLOSE_GRACE_SECONDS))
+        last = repo.last_closed(board_id)
+        if last is not None and last >= target:
+            continue
+        todo = [target]
+        while last is not None and len(todo) < MAX_CATCH_UP:
+            earlier = periods.previous(board.reset, todo[0])
+            if earlier <= last:
+                break
+            todo.insert(0, earlier)
+        for period in todo:
+            if close_period(board_id=board_id, board=board, period=period, repo=repo, clock=clock, send=send):
+                closed.append({"board": board_id, "period": period})
+        repo.mark_closed(board_id, target)
+    return closed
+
+
+# hooks ----------------------------------------------------------------------------------
+
+
+def follow_stats(
+    *,
+    config: GameConfig,
+    player_id: str,
+    changed: dict[str, float],
+    deltas: dict[str, float],
+    repo: LeaderboardsRepository,
+    names: Names,
+    clock: Clock = system_clock,
+) -> list[str]:
+    """Submit changed stats to the boards that follow them; the boards written."""
+    written = []
+    for board_id, board in config.leaderboards.items():
+        stat = board.source_stat
+        if stat is None or stat not in changed:
+            continue
+        value = deltas.get(stat) if board.write_mode == "sum" else changed[stat]
+        if value is None:
+            continue
+        value = round(value, board.decimals) if board.decimals else round(value)
+        try:
+            submit_score(
+                board_id=board_id,
+                board=board,
+                player_id=player_id,
+                score=value,
+                writer="server",
+                repo=repo,
+                names=lambda ids: {},
+                clock=clock,
+            )
+            written.append(board_id)
+        except AppError as error:
+            # The stat is committed already; a board refusing the value must not fail it.
+            logger.warning("stat not applied to board", extra={"board": board_id, "stat": stat, "error": error.message})
+    return written
+
+
+def erase_player(*, config: GameConfig, player_id: str, repo: LeaderboardsRepository) -> int:
+    """Remove every entry of a player, fixing the counters, and drop them from archives."""
+    erased = 0
+    for board_id, period, entry in repo.player_entries(player_id):
+        board = config.board(board_id)
+        if board is None:  # a board no longer declared: its counters are unread
+            repo.delete_entry_item(player_id, board_id, period)
+            erased += 1
+            continue
+        layout = Layout.of(board_id, board, period)
+        current: Entry | None = entry
+        for _ in range(SUBMIT_ATTEMPTS):
+            if current is None:
+                break
+            try:
+                repo.write_entry(layout, current, None)
+                break
+            except ConditionFailed:
+                current = repo.get_entry(layout, player_id)
+        erased += 1
+        if board is not None and period != periods.ALL:
+            repo.remove_from_period(board_id, period, player_id)
+    return erased
+
+
+# wiring: the stat hook, the eraser and the scheduled job, with the deployed dependencies
+
+
+@on_stat_change("leaderboards")
+def _follow_stat_change(change: StatChange) -> None:
+    follow_stats(
+        config=get_game_config(),
+        player_id=change.player_id,
+        changed=change.changed,
+        deltas=change.deltas,
+        repo=LeaderboardsRepository(),
+        names=lambda ids: {},
+    )
+
+
+@erasure.eraser("leaderboards")
+def _erase_entries(player_id: str) -> int:
+    return erase_player(config=get_game_config(), player_id=player_id, repo=LeaderboardsRepository())
+
+
+def close_periods_job() -> list[dict[str, str]]:
+    """What the hourly schedule runs."""
+    return close_ended_periods(config=get_game_config(), repo=LeaderboardsRepository())
