@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from chalice import Chalice
+from typing import Any
 
-from chalicelib.api import admin, auth, health, openapi, players, seed
+from chalice import Chalice, Rate
+
+from chalicelib.api import admin, auth, health, matchmaking, openapi, players, seed
+from chalicelib.services import matchmaking as matchmaking_service
 
 app = Chalice(app_name="game-backend")
 app.api.binary_types = []  # JSON in, JSON out
 
-for blueprint in (health.bp, auth.bp, players.bp, admin.bp, seed.bp, openapi.bp):
+for blueprint in (health.bp, auth.bp, players.bp, admin.bp, seed.bp, openapi.bp, matchmaking.bp):
     app.register_blueprint(blueprint)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def matchmaking_cleanup(event: Any) -> None:
+    """Every minute: tickets past their timeout become timed_out and leave the index."""
+    matchmaking_service.scheduled_cleanup()
