@@ -1,8 +1,8 @@
 """Matchmaking: tickets in declared queues, a widening skill window, teams and parties.
 
 Matching runs on ticket create, on join (a party completes) and on every poll: ONE Query
-of the sparse `waiting` index (the anchor's skill window, one side of it, picked at
-random, closest first) and ONE transaction claiming every ticket of the group, each
+of the sparse `waiting` index (the anchor's skill window, at most `candidate_limit`
+tickets, the closest tried first) and ONE transaction claiming every ticket of the group, each
 conditioned on still searching; a lost race retries with the remaining candidates.
 
 Conventions:
@@ -17,7 +17,6 @@ Conventions:
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from typing import Any
 
@@ -450,17 +449,14 @@ def attempt_match(
     repo: MatchmakingRepository,
     clock: Clock = system_clock,
     notify: Notifier = send,
-    rng: random.Random | None = None,
 ) -> dict[str, Any] | None:
     """One match attempt anchored on a searching ticket: one Query, then one transaction
     (a few more only when other requests won some of the candidates). The match, or None."""
     now = clock()
     width = window_of(ticket, queue, now)
     skill = float(ticket["skill"])
-    upward = (rng or random).random() < 0.5
-    low, high = (skill, skill + width) if upward else (skill - width, skill)
     found = repo.waiting(
-        ticket["queue"], ticket["region"], low=low, high=high, limit=candidate_limit(queue), ascending=upward
+        ticket["queue"], ticket["region"], low=skill - width, high=skill + width, limit=candidate_limit(queue)
     )
     pool = [t for t in found if t["ticket_id"] != ticket["ticket_id"] and effective_status(t, now) == "searching"]
     for _ in range(CLAIM_ATTEMPTS):

@@ -119,7 +119,7 @@ class MatchmakingRepository:
         return {k: v for k, v in item.items() if k not in ("PK", "SK")} or None
 
     def waiting(
-        self, queue: str, region: str, *, low: float, high: float, limit: int, ascending: bool = True
+        self, queue: str, region: str, *, low: float, high: float, limit: int
     ) -> list[dict[str, Any]]:
         """ONE Query of the `waiting` index: searching tickets with skill in [low, high]."""
         resp = self.client.query(
@@ -127,7 +127,6 @@ class MatchmakingRepository:
             IndexName="waiting",
             KeyConditionExpression="WPK = :w AND skill BETWEEN :lo AND :hi",
             ExpressionAttributeValues=values({":w": _queue_key(queue, region), ":lo": low, ":hi": high}),
-            ScanIndexForward=ascending,
             Limit=limit,
         )
         return [_ticket(from_item(item)) for item in resp.get("Items", [])]
