@@ -24,7 +24,7 @@ from chalicelib.errors import ConditionFailed
 from chalicelib.storage import aws
 from chalicelib.storage.errors import THROTTLING_CODES, condition_failed, error_code
 from chalicelib.storage.items import from_item, serialize, to_item, values
-from chalicelib.storage.players import delete_partition
+from chalicelib.storage.players import batch_write_all, delete_partition
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -172,6 +172,12 @@ class MatchmakingRepository:
                 self._pointer_put(ticket["leader"], ticket["ticket_id"], replaces, expires_at),
             ]
         )
+
+    def put_tickets(self, tickets: list[dict[str, Any]]) -> None:
+        """Bulk-load tickets without pointers (benchmarks and fixtures), 25 per request."""
+        requests = [{"PutRequest": {"Item": to_item(_ticket_item(t))}} for t in tickets]
+        for start in range(0, len(requests), 25):
+            batch_write_all(self.client, self.table, requests[start : start + 25])
 
     def join_ticket(
         self,
