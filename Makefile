@@ -20,7 +20,7 @@ run: $(STAMP)
 
 ## test: lint, type-check and run every test
 test: $(STAMP) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

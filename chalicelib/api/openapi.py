@@ -10,7 +10,7 @@ from chalice import Blueprint
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.api.http import ROUTES, Call, RouteDoc, route
+from chalicelib.api.http import MAX_PATH_PARAM, ROUTES, Call, RouteDoc, route
 from chalicelib.config import get_settings
 from chalicelib.models.common import ErrorBody
 
@@ -59,7 +59,7 @@ def build_document(routes: list[RouteDoc] | None = None) -> dict[str, Any]:
         for name in PATH_PARAM.findall(doc.path):
             operation["parameters"].append(
                 {"name": name, "in": "path", "required": True,
-                 "schema": {"type": "string", "minLength": 1, "maxLength": 128}}
+                 "schema": {"type": "string", "minLength": 1, "maxLength": MAX_PATH_PARAM}}
             )
         if doc.query is not None:
             qschema = doc.query.model_json_schema(mode="validation")
@@ -70,8 +70,10 @@ def build_document(routes: list[RouteDoc] | None = None) -> dict[str, Any]:
                     {"name": name, "in": "query", "required": name in required, "schema": prop}
                 )
         if doc.body is not None:
+            # A body whose fields are all optional may be left out ({} is assumed).
+            needs_body = any(f.is_required() for f in doc.body.model_fields.values())
             operation["requestBody"] = {
-                "required": True,
+                "required": needs_body,
                 "content": {"application/json": {"schema": refs[(doc.body, "validation")]}},
             }
         ok: dict[str, Any] = {"description": "Success"}
