@@ -2,19 +2,63 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Chalice, Rate
 
-from chalicelib.api import admin, auth, health, leaderboards, players, seed
+from chalicelib.api import (
+    achievements,
+    admin,
+    auth,
+    events,
+    health,
+    leaderboards,
+    matchmaking,
+    notifications,
+    openapi,
+    players,
+    saves,
+    seed,
+)
+from chalicelib.config import get_settings
 from chalicelib.services import leaderboards as leaderboard_service
+from chalicelib.services import matchmaking as matchmaking_service
 
 app = Chalice(app_name="game-backend")
 app.api.binary_types = []  # JSON in, JSON out
 
-for blueprint in (health.bp, auth.bp, players.bp, admin.bp, seed.bp, leaderboards.bp):
+for blueprint in (
+    health.bp,
+    auth.bp,
+    players.bp,
+    admin.bp,
+    seed.bp,
+    openapi.bp,
+    leaderboards.bp,
+    matchmaking.bp,
+    achievements.bp,
+    notifications.bp,
+    events.bp,
+    saves.bp,
+):
     app.register_blueprint(blueprint)
 
 
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="matchmaking-cleanup")
+def matchmaking_cleanup(event: Any) -> None:
+    """Every minute: tickets past their timeout become timed_out and leave the index."""
+    matchmaking_service.scheduled_cleanup()
+
+
 @app.schedule(Rate(1, unit=Rate.HOURS), name="close-leaderboard-periods")
-def close_leaderboard_periods(event: object) -> None:
+def close_leaderboard_periods(event: Any) -> None:
     """Archive leaderboard periods that have ended (idempotent; catches up when late)."""
     leaderboard_service.close_periods_job()
+
+
+@app.on_dynamodb_record(
+    stream_arn=get_settings().stream_arn("events"), batch_size=100, starting_position="TRIM_HORIZON"
+)
+def count_events(event: Any) -> None:
+    """The events stream: count first inserts into the daily analytics."""
+    events.count_stream_records(event.to_dict().get("Records", []))

@@ -100,13 +100,71 @@ class BoardDef(Strict):
         return self.model_dump(exclude={"counter_shards", "index_shards", "notify_top"})
 
 
+# Matchmaking queues ------------------------------------------------------------------
+
+# Regions are the game's own names for where servers run, e.g. "eu-west-1".
+Region = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,39}$")]
+
+# A match is claimed in one transaction: one action per ticket, the match and a wait sample.
+MAX_MATCH_PLAYERS = 64
+
+
+class SkillWindow(Strict):
+    """How far apart in skill a match may be: min(initial + growth * waited_seconds, max)."""
+
+    initial: float = Field(ge=0, allow_inf_nan=False)
+    growth_per_second: float = Field(default=0, ge=0, allow_inf_nan=False)
+    max: float = Field(ge=0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _check(self) -> SkillWindow:
+        if self.max < self.initial:
+            raise ValueError("max is smaller than initial")
+        return self
+
+    def width(self, waited_seconds: float) -> float:
+        return min(self.initial + self.growth_per_second * max(waited_seconds, 0.0), self.max)
+
+
+class QueueDef(Strict):
+    """A matchmaking queue: teams x team_size players (free-for-all of n: n teams of 1)."""
+
+    teams: int = Field(ge=2, le=MAX_MATCH_PLAYERS)
+    team_size: int = Field(ge=1, le=MAX_MATCH_PLAYERS // 2)
+    max_party_size: int = Field(default=1, ge=1)
+    regions: list[Region] = Field(min_length=1, max_length=32)
+    # The stat giving a player's skill; None: everyone has default_rating.
+    skill_stat: Ident | None = None
+    default_rating: float = Field(default=1000, allow_inf_nan=False)
+    window: SkillWindow
+    ticket_timeout_seconds: int = Field(default=120, ge=10, le=3600)
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> QueueDef:
+        if self.teams * self.team_size > MAX_MATCH_PLAYERS:
+            raise ValueError(f"a match holds at most {MAX_MATCH_PLAYERS} players")
+        if self.max_party_size > self.team_size:
+            raise ValueError("max_party_size is larger than team_size (a party plays in one team)")
+        if len(set(self.regions)) != len(self.regions):
+            raise ValueError("regions has duplicates")
+        return self
+
+    @property
+    def match_size(self) -> int:
+        return self.teams * self.team_size
+
+    def client_view(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"description"} if not self.description else set())
+
+
 class GameConfig(Strict):
     """The whole game declaration. Sections are keyed by id."""
 
     game: Ident = "game"
     stats: dict[Ident, StatDef] = Field(default_factory=dict)
     leaderboards: dict[Ident, BoardDef] = Field(default_factory=dict)
-    # Later services add their sections here (leaderboards, achievements, queues, events).
+    queues: dict[Ident, QueueDef] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check_boards(self) -> GameConfig:
@@ -126,6 +184,13 @@ class GameConfig(Strict):
                 raise ValueError(f"{where}: the stat's bounds must lie within the board's [min, max]")
         return self
 
+    @model_validator(mode="after")
+    def _check_queues(self) -> GameConfig:
+        for queue_id, queue in self.queues.items():
+            if queue.skill_stat is not None and queue.skill_stat not in self.stats:
+                raise ValueError(f"queues.{queue_id}.skill_stat: unknown stat {queue.skill_stat!r}")
+        return self
+
     def stat(self, stat_id: str) -> StatDef | None:
         return self.stats.get(stat_id)
 
@@ -138,4 +203,5 @@ class GameConfig(Strict):
             "game": self.game,
             "stats": {k: v.client_view() for k, v in self.stats.items()},
             "leaderboards": {k: v.client_view() for k, v in self.leaderboards.items()},
+            "queues": {k: v.client_view() for k, v in self.queues.items()},
         }

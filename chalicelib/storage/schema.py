@@ -99,9 +99,12 @@ MATCHMAKING = Table(
     key="matchmaking",
     partition=PK,
     sort=SK,
-    indexes=(Index("waiting", Key("WPK"), Key("skill", "N")),),
+    indexes=(
+        Index("waiting", Key("WPK"), Key("skill", "N")),
+        Index("open_by_timeout", Key("XPK"), Key("timeout_at", "N"), keys_only=True),
+    ),
     ttl_attribute="expires_at",
-    description="Tickets, matches and recent wait times; `waiting` is sparse.",
+    description="Tickets, matches and recent wait times; `waiting` and `open_by_timeout` are sparse.",
 )
 
 ACHIEVEMENTS = Table(
