@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from chalice import Chalice
 
-from chalicelib.api import achievements, admin, auth, health, players, seed
+from chalicelib.api import achievements, admin, auth, health, notifications, players, seed
 
 app = Chalice(app_name="game-backend")
 app.api.binary_types = []  # JSON in, JSON out
 
-for blueprint in (health.bp, auth.bp, players.bp, admin.bp, seed.bp, achievements.bp):
+for blueprint in (health.bp, auth.bp, players.bp, admin.bp, seed.bp, achievements.bp, notifications.bp):
     app.register_blueprint(blueprint)
