@@ -13,7 +13,9 @@ from chalicelib.storage.notifications import NotificationsRepository
 def _send(player_id, n, **kw):
     config, repo = get_game_config(), NotificationsRepository()
     return [
-        notifications.send_to_player(player_id=player_id, kind="test", title=f"hello {i}", config=config, repo=repo, **kw)
+        notifications.send_to_player(
+            player_id=player_id, kind="test", title=f"hello {i}", config=config, repo=repo, **kw
+        )
         for i in range(n)
     ]
 
@@ -49,7 +51,10 @@ def test_inbox_is_the_callers_own(api, new_player):
 def test_250_notifications_page_without_loss_or_repeat(api, new_player, admin):
     player = new_player()
     sent = [r["id"] for r in _send(player.player_id, 250)]
-    assert api.post("/admin/notifications", {"broadcast": True, "title": "mid-paging broadcast"}, player=admin).status == 201
+    assert (
+        api.post("/admin/notifications", {"broadcast": True, "title": "mid-paging broadcast"}, player=admin).status
+        == 201
+    )
     ids, pages = _all_pages(api, player)
     inbox = [i for i in ids if i.startswith("n")]
     assert len(ids) == len(set(ids))
@@ -98,7 +103,9 @@ def test_achievement_unlock_lands_in_the_inbox_once(api, new_player):
 
 def test_broadcast_read_per_player(api, new_player, admin):
     alice, bob = new_player(), new_player()
-    resp = api.post("/admin/notifications", {"broadcast": True, "title": "Season 2", "body": "starts now"}, player=admin)
+    resp = api.post(
+        "/admin/notifications", {"broadcast": True, "title": "Season 2", "body": "starts now"}, player=admin
+    )
     assert resp.status == 201, resp.body
     bid = resp.json["id"]
     for p in (alice, bob):
@@ -125,7 +132,7 @@ def test_admin_send_to_one_player(api, new_player, admin):
     assert api.post("/admin/notifications", body, player=player).status == 403
     resp = api.post("/admin/notifications", body, player=admin)
     assert resp.status == 201 and resp.json["broadcast"] is False
-    top = [n for n in api.get("/notifications", player=player).json["notifications"] if not n["broadcast"]][0]
+    top = next(n for n in api.get("/notifications", player=player).json["notifications"] if not n["broadcast"])
     assert (top["title"], top["data"], top["kind"]) == ("Welcome", {"gift": "sword"}, "admin")
     assert api.post("/admin/notifications", {**body, "player_id": "nobody"}, player=admin).status == 404
 
@@ -146,12 +153,21 @@ def test_bad_input_is_400_naming_the_field(api, new_player, admin):
         resp = api.get(f"/notifications?{query}", player=player)
         assert resp.status == 400, (query, resp.body)
         assert resp.json["details"]["field"] == field, (query, resp.json)
-    for body in ({}, {"ids": ["n1"]}, {"ids": [], "all": False}, {"ids": ["n" + "1" * 13 + "a" * 8], "all": True},
-                 {"ids": ["n" + "1" * 13 + "a" * 8] * 101}):
+    for body in (
+        {},
+        {"ids": ["n1"]},
+        {"ids": [], "all": False},
+        {"ids": ["n" + "1" * 13 + "a" * 8], "all": True},
+        {"ids": ["n" + "1" * 13 + "a" * 8] * 101},
+    ):
         assert api.post("/notifications/read", body, player=player).status == 400, body
-    for body in ({"title": "x"}, {"title": "x", "broadcast": True, "player_id": player.player_id},
-                 {"broadcast": True, "title": ""}, {"broadcast": True, "title": "x" * 121},
-                 {"broadcast": True, "title": "x", "kind": "Bad Kind"}):
+    for body in (
+        {"title": "x"},
+        {"title": "x", "broadcast": True, "player_id": player.player_id},
+        {"broadcast": True, "title": ""},
+        {"broadcast": True, "title": "x" * 121},
+        {"broadcast": True, "title": "x", "kind": "Bad Kind"},
+    ):
         resp = api.post("/admin/notifications", body, player=admin)
         assert resp.status == 400, (body, resp.body)
     assert api.delete("/notifications/not-an-id", player=player).status == 404
@@ -165,7 +181,10 @@ def test_expired_notifications_are_gone(api, new_player):
     )
     listing = api.get("/notifications?limit=100", player=player).json
     assert old["id"] not in [n["id"] for n in listing["notifications"]]
-    assert listing["unread_count"] == api.get("/notifications?unread_only=true&limit=100", player=player).json["unread_count"]
+    assert (
+        listing["unread_count"]
+        == api.get("/notifications?unread_only=true&limit=100", player=player).json["unread_count"]
+    )
     assert api.delete(f"/notifications/{old['id']}", player=player).status == 404
 
 

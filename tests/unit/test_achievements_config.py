@@ -44,7 +44,7 @@ def test_a_bad_achievement_fails_loading_naming_it(ach, message):
 
 
 def test_bad_notifications_section_names_the_field():
-    with pytest.raises(GameConfigError, match="notifications.ttl_days"):
+    with pytest.raises(GameConfigError, match=r"notifications\.ttl_days"):
         parse_game_config(_with(notifications={"ttl_days": 0}))
 
 
