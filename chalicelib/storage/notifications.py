@@ -192,8 +192,11 @@ class NotificationsRepository:
             return []
         return [str(r.get("Code") or "None") for r in exc.response.get("CancellationReasons", [])]  # type: ignore[attr-defined]
 
-    def add_marks(self, player_id: str, *, read: set[str] = frozenset(), hidden: set[str] = frozenset()) -> None:  # type: ignore[assignment]
-        parts, names, vals = [], {}, {}
+    def add_marks(self, player_id: str, *, read: set[str] | None = None, hidden: set[str] | None = None) -> None:
+        """Add broadcast ids to the player's read or hidden sets."""
+        parts: list[str] = []
+        names: dict[str, str] = {}
+        vals: dict[str, Any] = {}
         if read:
             parts.append("#rd :rd")
             names["#rd"], vals[":rd"] = "rd", set(read)
