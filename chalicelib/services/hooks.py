@@ -44,3 +44,26 @@ def stat_changed(change: StatChange) -> None:
     for name, listener in list(_stat_listeners):
         logger.debug("stat hook", extra={"listener": name})
         listener(change)
+
+
+PlayerListener = Callable[[str], None]
+_player_listeners: dict[str, PlayerListener] = {}
+
+
+def on_player_created(name: str) -> Callable[[PlayerListener], PlayerListener]:
+    """Register `fn(player_id)`, called once when a player's profile is first created."""
+
+    def register(listener: PlayerListener) -> PlayerListener:
+        _player_listeners[name] = listener
+        return listener
+
+    return register
+
+
+def player_created(player_id: str) -> None:
+    # The profile is committed: a failing listener is logged, never fails the sign-up.
+    for name, listener in list(_player_listeners.items()):
+        try:
+            listener(player_id)
+        except Exception:  # noqa: BLE001
+            logger.exception("player-created hook failed", extra={"listener": name, "player_id": player_id})

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalicelib.clock import Clock, iso, system_clock
 from chalicelib.errors import ConditionFailed, NotFound
-from chalicelib.services import erasure
+from chalicelib.services import erasure, hooks
 from chalicelib.storage.accounts import AccountsGateway
 from chalicelib.storage.players import PlayersRepository
 
@@ -46,6 +46,7 @@ def ensure_profile(
         "is_guest": is_guest,
     }
     if repo.create_profile(profile):
+        hooks.player_created(player_id)
         return profile
     existing = repo.get_profile(player_id)
     return existing or profile

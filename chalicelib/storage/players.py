@@ -130,11 +130,8 @@ class PlayersRepository:
         )
         return from_item(resp.get("Item"))
 
-    def apply_stats(self, player_id: str, writes: list[StatWrite], now: str) -> dict[str, Any]:
-        """Apply sum/latest writes in ONE conditional UpdateItem; returns the new item.
-
-        Raises ConditionFailed with the current item when a sum would leave its bounds.
-        """
+    def stats_update(self, player_id: str, writes: list[StatWrite], now: str) -> dict[str, Any]:
+        """The conditional update of sum/latest writes, as UpdateItem (or transaction) parameters."""
         names: dict[str, str] = {"#u": "updated_at", "#pid": "player_id"}
         vals: dict[str, Any] = {":now": now, ":pid": player_id}
         sets = ["#u = :now", "#pid = :pid"]
@@ -169,10 +166,18 @@ class PlayersRepository:
             "UpdateExpression": "SET " + ", ".join(sets),
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values(vals),
-            "ReturnValues": "ALL_NEW",
         }
         if conditions:
             kwargs["ConditionExpression"] = " AND ".join(conditions)
+        return kwargs
+
+    def apply_stats(self, player_id: str, writes: list[StatWrite], now: str) -> dict[str, Any]:
+        """Apply sum/latest writes in ONE conditional UpdateItem; returns the new item.
+
+        Raises ConditionFailed with the current item when a sum would leave its bounds.
+        """
+        kwargs = {**self.stats_update(player_id, writes, now), "ReturnValues": "ALL_NEW"}
+        if "ConditionExpression" in kwargs:
             kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         try:
             resp = self.client.update_item(**kwargs)

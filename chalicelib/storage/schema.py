@@ -118,8 +118,10 @@ NOTIFICATIONS = Table(
     key="notifications",
     partition=PK,
     sort=SK,
+    # Sparse: only unread inbox items carry USK, so `unread_only` pages read no read items.
+    indexes=(Index("unread", PK, Key("USK")),),
     ttl_attribute="expires_at",
-    description="Per-player inboxes, broadcasts and read markers.",
+    description="Per-player inboxes, unread counters, broadcasts and read markers.",
 )
 
 SAVES = Table(

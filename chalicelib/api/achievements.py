@@ -1,0 +1,105 @@
+"""Achievement routes: the caller's list and progress reports, the admin grant, the seed route."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.api.http import Call, route
+from chalicelib.api.seed import payload_as
+from chalicelib.errors import Invalid, NotFound
+from chalicelib.game_config import get_game_config
+from chalicelib.models.achievements import (
+    AchievementList,
+    GrantRequest,
+    GrantResult,
+    ProgressReport,
+    ProgressResult,
+    SeedAchievementsPayload,
+)
+from chalicelib.models.common import SeedEnvelope
+from chalicelib.services import achievements
+from chalicelib.storage.achievements import AchievementsRepository
+from chalicelib.storage.players import PlayersRepository
+
+bp = Blueprint(__name__)
+
+
+def _deps() -> dict[str, Any]:
+    return {"config": get_game_config(), "repo": AchievementsRepository(), "players_repo": PlayersRepository()}
+
+
+@route(bp, "/achievements", response=AchievementList, tags=("achievements",))
+def list_achievements(call: Call) -> dict[str, Any]:
+    """Every achievement with the caller's progress, unlock time and rarity (hidden ones masked)."""
+    return achievements.list_achievements(player_id=call.player_id, **_deps())
+
+
+@route(
+    bp,
+    "/achievements/{achievement_id}/progress",
+    methods=("POST",),
+    body=ProgressReport,
+    response=ProgressResult,
+    tags=("achievements",),
+    errors=(400, 403, 404),
+)
+def report_progress(call: Call, achievement_id: str) -> dict[str, Any]:
+    """Report steps of an incremental achievement the client may report; unlocks at the target."""
+    return achievements.report_progress(
+        player_id=call.player_id, achievement_id=achievement_id, steps=call.body.steps, reporter="client", **_deps()
+    )
+
+
+@route(
+    bp,
+    "/admin/achievements/{achievement_id}/grant",
+    methods=("POST",),
+    auth="admin",
+    body=GrantRequest,
+    response=GrantResult,
+    tags=("admin", "achievements"),
+    errors=(400, 403, 404),
+)
+def admin_grant(call: Call, achievement_id: str) -> dict[str, Any]:
+    """Grant an achievement (and its reward, once) to the player the body names."""
+    deps = _deps()
+    if deps["players_repo"].get_profile(call.body.player_id) is None:
+        raise NotFound("no such player", details={"field": "player_id"})
+    return achievements.grant(player_id=call.body.player_id, achievement_id=achievement_id, **deps)
+
+
+@route(
+    bp,
+    "/achievements",
+    methods=("POST",),
+    body=SeedEnvelope,
+    response=AchievementList,
+    tags=("seed",),
+    errors=(400, 403, 404),
+)
+def seed_achievements(call: Call) -> dict[str, Any]:
+    """Seed adapter: payload `{action: list (default) | get | progress, achievement_id, steps}`."""
+    envelope: SeedEnvelope = call.body
+    payload = {k: v for k, v in envelope.payload.items() if k not in ("playerId", "timestamp")}
+    if envelope.action is not None:
+        payload.setdefault("action", envelope.action)
+    request: SeedAchievementsPayload = payload_as(SeedAchievementsPayload, payload)
+    if request.action == "list":
+        return achievements.list_achievements(player_id=call.player_id, **_deps())
+    if request.achievement_id is None:
+        raise Invalid("payload.achievement_id: required for this action", field="payload.achievement_id")
+    if request.action == "progress":
+        return achievements.report_progress(
+            player_id=call.player_id,
+            achievement_id=request.achievement_id,
+            steps=request.steps,
+            reporter="client",
+            **_deps(),
+        )
+    listing = achievements.list_achievements(player_id=call.player_id, **_deps())
+    for view in listing["achievements"]:
+        if view["id"] == request.achievement_id:
+            return {"achievement": view}
+    raise NotFound(f"no achievement {request.achievement_id!r}", code="unknown_achievement")

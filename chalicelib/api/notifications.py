@@ -1,0 +1,141 @@
+"""Notification routes: the caller's inbox, read, delete; the admin send; the seed route."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.api.http import Call, route
+from chalicelib.api.seed import payload_as
+from chalicelib.errors import Invalid, NotFound
+from chalicelib.game_config import get_game_config
+from chalicelib.models.common import SeedEnvelope
+from chalicelib.models.notifications import (
+    AdminNotificationCreate,
+    DeleteResult,
+    NotificationPage,
+    NotificationQuery,
+    NotificationSent,
+    ReadRequest,
+    ReadResult,
+    SeedNotificationsPayload,
+)
+from chalicelib.services import notifications
+from chalicelib.storage.notifications import NotificationsRepository
+from chalicelib.storage.players import PlayersRepository
+
+bp = Blueprint(__name__)
+
+
+@route(bp, "/notifications", query=NotificationQuery, response=NotificationPage, tags=("notifications",), errors=(400,))
+def list_notifications(call: Call) -> dict[str, Any]:
+    """The caller's inbox with broadcasts, newest first; `unread_count` covers both."""
+    q: NotificationQuery = call.query
+    return notifications.list_notifications(
+        player_id=call.player_id,
+        limit=q.limit,
+        cursor=q.cursor,
+        unread_only=q.unread_only,
+        repo=NotificationsRepository(),
+    )
+
+
+@route(
+    bp,
+    "/notifications/read",
+    methods=("POST",),
+    body=ReadRequest,
+    response=ReadResult,
+    tags=("notifications",),
+    errors=(400,),
+)
+def read_notifications(call: Call) -> dict[str, Any]:
+    """Mark notifications read: `{"ids": [...]}` or `{"all": true}` (broadcasts for the caller only)."""
+    return notifications.mark_read(
+        player_id=call.player_id, ids=call.body.ids, read_all=call.body.all, repo=NotificationsRepository()
+    )
+
+
+@route(
+    bp,
+    "/notifications/{notification_id}",
+    methods=("DELETE",),
+    response=DeleteResult,
+    tags=("notifications",),
+    errors=(404,),
+)
+def delete_notification(call: Call, notification_id: str) -> dict[str, Any]:
+    """Delete one of the caller's notifications (a broadcast is hidden for the caller only)."""
+    return notifications.delete_notification(
+        player_id=call.player_id, notification_id=notification_id, repo=NotificationsRepository()
+    )
+
+
+@route(
+    bp,
+    "/admin/notifications",
+    methods=("POST",),
+    auth="admin",
+    body=AdminNotificationCreate,
+    response=NotificationSent,
+    status=201,
+    tags=("admin", "notifications"),
+    errors=(400, 403, 404),
+)
+def admin_send(call: Call) -> dict[str, Any]:
+    """Send a notification to one player, or one broadcast that every player sees."""
+    body: AdminNotificationCreate = call.body
+    fields: dict[str, Any] = {
+        "kind": body.kind,
+        "title": body.title,
+        "body": body.body,
+        "data": body.data,
+        "dedupe_key": body.dedupe_key,
+        "config": get_game_config(),
+        "repo": NotificationsRepository(),
+    }
+    if body.broadcast:
+        return notifications.broadcast(**fields)
+    if body.player_id is None or PlayersRepository().get_profile(body.player_id) is None:
+        raise NotFound("no such player", details={"field": "player_id"})
+    return notifications.send_to_player(player_id=body.player_id, **fields)
+
+
+@route(
+    bp,
+    "/notifications",
+    methods=("POST",),
+    body=SeedEnvelope,
+    response=NotificationPage,
+    tags=("seed",),
+    errors=(400, 404),
+)
+def seed_notifications(call: Call) -> dict[str, Any]:
+    """Seed adapter: payload `{action: list (default) | read | read_all | delete | unread_count, ...}`."""
+    envelope: SeedEnvelope = call.body
+    payload = {k: v for k, v in envelope.payload.items() if k not in ("playerId", "timestamp")}
+    if envelope.action is not None:
+        payload.setdefault("action", envelope.action)
+    request: SeedNotificationsPayload = payload_as(SeedNotificationsPayload, payload)
+    repo = NotificationsRepository()
+    if request.action == "list":
+        return notifications.list_notifications(
+            player_id=call.player_id,
+            limit=request.limit,
+            cursor=request.cursor,
+            unread_only=request.unread_only,
+            repo=repo,
+        )
+    if request.action == "unread_count":
+        return {"unread_count": notifications.unread_count(player_id=call.player_id, repo=repo)}
+    if request.action == "read_all":
+        return notifications.mark_read(player_id=call.player_id, ids=None, read_all=True, repo=repo)
+    if request.action == "read":
+        bad = [i for i in request.ids if not notifications.ID_PATTERN.match(i)]
+        if bad or not request.ids:
+            raise Invalid("payload.ids: give notification ids", field="payload.ids")
+        return notifications.mark_read(player_id=call.player_id, ids=request.ids, read_all=False, repo=repo)
+    if request.id is None:
+        raise Invalid("payload.id: required to delete", field="payload.id")
+    return notifications.delete_notification(player_id=call.player_id, notification_id=request.id, repo=repo)

@@ -1,0 +1,282 @@
+"""Achievements table: per-player progress and unlocks, sharded rarity counters.
+
+Keys:
+  P#<player> / A#<achievement>   progress, unlocked_at, reward_given
+  P#<player> / #COUNTED          the player is in the players counter (so erasure undoes it once)
+  COUNT#<name>#<shard> / N       one shard of a counter: `a:<achievement>` (unlocks) or `players`
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.config import get_settings
+from chalicelib.errors import Throttled
+from chalicelib.storage import aws
+from chalicelib.storage.errors import condition_failed, error_code
+from chalicelib.storage.items import from_item, to_item, values
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+SHARDS = 8
+PLAYERS_COUNTER = "players"
+COUNTED = "#COUNTED"
+RECORD_PREFIX = "A#"
+CONFLICT_RETRIES = 6
+
+
+def player_pk(player_id: str) -> str:
+    return f"P#{player_id}"
+
+
+def unlocks_counter(achievement_id: str) -> str:
+    return f"a:{achievement_id}"
+
+
+def _shard_key(counter: str, shard: int) -> dict[str, Any]:
+    return to_item({"PK": f"COUNT#{counter}#{shard}", "SK": "N"})
+
+
+def _reasons(exc: ClientError) -> list[str]:
+    return [str(r.get("Code") or "None") for r in exc.response.get("CancellationReasons", [])]  # type: ignore[attr-defined]
+
+
+class AchievementsRepository:
+    """Every read and write of the achievements table."""
+
+    def __init__(self, *, client: DynamoDBClient | None = None, table: str | None = None) -> None:
+        self._client = client
+        self._table = table
+
+    @property
+    def client(self) -> DynamoDBClient:
+        return self._client or aws.dynamodb()
+
+    @property
+    def table(self) -> str:
+        return self._table or get_settings().table_name("achievements")
+
+    # per-player records -----------------------------------------------------------------
+
+    def records(self, player_id: str, bound: int = 1000) -> dict[str, dict[str, Any]]:
+        """The player's achievement records by id (a Query, paged, at most `bound` items)."""
+        out: dict[str, dict[str, Any]] = {}
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :a)",
+            "ExpressionAttributeValues": values({":pk": player_pk(player_id), ":a": RECORD_PREFIX}),
+            "ConsistentRead": True,
+            "Limit": 100,
+        }
+        while len(out) < bound:
+            resp = self.client.query(**kwargs)
+            for raw in resp.get("Items", []):
+                item = from_item(raw)
+                out[item["SK"][len(RECORD_PREFIX) :]] = item
+            if not resp.get("LastEvaluatedKey"):
+                break
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        return out
+
+    def record(self, player_id: str, achievement_id: str, consistent: bool = True) -> dict[str, Any]:
+        resp = self.client.get_item(
+            TableName=self.table,
+            Key=to_item({"PK": player_pk(player_id), "SK": RECORD_PREFIX + achievement_id}),
+            ConsistentRead=consistent,
+        )
+        return from_item(resp.get("Item"))
+
+    def add_progress(self, player_id: str, achievement_id: str, steps: int, now: str) -> tuple[dict[str, Any], bool]:
+        """Add steps unless already unlocked: (the record after, whether the steps were added)."""
+        try:
+            resp = self.client.update_item(
+                TableName=self.table,
+                Key=to_item({"PK": player_pk(player_id), "SK": RECORD_PREFIX + achievement_id}),
+                UpdateExpression="ADD progress :n SET updated_at = :now, player_id = :pid, achievement_id = :aid",
+                ConditionExpression="attribute_not_exists(unlocked_at)",
+                ExpressionAttributeValues=values({":n": steps, ":now": now, ":pid": player_id, ":aid": achievement_id}),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return from_item(resp.get("Attributes")), True
+        except ClientError as exc:
+            if condition_failed(exc):
+                return from_item(exc.response.get("Item")), False  # type: ignore[arg-type]
+            raise
+
+    def unlock(
+        self,
+        player_id: str,
+        achievement_id: str,
+        *,
+        now: str,
+        progress: float | None,
+        reward: dict[str, Any] | None = None,
+    ) -> str | None:
+        """Unlock once, in ONE transaction with the rarity counter and the reward.
+
+        Returns None when the achievement was already unlocked (nothing written),
+        "rewarded" or "unlocked" when this call unlocked it, or "reward_refused" when the
+        reward would leave its stat's bounds (unlocked without it). `reward` is the stat
+        update's parameters from PlayersRepository.stats_update.
+        """
+        for attempt in range(CONFLICT_RETRIES):
+            give = reward is not None
+            try:
+                self._transact(self._unlock_items(player_id, achievement_id, now, progress, reward if give else None))
+                return "rewarded" if give else "unlocked"
+            except ClientError as exc:
+                reasons = _reasons(exc) if error_code(exc) == "TransactionCanceledException" else []
+                if not reasons:
+                    raise
+                if reasons[0] == "ConditionalCheckFailed":
+                    return None
+                if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
+                    # The reward would leave the stat's bounds: unlock without it, still once.
+                    try:
+                        self._transact(self._unlock_items(player_id, achievement_id, now, progress, None))
+                        return "reward_refused"
+                    except ClientError as again:
+                        again_reasons = _reasons(again) if error_code(again) == "TransactionCanceledException" else []
+                        if again_reasons and again_reasons[0] == "ConditionalCheckFailed":
+                            return None
+                        if "TransactionConflict" not in again_reasons:
+                            raise
+                elif "TransactionConflict" not in reasons:
+                    raise
+            # Another transaction held one of the items: back off and try again.
+            time.sleep(random.uniform(0, 0.02 * 2**attempt))
+        raise Throttled("the achievement is busy, retry shortly")
+
+    def _unlock_items(
+        self,
+        player_id: str,
+        achievement_id: str,
+        now: str,
+        progress: float | None,
+        reward: dict[str, Any] | None,
+    ) -> list[dict[str, Any]]:
+        sets = {":at": now, ":pid": player_id, ":aid": achievement_id, ":rg": reward is not None}
+        expr = "SET unlocked_at = :at, updated_at = :at, player_id = :pid, achievement_id = :aid, reward_given = :rg"
+        if progress is not None:
+            sets[":p"] = progress
+            expr += ", progress = :p"
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": to_item({"PK": player_pk(player_id), "SK": RECORD_PREFIX + achievement_id}),
+                    "UpdateExpression": expr,
+                    "ConditionExpression": "attribute_not_exists(unlocked_at)",
+                    "ExpressionAttributeValues": values(sets),
+                }
+            },
+            self._count_item(unlocks_counter(achievement_id), 1),
+        ]
+        if reward is not None:
+            items.append({"Update": reward})
+        return items
+
+    def _transact(self, items: list[dict[str, Any]]) -> None:
+        self.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+
+    # counters ---------------------------------------------------------------------------
+
+    def _count_item(self, counter: str, delta: int) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": _shard_key(counter, random.randrange(SHARDS)),
+                "UpdateExpression": "ADD n :d",
+                "ExpressionAttributeValues": values({":d": delta}),
+            }
+        }
+
+    def counts(self, counters: list[str]) -> dict[str, int]:
+        """Sum every shard of each counter: ceil(len * SHARDS / 100) BatchGetItems."""
+        keys = [_shard_key(c, s) for c in dict.fromkeys(counters) for s in range(SHARDS)]
+        totals = dict.fromkeys(counters, 0)
+        for start in range(0, len(keys), 100):
+            request: dict[str, Any] = {self.table: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
+            for _ in range(8):
+                resp = self.client.batch_get_item(RequestItems=request)
+                for raw in resp.get("Responses", {}).get(self.table, []):
+                    item = from_item(raw)
+                    counter = item["PK"][len("COUNT#") :].rsplit("#", 1)[0]
+                    totals[counter] = totals.get(counter, 0) + int(item.get("n", 0))
+                request = resp.get("UnprocessedKeys") or {}  # type: ignore[assignment]
+                if not request:
+                    break
+                time.sleep(0.05)
+            else:
+                raise Throttled("rarity counters could not be read")
+        return totals
+
+    def count_player(self, player_id: str) -> bool:
+        """Count a player in the denominator once (marker + counter, one transaction)."""
+        try:
+            self._transact(
+                [
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": to_item({"PK": player_pk(player_id), "SK": COUNTED}),
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                    self._count_item(PLAYERS_COUNTER, 1),
+                ]
+            )
+            return True
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+
+    # erasure ----------------------------------------------------------------------------
+
+    def erase_player(self, player_id: str) -> int:
+        """Delete the player's records; unlocks and the player leave the counters once."""
+        erased = 0
+        pk = player_pk(player_id)
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "PK = :pk",
+            "ExpressionAttributeValues": values({":pk": pk}),
+            "ConsistentRead": True,
+            "Limit": 100,
+        }
+        while True:
+            resp = self.client.query(**kwargs)
+            for item in (from_item(raw) for raw in resp.get("Items", [])):
+                key = to_item({"PK": pk, "SK": item["SK"]})
+                if item["SK"] == COUNTED:
+                    erased += self._delete_counted(key, "attribute_exists(PK)", PLAYERS_COUNTER)
+                elif item.get("unlocked_at"):
+                    counter = unlocks_counter(item["SK"][len(RECORD_PREFIX) :])
+                    erased += self._delete_counted(key, "attribute_exists(unlocked_at)", counter)
+                else:
+                    self.client.delete_item(TableName=self.table, Key=key)
+                    erased += 1
+            if not resp.get("LastEvaluatedKey"):
+                return erased
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    def _delete_counted(self, key: dict[str, Any], condition: str, counter: str) -> int:
+        try:
+            self._transact(
+                [
+                    {"Delete": {"TableName": self.table, "Key": key, "ConditionExpression": condition}},
+                    self._count_item(counter, -1),
+                ]
+            )
+            return 1
+        except ClientError as exc:
+            if condition_failed(exc):  # already erased by an earlier (retried) deletion
+                return 0
+            raise

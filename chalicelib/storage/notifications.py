@@ -1,0 +1,318 @@
+"""Notifications table: per-player inboxes, unread counters, broadcasts and read markers.
+
+Keys (ids are time-ordered: `n`/`b` + 13-digit epoch milliseconds + 8 hex; `t` is the id
+without its letter, the order shared by inbox items and broadcasts):
+  P#<player> / N#n<t>     an inbox item; USK (= SK) only while unread (sparse GSI `unread`)
+  P#<player> / D#<key>    a dedupe marker (a retried send with the same key is a no-op)
+  P#<player> / #UNREAD    unread counters by expiry day: attribute d<day> = count
+  P#<player> / #BMARK     broadcast read markers: upto (a t), rd (read ids), hd (hidden ids)
+  BROADCAST / N#b<t>      a broadcast, one item for everyone
+  BROADCAST / D#<key>     a broadcast's dedupe marker
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.config import get_settings
+from chalicelib.errors import Throttled
+from chalicelib.storage import aws
+from chalicelib.storage.errors import condition_failed, error_code
+from chalicelib.storage.items import from_item, to_item, values
+from chalicelib.storage.players import delete_partition
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+BROADCAST_PK = "BROADCAST"
+INBOX_SK = "N#n"
+BROADCAST_SK = "N#b"
+UNREAD = "#UNREAD"
+MARKS = "#BMARK"
+DEDUPE = "D#"
+MAX_TRANSACTION = 99  # plus the counter item: DynamoDB's limit is 100 actions
+
+
+def player_pk(player_id: str) -> str:
+    return f"P#{player_id}"
+
+
+def bucket(day: int) -> str:
+    return f"d{day}"
+
+
+def _t_of_sk(sk: str) -> str:
+    return sk[len(INBOX_SK) :]
+
+
+class NotificationsRepository:
+    """Every read and write of the notifications table."""
+
+    def __init__(self, *, client: DynamoDBClient | None = None, table: str | None = None) -> None:
+        self._client = client
+        self._table = table
+
+    @property
+    def client(self) -> DynamoDBClient:
+        return self._client or aws.dynamodb()
+
+    @property
+    def table(self) -> str:
+        return self._table or get_settings().table_name("notifications")
+
+    def _transact(self, items: list[dict[str, Any]]) -> None:
+        self.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+
+    # writes -----------------------------------------------------------------------------
+
+    def put(self, player_id: str | None, item: dict[str, Any], *, day: int, dedupe_key: str | None) -> bool:
+        """Store one notification (player_id None: a broadcast); False for a duplicate."""
+        pk = player_pk(player_id) if player_id else BROADCAST_PK
+        sk = (INBOX_SK if player_id else BROADCAST_SK) + item["id"][1:]
+        record = {"PK": pk, "SK": sk, **item}
+        if player_id:
+            record["USK"] = sk
+        actions: list[dict[str, Any]] = []
+        if dedupe_key:
+            marker = {"PK": pk, "SK": DEDUPE + dedupe_key, "id": item["id"], "expires_at": item["expires_at"]}
+            actions.append(
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": to_item(marker),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                }
+            )
+        actions.append(
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": to_item(record),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            }
+        )
+        if player_id:
+            actions.append(self._counter_update(pk, {day: 1}))
+        try:
+            self._transact(actions)
+            return True
+        except ClientError as exc:
+            if condition_failed(exc) and dedupe_key:
+                return False
+            raise
+
+    def _counter_update(self, pk: str, deltas: dict[int, int]) -> dict[str, Any]:
+        names = {f"#d{i}": bucket(day) for i, day in enumerate(deltas)}
+        vals = {f":d{i}": delta for i, delta in enumerate(deltas.values())}
+        return {
+            "Update": {
+                "TableName": self.table,
+                "Key": to_item({"PK": pk, "SK": UNREAD}),
+                "UpdateExpression": "ADD " + ", ".join(f"#d{i} :d{i}" for i in range(len(deltas))),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values(vals),
+            }
+        }
+
+    def mark_read(self, player_id: str, items: list[dict[str, Any]], now: int, day_of: Any) -> int:
+        """Mark unread, live inbox items read with the counter, in transactions; how many flipped."""
+        marked = 0
+        pending = [i for i in items if not i.get("read") and int(i.get("expires_at", 0)) > now]
+        pk = player_pk(player_id)
+        while pending:
+            chunk, pending = pending[:MAX_TRANSACTION], pending[MAX_TRANSACTION:]
+            for _ in range(4):
+                if not chunk:
+                    break
+                deltas: dict[int, int] = {}
+                for item in chunk:
+                    day = day_of(item)
+                    deltas[day] = deltas.get(day, 0) - 1
+                actions = [
+                    {
+                        "Update": {
+                            "TableName": self.table,
+                            "Key": to_item({"PK": pk, "SK": item["SK"]}),
+                            "UpdateExpression": "SET #r = :t REMOVE USK",
+                            "ConditionExpression": "#r = :f AND expires_at > :now",
+                            "ExpressionAttributeNames": {"#r": "read"},
+                            "ExpressionAttributeValues": values({":t": True, ":f": False, ":now": now}),
+                        }
+                    }
+                    for item in chunk
+                ]
+                try:
+                    self._transact([*actions, self._counter_update(pk, deltas)])
+                    marked += len(chunk)
+                    break
+                except ClientError as exc:
+                    reasons = self._reasons(exc)
+                    if not reasons:
+                        raise
+                    # Drop the items someone else read (or that expired) and try the rest.
+                    chunk = [i for i, r in zip(chunk, reasons, strict=False) if r != "ConditionalCheckFailed"]
+                    if "TransactionConflict" in reasons:
+                        time.sleep(0.02)
+            else:
+                raise Throttled("the inbox is busy, retry shortly")
+        return marked
+
+    def delete(self, player_id: str, item: dict[str, Any], day: int | None) -> bool:
+        """Delete an inbox item seen in the state `item`; the counter too if it was unread."""
+        pk = player_pk(player_id)
+        actions: list[dict[str, Any]] = [
+            {
+                "Delete": {
+                    "TableName": self.table,
+                    "Key": to_item({"PK": pk, "SK": item["SK"]}),
+                    "ConditionExpression": "#r = :seen",
+                    "ExpressionAttributeNames": {"#r": "read"},
+                    "ExpressionAttributeValues": values({":seen": bool(item.get("read"))}),
+                }
+            }
+        ]
+        if day is not None:
+            actions.append(self._counter_update(pk, {day: -1}))
+        try:
+            self._transact(actions)
+            return True
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+
+    @staticmethod
+    def _reasons(exc: ClientError) -> list[str]:
+        if error_code(exc) != "TransactionCanceledException":
+            return []
+        return [str(r.get("Code") or "None") for r in exc.response.get("CancellationReasons", [])]  # type: ignore[attr-defined]
+
+    def add_marks(self, player_id: str, *, read: set[str] | None = None, hidden: set[str] | None = None) -> None:
+        """Add broadcast ids to the player's read or hidden sets."""
+        parts: list[str] = []
+        names: dict[str, str] = {}
+        vals: dict[str, Any] = {}
+        if read:
+            parts.append("#rd :rd")
+            names["#rd"], vals[":rd"] = "rd", set(read)
+        if hidden:
+            parts.append("#hd :hd")
+            names["#hd"], vals[":hd"] = "hd", set(hidden)
+        if not parts:
+            return
+        self.client.update_item(
+            TableName=self.table,
+            Key=to_item({"PK": player_pk(player_id), "SK": MARKS}),
+            UpdateExpression="ADD " + ", ".join(parts),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values(vals),
+        )
+
+    def set_watermark(self, player_id: str, t: str) -> None:
+        """Every broadcast up to `t` is read; explicit read ids become redundant."""
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=to_item({"PK": player_pk(player_id), "SK": MARKS}),
+                UpdateExpression="SET upto = :t REMOVE rd",
+                ConditionExpression="attribute_not_exists(upto) OR upto < :t",
+                ExpressionAttributeValues=values({":t": t}),
+            )
+        except ClientError as exc:
+            if not condition_failed(exc):
+                raise
+
+    def prune_buckets(self, player_id: str, names: list[str]) -> None:
+        """Drop the counters of days already expired (nothing adds to them any more)."""
+        self.client.update_item(
+            TableName=self.table,
+            Key=to_item({"PK": player_pk(player_id), "SK": UNREAD}),
+            UpdateExpression="REMOVE " + ", ".join(f"#b{i}" for i in range(len(names))),
+            ExpressionAttributeNames={f"#b{i}": name for i, name in enumerate(names)},
+        )
+
+    # reads ------------------------------------------------------------------------------
+
+    def player_meta(self, player_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The unread counters and the broadcast markers, in one Query."""
+        resp = self.client.query(
+            TableName=self.table,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :h)",
+            ExpressionAttributeValues=values({":pk": player_pk(player_id), ":h": "#"}),
+            ConsistentRead=True,
+            Limit=10,
+        )
+        found = {i["SK"]: i for i in (from_item(raw) for raw in resp.get("Items", []))}
+        return found.get(UNREAD, {}), found.get(MARKS, {})
+
+    def page(
+        self, player_id: str | None, *, before: str | None, limit: int, unread_only: bool = False
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Newest first, ids before `before` (a t): (items, the last evaluated t or None)."""
+        pk = player_pk(player_id) if player_id else BROADCAST_PK
+        prefix = INBOX_SK if player_id else BROADCAST_SK
+        sort = "USK" if unread_only else "SK"
+        kwargs: dict[str, Any] = {"TableName": self.table, "ScanIndexForward": False, "Limit": limit}
+        if unread_only:
+            kwargs["IndexName"] = "unread"
+        else:
+            kwargs["ConsistentRead"] = True
+        if before is None:
+            kwargs["KeyConditionExpression"] = f"PK = :pk AND begins_with({sort}, :lo)"
+            kwargs["ExpressionAttributeValues"] = values({":pk": pk, ":lo": prefix})
+        else:
+            # BETWEEN is inclusive: ask one more and drop the cursor's own item.
+            kwargs["Limit"] = limit + 1
+            kwargs["KeyConditionExpression"] = f"PK = :pk AND {sort} BETWEEN :lo AND :hi"
+            kwargs["ExpressionAttributeValues"] = values({":pk": pk, ":lo": prefix, ":hi": prefix + before})
+        resp = self.client.query(**kwargs)
+        items = [i for i in (from_item(raw) for raw in resp.get("Items", [])) if _t_of_sk(i["SK"]) != before]
+        last = resp.get("LastEvaluatedKey")
+        return items, _t_of_sk(from_item(last)["SK"]) if last else None
+
+    def broadcasts_after(self, after: str, limit: int) -> list[dict[str, Any]]:
+        """The newest broadcasts with t > after (at most `limit`)."""
+        resp = self.client.query(
+            TableName=self.table,
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :lo AND :hi",
+            ExpressionAttributeValues=values(
+                {":pk": BROADCAST_PK, ":lo": BROADCAST_SK + after, ":hi": BROADCAST_SK + "~"}
+            ),
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [i for i in (from_item(raw) for raw in resp.get("Items", [])) if _t_of_sk(i["SK"]) > after]
+
+    def get_many(self, player_id: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Inbox items (`n…`) and broadcasts (`b…`) by id, in BatchGetItems of 100."""
+        keys = [
+            to_item({"PK": player_pk(player_id), "SK": INBOX_SK + i[1:]})
+            if i[0] == "n"
+            else to_item({"PK": BROADCAST_PK, "SK": BROADCAST_SK + i[1:]})
+            for i in dict.fromkeys(ids)
+        ]
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(keys), 100):
+            request: dict[str, Any] = {self.table: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
+            for _ in range(8):
+                resp = self.client.batch_get_item(RequestItems=request)
+                for raw in resp.get("Responses", {}).get(self.table, []):
+                    item = from_item(raw)
+                    found[item["id"]] = item
+                request = resp.get("UnprocessedKeys") or {}  # type: ignore[assignment]
+                if not request:
+                    break
+                time.sleep(0.05)
+            else:
+                raise Throttled("notifications could not be read")
+        return found
+
+    # erasure ----------------------------------------------------------------------------
+
+    def erase_player(self, player_id: str) -> int:
+        return delete_partition(self.client, self.table, player_pk(player_id))

@@ -1,0 +1,214 @@
+"""The notification inbox through the routes, on the stand-in."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from chalicelib.game_config import get_game_config
+from chalicelib.services import notifications
+from chalicelib.storage.notifications import NotificationsRepository
+
+
+def _send(player_id, n, **kw):
+    config, repo = get_game_config(), NotificationsRepository()
+    return [
+        notifications.send_to_player(
+            player_id=player_id, kind="test", title=f"hello {i}", config=config, repo=repo, **kw
+        )
+        for i in range(n)
+    ]
+
+
+def _all_pages(api, player, query=""):
+    ids, cursor, pages = [], None, 0
+    while True:
+        path = f"/notifications?limit=7{query}" + (f"&cursor={cursor}" if cursor else "")
+        resp = api.get(path, player=player)
+        assert resp.status == 200, resp.body
+        assert len(resp.json["notifications"]) <= 7
+        ids += [n["id"] for n in resp.json["notifications"]]
+        cursor = resp.json["next_cursor"]
+        pages += 1
+        if not cursor:
+            return ids, pages
+
+
+def test_inbox_is_the_callers_own(api, new_player):
+    alice, bob = new_player(), new_player()
+    _send(alice.player_id, 2)
+    resp = api.get("/notifications", player=bob)
+    assert resp.status == 200
+    assert all(n["broadcast"] for n in resp.json["notifications"])  # nothing of alice's
+    mine = [n for n in api.get("/notifications", player=alice).json["notifications"] if not n["broadcast"]]
+    assert [n["title"] for n in mine] == ["hello 1", "hello 0"]
+    # Bob can neither read nor delete alice's.
+    assert api.post("/notifications/read", {"ids": [mine[0]["id"]]}, player=bob).json["marked"] == 0
+    assert api.delete(f"/notifications/{mine[0]['id']}", player=bob).status == 404
+    assert api.get("/notifications?unread_only=true", player=alice).json["notifications"][0]["id"] == mine[0]["id"]
+
+
+def test_250_notifications_page_without_loss_or_repeat(api, new_player, admin):
+    player = new_player()
+    sent = [r["id"] for r in _send(player.player_id, 250)]
+    assert (
+        api.post("/admin/notifications", {"broadcast": True, "title": "mid-paging broadcast"}, player=admin).status
+        == 201
+    )
+    ids, pages = _all_pages(api, player)
+    inbox = [i for i in ids if i.startswith("n")]
+    assert len(ids) == len(set(ids))
+    assert sorted(inbox) == sorted(sent)
+    assert ids == sorted(ids, key=lambda i: i[1:], reverse=True)  # newest first across both kinds
+    assert pages >= 250 // 7
+    body = api.get("/notifications?limit=1", player=player).json
+    assert body["unread_count"] >= 250
+
+
+def test_unread_count_read_and_delete(api, new_player):
+    player = new_player()
+    base = api.get("/notifications", player=player).json["unread_count"]  # live broadcasts
+    ids = [r["id"] for r in _send(player.player_id, 5)]
+    assert api.get("/notifications", player=player).json["unread_count"] == base + 5
+    resp = api.post("/notifications/read", {"ids": ids[:2]}, player=player)
+    assert resp.status == 200 and resp.json == {"marked": 2, "unread_count": base + 3}
+    # Reading again changes nothing.
+    assert api.post("/notifications/read", {"ids": ids[:2]}, player=player).json["marked"] == 0
+    unread = api.get("/notifications?unread_only=true&limit=100", player=player).json["notifications"]
+    assert {n["id"] for n in unread if not n["broadcast"]} == set(ids[2:])
+    assert api.delete(f"/notifications/{ids[4]}", player=player).status == 200  # unread: count drops
+    assert api.delete(f"/notifications/{ids[0]}", player=player).status == 200  # read: count stays
+    assert api.delete(f"/notifications/{ids[0]}", player=player).status == 404
+    assert api.get("/notifications", player=player).json["unread_count"] == base + 2
+    resp = api.post("/notifications/read", {"all": True}, player=player)
+    assert resp.json["unread_count"] == 0
+    assert api.get("/notifications?unread_only=true", player=player).json["notifications"] == []
+
+
+def test_dedupe_key_makes_a_resend_a_no_op(api, new_player):
+    player = new_player()
+    first, second = _send(player.player_id, 2, dedupe_key="match:42")
+    assert first["duplicate"] is False and second["duplicate"] is True
+    mine = [n for n in api.get("/notifications", player=player).json["notifications"] if not n["broadcast"]]
+    assert len(mine) == 1
+
+
+def test_achievement_unlock_lands_in_the_inbox_once(api, new_player):
+    player = new_player()
+    api.post("/players/me/stats", {"updates": {"kills": 1}}, player=player)
+    api.get("/achievements", player=player)  # a listing re-checks thresholds: no second notice
+    mine = [n for n in api.get("/notifications", player=player).json["notifications"] if not n["broadcast"]]
+    assert [(n["kind"], n["data"]["achievement_id"]) for n in mine] == [("achievement_unlocked", "first_blood")]
+
+
+def test_broadcast_read_per_player(api, new_player, admin):
+    alice, bob = new_player(), new_player()
+    resp = api.post(
+        "/admin/notifications", {"broadcast": True, "title": "Season 2", "body": "starts now"}, player=admin
+    )
+    assert resp.status == 201, resp.body
+    bid = resp.json["id"]
+    for p in (alice, bob):
+        top = api.get("/notifications", player=p).json["notifications"][0]
+        assert (top["id"], top["broadcast"], top["read"]) == (bid, True, False)
+    before_bob = api.get("/notifications", player=bob).json["unread_count"]
+    assert api.post("/notifications/read", {"ids": [bid]}, player=alice).json["marked"] == 1
+    assert api.get("/notifications", player=alice).json["notifications"][0]["read"] is True
+    assert bid not in [n["id"] for n in api.get("/notifications?unread_only=true", player=alice).json["notifications"]]
+    assert api.get("/notifications", player=bob).json["notifications"][0]["read"] is False
+    assert api.get("/notifications", player=bob).json["unread_count"] == before_bob
+    # Hiding it is per player too.
+    assert api.delete(f"/notifications/{bid}", player=alice).status == 200
+    assert bid not in [n["id"] for n in api.get("/notifications", player=alice).json["notifications"]]
+    assert api.get("/notifications", player=bob).json["notifications"][0]["id"] == bid
+    # Read all moves bob's watermark.
+    api.post("/notifications/read", {"all": True}, player=bob)
+    assert api.get("/notifications", player=bob).json["notifications"][0]["read"] is True
+
+
+def test_admin_send_to_one_player(api, new_player, admin):
+    player = new_player()
+    body = {"player_id": player.player_id, "title": "Welcome", "data": {"gift": "sword"}}
+    assert api.post("/admin/notifications", body, player=player).status == 403
+    resp = api.post("/admin/notifications", body, player=admin)
+    assert resp.status == 201 and resp.json["broadcast"] is False
+    top = next(n for n in api.get("/notifications", player=player).json["notifications"] if not n["broadcast"])
+    assert (top["title"], top["data"], top["kind"]) == ("Welcome", {"gift": "sword"}, "admin")
+    assert api.post("/admin/notifications", {**body, "player_id": "nobody"}, player=admin).status == 404
+
+
+def test_bad_input_is_400_naming_the_field(api, new_player, admin):
+    player = new_player()
+    forged = base64.urlsafe_b64encode(json.dumps({"t": "x"}).encode()).decode()
+    for query, field in [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=abc", "limit"),
+        ("cursor=!!!", "cursor"),
+        ("cursor=" + forged, "cursor"),
+        ("cursor=" + base64.urlsafe_b64encode(b'{"t": "1", "x": 1}').decode(), "cursor"),
+        ("unread_only=maybe", "unread_only"),
+        ("player_id=someone", "player_id"),
+    ]:
+        resp = api.get(f"/notifications?{query}", player=player)
+        assert resp.status == 400, (query, resp.body)
+        assert resp.json["details"]["field"] == field, (query, resp.json)
+    for body in (
+        {},
+        {"ids": ["n1"]},
+        {"ids": [], "all": False},
+        {"ids": ["n" + "1" * 13 + "a" * 8], "all": True},
+        {"ids": ["n" + "1" * 13 + "a" * 8] * 101},
+    ):
+        assert api.post("/notifications/read", body, player=player).status == 400, body
+    for body in (
+        {"title": "x"},
+        {"title": "x", "broadcast": True, "player_id": player.player_id},
+        {"broadcast": True, "title": ""},
+        {"broadcast": True, "title": "x" * 121},
+        {"broadcast": True, "title": "x", "kind": "Bad Kind"},
+    ):
+        resp = api.post("/admin/notifications", body, player=admin)
+        assert resp.status == 400, (body, resp.body)
+    assert api.delete("/notifications/not-an-id", player=player).status == 404
+
+
+def test_expired_notifications_are_gone(api, new_player):
+    player = new_player()
+    config, repo = get_game_config(), NotificationsRepository()
+    old = notifications.send_to_player(
+        player_id=player.player_id, kind="test", title="old", config=config, repo=repo, clock=lambda: 1_000_000.0
+    )
+    listing = api.get("/notifications?limit=100", player=player).json
+    assert old["id"] not in [n["id"] for n in listing["notifications"]]
+    assert (
+        listing["unread_count"]
+        == api.get("/notifications?unread_only=true&limit=100", player=player).json["unread_count"]
+    )
+    assert api.delete(f"/notifications/{old['id']}", player=player).status == 404
+
+
+def test_seed_route(api, new_player):
+    player = new_player()
+    ids = [r["id"] for r in _send(player.player_id, 3)]
+    env = {"functionName": "notifications", "playerId": "other", "payload": {}}
+    resp = api.post("/notifications", env, player=player)
+    assert resp.status == 200 and {n["id"] for n in resp.json["notifications"]} >= set(ids)
+    env["payload"] = {"action": "read", "ids": ids[:1]}
+    assert api.post("/notifications", env, player=player).json["marked"] == 1
+    env["payload"] = {"action": "delete", "id": ids[1]}
+    assert api.post("/notifications", env, player=player).json["deleted"] is True
+    env["payload"] = {"action": "unread_count"}
+    count = api.post("/notifications", env, player=player).json["unread_count"]
+    assert count == api.get("/notifications", player=player).json["unread_count"]
+    env["payload"] = {"action": "explode"}
+    assert api.post("/notifications", env, player=player).status == 400
+
+
+def test_account_deletion_erases_the_inbox(api, new_player):
+    player = new_player()
+    _send(player.player_id, 3, dedupe_key=None)
+    resp = api.delete("/players/me", player=player)
+    assert resp.status == 200 and resp.json["erased"]["notifications"] >= 4  # 3 items + the counter
+    items, _ = NotificationsRepository().page(player.player_id, before=None, limit=10)
+    assert items == []
