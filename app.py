@@ -16,7 +16,9 @@ for blueprint in (health.bp, auth.bp, players.bp, admin.bp, seed.bp, events.bp):
     app.register_blueprint(blueprint)
 
 
-@app.on_dynamodb_record(stream_arn=get_settings().stream_arn("events"), batch_size=100, starting_position="TRIM_HORIZON")
+@app.on_dynamodb_record(
+    stream_arn=get_settings().stream_arn("events"), batch_size=100, starting_position="TRIM_HORIZON"
+)
 def count_events(event: Any) -> None:
     """The events stream: count first inserts into the daily analytics."""
     events.count_stream_records(event.to_dict().get("Records", []))

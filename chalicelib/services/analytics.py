@@ -131,7 +131,9 @@ def _player_plans(days_by_player: Mapping[str, set[str]], repo: AnalyticsReposit
         first = existing.get((player, FIRST))
         if first is None:
             cohort = min(days)
-            group.append(_Plan(Marker(player, FIRST, attrs={"cohort": cohort}), Counter({(cohort, NEW): 1}), replan=True))
+            group.append(
+                _Plan(Marker(player, FIRST, attrs={"cohort": cohort}), Counter({(cohort, NEW): 1}), replan=True)
+            )
         else:
             cohort = str(first["cohort"])
         for day in sorted(days):
@@ -164,7 +166,9 @@ def _commit(
             for plan in plans:
                 for (day, name), n in plan.counts.items():
                     increments[day][name] += n
-            shard = zlib.crc32(plans[0].marker.name.encode() + plans[0].marker.player_id.encode()) % config.counter_shards
+            shard = (
+                zlib.crc32(plans[0].marker.name.encode() + plans[0].marker.player_id.encode()) % config.counter_shards
+            )
             report.transactions += 1
             failed = set(
                 repo.commit(
@@ -238,7 +242,9 @@ def summary(
             "new_players": new,
             "sessions": c[SESSIONS],
             "events": c[EVENTS],
-            "events_by_type": {k[len(TYPE_PREFIX) :]: v for k, v in sorted(c.items()) if k.startswith(TYPE_PREFIX) and v},
+            "events_by_type": {
+                k[len(TYPE_PREFIX) :]: v for k, v in sorted(c.items()) if k.startswith(TYPE_PREFIX) and v
+            },
             "d1_retained": c[D1],
             "d7_retained": c[D7],
             "d1_retention": round(c[D1] / new, 4) if new else None,

@@ -158,7 +158,9 @@ def ingest_seed(
     if not events:
         raise Invalid("payload.events: send at least one event", field="payload.events")
     if len(events) > MAX_BATCH:
-        raise TooLarge(f"payload.events: {len(events)} events, at most {MAX_BATCH} a batch", details={"limit": MAX_BATCH})
+        raise TooLarge(
+            f"payload.events: {len(events)} events, at most {MAX_BATCH} a batch", details={"limit": MAX_BATCH}
+        )
     now = clock()
     fallback = _seed_time(batch_timestamp, now)
     checked: list[EventIn | Rejection] = []

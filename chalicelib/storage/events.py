@@ -116,7 +116,9 @@ class EventsRepository:
         found: set[str] = set()
         unique = list(dict.fromkeys(event_ids))
         for start in range(0, len(unique), BATCH_GET_MAX):
-            keys = [to_item({"PK": event_pk(player_id), "SK": event_sk(e)}) for e in unique[start : start + BATCH_GET_MAX]]
+            keys = [
+                to_item({"PK": event_pk(player_id), "SK": event_sk(e)}) for e in unique[start : start + BATCH_GET_MAX]
+            ]
             request: dict[str, Any] = {
                 self.table: {"Keys": keys, "ProjectionExpression": "event_id, expires_at", "ConsistentRead": True}
             }
@@ -152,7 +154,9 @@ class EventsRepository:
                     left = {str(r["PutRequest"]["Item"]["SK"]["S"]) for r in unprocessed if "PutRequest" in r}
                     pending = {sk: item for sk, item in pending.items() if sk in left}
                     if pending:
-                        logger.warning("event batch partly processed", extra={"attempt": attempt, "pending": len(pending)})
+                        logger.warning(
+                            "event batch partly processed", extra={"attempt": attempt, "pending": len(pending)}
+                        )
                 if not pending:
                     break
                 if attempt + 1 < self.attempts:
