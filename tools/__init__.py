@@ -1,0 +1,1 @@
+"""Developer commands: provisioning, CloudFormation and IAM generation."""

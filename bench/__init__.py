@@ -1,0 +1,1 @@
+"""Benchmarks: figures counted with botocore event hooks (`make bench`)."""

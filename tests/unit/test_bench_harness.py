@@ -1,0 +1,118 @@
+"""The request counter counts what botocore sends and what DynamoDB reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from bench.harness import Figure, count_requests
+
+TABLE = "bench-counter"
+
+
+@pytest.fixture
+def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName=TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[
+                {"AttributeName": "PK", "KeyType": "HASH"},
+                {"AttributeName": "SK", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "PK", "AttributeType": "S"},
+                {"AttributeName": "SK", "AttributeType": "S"},
+            ],
+        )
+        for sk in ("a", "b", "c"):
+            client.put_item(TableName=TABLE, Item={"PK": {"S": "p"}, "SK": {"S": sk}})
+        yield client
+
+
+def _key(sk: str) -> dict[str, Any]:
+    return {"PK": {"S": "p"}, "SK": {"S": sk}}
+
+
+def test_counts_requests_and_items_read(dynamodb: Any) -> None:
+    with count_requests(dynamodb) as counted:
+        dynamodb.get_item(TableName=TABLE, Key=_key("a"))
+        dynamodb.get_item(TableName=TABLE, Key=_key("missing"))
+        dynamodb.query(
+            TableName=TABLE,
+            KeyConditionExpression="PK = :p",
+            ExpressionAttributeValues={":p": {"S": "p"}},
+        )
+        dynamodb.batch_get_item(RequestItems={TABLE: {"Keys": [_key("a"), _key("b")]}})
+        dynamodb.put_item(TableName=TABLE, Item=_key("d"))
+
+    assert dict(counted.requests) == {
+        "GetItem": 2,
+        "Query": 1,
+        "BatchGetItem": 1,
+        "PutItem": 1,
+    }
+    assert counted.total_requests == 5
+    assert dict(counted.items_read_by_operation) == {
+        "GetItem": 1,
+        "Query": 3,
+        "BatchGetItem": 2,
+    }
+    assert counted.items_read == 6
+
+
+def test_filtered_items_still_count_as_read(dynamodb: Any) -> None:
+    with count_requests(dynamodb) as counted:
+        page = dynamodb.query(
+            TableName=TABLE,
+            KeyConditionExpression="PK = :p",
+            FilterExpression="SK = :a",
+            ExpressionAttributeValues={":p": {"S": "p"}, ":a": {"S": "a"}},
+        )
+    assert page["Count"] == 1
+    assert counted.items_read == 3
+
+
+def test_consumed_capacity_is_summed_when_asked_for(dynamodb: Any) -> None:
+    with count_requests(dynamodb) as counted:
+        dynamodb.get_item(
+            TableName=TABLE, Key=_key("a"), ReturnConsumedCapacity="TOTAL"
+        )
+    assert counted.consumed_capacity > 0
+
+
+def test_stops_counting_after_the_block(dynamodb: Any) -> None:
+    with count_requests(dynamodb) as counted:
+        dynamodb.get_item(TableName=TABLE, Key=_key("a"))
+    dynamodb.get_item(TableName=TABLE, Key=_key("a"))
+    assert counted.requests["GetItem"] == 1
+
+
+def test_session_hooks_reach_clients_made_from_it(dynamodb: Any) -> None:
+    session = boto3.session.Session(region_name="us-east-1")
+    with count_requests(session) as counted:
+        session.client("dynamodb").get_item(TableName=TABLE, Key=_key("b"))
+    assert counted.requests["GetItem"] == 1
+    assert counted.items_read == 1
+
+
+def test_figure_line() -> None:
+    assert Figure("leaderboard.rank.items_read.1m", 12.0, "items").line() == (
+        "leaderboard.rank.items_read.1m 12 items"
+    )
+    assert (
+        Figure("cold_start.ratio", 1.23456, "ratio").line()
+        == "cold_start.ratio 1.235 ratio"
+    )
