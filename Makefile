@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint unit bench wipe package deploy-infra clean
+.PHONY: run test lint bench wipe package policy deploy clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -20,7 +20,7 @@ run: $(STAMP)
 
 ## test: lint, type-check and run every test
 test: $(STAMP) lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -29,6 +29,21 @@ lint: $(STAMP)
 ## bench: print the benchmark figures and write bench/results.json
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+## package: CloudFormation artefacts in build/package (merge template from the data definition)
+package: $(STAMP)
+	$(BIN)/python -m tools.cfn --stage prod --app-dir . --out build/merge.json
+	$(BIN)/chalice package --stage prod --merge-template build/merge.json build/package
+
+## policy: rewrite the prod stage's IAM policy from the data definition
+policy: $(STAMP)
+	$(BIN)/python -m tools.iam --stage prod
+
+## deploy: provision AWS (idempotent), rewrite the policy, then chalice deploy
+deploy: $(STAMP)
+	$(BIN)/python -m tools.provision --stage prod
+	$(BIN)/python -m tools.iam --stage prod
+	$(BIN)/chalice deploy --stage prod
 
 ## wipe: forget all local data (accounts, tables, saves)
 wipe:

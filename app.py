@@ -6,13 +6,13 @@ from typing import Any
 
 from chalice import Chalice
 
-from chalicelib.api import admin, auth, events, health, players, seed
+from chalicelib.api import admin, auth, events, health, openapi, players, seed
 from chalicelib.config import get_settings
 
 app = Chalice(app_name="game-backend")
 app.api.binary_types = []  # JSON in, JSON out
 
-for blueprint in (health.bp, auth.bp, players.bp, admin.bp, seed.bp, events.bp):
+for blueprint in (health.bp, auth.bp, players.bp, admin.bp, seed.bp, openapi.bp, events.bp):
     app.register_blueprint(blueprint)
 
 

@@ -15,6 +15,7 @@ moto keeps its data in process-global objects, so only one stand-in runs per pro
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copyreg
 import io
 import logging
@@ -33,7 +34,10 @@ logger = logging.getLogger(__name__)
 
 # The moto backends the project uses; dynamodbstreams shares the dynamodb tables.
 SERVICES = ("dynamodb", "dynamodbstreams", "cognitoidp", "s3")
+PERSISTED_SERVICES = ("dynamodb", "cognitoidp", "s3")
 STATE_FILE = "moto-state.pickle"
+# DynamoDB Streams iterators expire after 15 minutes; moto keeps them forever.
+MAX_SHARD_ITERATORS = 1000
 SAVE_INTERVAL_SECONDS = 2.0
 
 # Operations that never change state: a request naming one does not make the state dirty.
@@ -51,11 +55,25 @@ def _moto_backends() -> dict[str, Any]:
 
 
 def _snapshot() -> dict[str, Any]:
-    """Plain dicts of every moto backend in use: {service: {account: {region: backend}}}."""
+    """Plain dicts of the moto backends worth keeping: {service: {account: {region: backend}}}.
+
+    dynamodbstreams holds only shard iterators (the records live with the tables), which
+    expire anyway, so it is not kept.
+    """
     return {
         service: {account: dict(regions.items()) for account, regions in backend_dict.items()}
         for service, backend_dict in _moto_backends().items()
+        if service in PERSISTED_SERVICES
     }
+
+
+def _prune_shard_iterators() -> None:
+    """moto keeps every shard iterator it ever handed out; keep only the newest ones."""
+    for regions in _moto_backends()["dynamodbstreams"].values():
+        for backend in regions.values():
+            iterators = backend.shard_iterators
+            for arn in list(iterators)[: max(0, len(iterators) - MAX_SHARD_ITERATORS)]:
+                del iterators[arn]
 
 
 def _rsa_key_from_dict(data: dict[str, Any]) -> Any:
@@ -101,9 +119,11 @@ def _install(state: dict[str, Any]) -> None:
 class _SerializedApp:
     """WSGI wrapper: one request at a time, response body built under the lock."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+    def __init__(self, app: Callable[..., Iterable[bytes]], *, serialize: bool = True) -> None:
         self.app = app
         self.lock = threading.Lock()
+        # Only for measuring moto without the lock; the stand-in always serializes.
+        self.request_lock: Any = self.lock if serialize else contextlib.nullcontext()
         self.dirty = False
         self.requests = 0
 
@@ -133,8 +153,11 @@ def _changes_state(environ: dict[str, Any]) -> bool:
 class StandIn:
     """A running stand-in: `endpoint_url`, `stop()`, usable as a context manager."""
 
-    def __init__(self, host: str, port: int, state_dir: Path | None) -> None:
+    def __init__(self, host: str, port: int, state_dir: Path | None, *, serialize: bool = True) -> None:
         self.host = host
+        self.serialize = serialize
+        # What provisioning returned, when the caller provisioned (the test fixture does).
+        self.outputs: dict[str, Any] = {}
         self.requested_port = port
         self.state_dir = state_dir
         self.port = 0
@@ -167,12 +190,15 @@ class StandIn:
         from werkzeug.serving import make_server
 
         class QuietRequestHandler(MotoRequestHandler):
+            # Keep-alive: a boto3 client reuses its connections instead of one per call.
+            protocol_version = "HTTP/1.1"
+
             def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
                 logger.debug("%s %s", self.requestline, code)
 
         _reset_services()
         self._load()
-        self._app = _SerializedApp(DomainDispatcherApplication(create_backend_app))
+        self._app = _SerializedApp(DomainDispatcherApplication(create_backend_app), serialize=self.serialize)
         self._server = make_server(
             self.host,
             self.requested_port,
@@ -181,9 +207,7 @@ class StandIn:
             request_handler=QuietRequestHandler,
         )
         self.port = self._server.server_port
-        serve = threading.Thread(
-            target=self._server.serve_forever, name="standin-http", daemon=True
-        )
+        serve = threading.Thread(target=self._server.serve_forever, name="standin-http", daemon=True)
         serve.start()
         self._threads.append(serve)
         if self.state_dir is not None:
@@ -228,6 +252,7 @@ class StandIn:
         if target is None or self._app is None:
             return False
         with self._app.lock:
+            _prune_shard_iterators()
             if not (self._app.dirty or force):
                 return False
             data = _dumps({"moto_version": _moto_version(), "services": _snapshot()})
@@ -273,17 +298,25 @@ def _moto_version() -> str:
 
 
 def start_standin(
-    port: int = 0, state_dir: str | os.PathLike[str] | None = None, host: str = "127.0.0.1"
+    port: int = 0,
+    state_dir: str | os.PathLike[str] | None = None,
+    host: str = "127.0.0.1",
+    *,
+    serialize: bool = True,
 ) -> StandIn:
-    """Start the stand-in in this process (port 0 picks a free port)."""
+    """Start the stand-in in this process (port 0 picks a free port).
+
+    `state_dir` None keeps nothing on disk. `serialize=False` exists only to measure
+    plain moto's races; never run the backend that way.
+    """
     global _active
     with _active_lock:
         if _active is not None:
             raise RuntimeError(
-                f"a stand-in already runs in this process at {_active.endpoint_url}; "
-                "moto's state is process-global"
+                f"a stand-in already runs in this process at {_active.endpoint_url}; moto's state is process-global"
             )
-        standin = StandIn(host, port, Path(state_dir) if state_dir is not None else None)
+        path = Path(state_dir) if state_dir is not None else None
+        standin = StandIn(host, port, path, serialize=serialize)
         standin._start()
         _active = standin
     return standin

@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from chalicelib.storage.schema import DATA, Bucket, DataDefinition, Index, Table
+from chalicelib.storage.schema import DATA, PASSWORD_POLICY, Bucket, DataDefinition, Index, Table
 from tools.stage_config import PROJECT_DIR, stage_environment
 
 PREFIX_PARAM = "StagePrefix"
@@ -171,14 +171,7 @@ def cognito_resources(admin_group: str) -> dict[str, dict[str, Any]]:
             # never by a public sign-up call.
             "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
             "Policies": {
-                "PasswordPolicy": {
-                    "MinimumLength": 8,
-                    "RequireLowercase": True,
-                    "RequireUppercase": True,
-                    "RequireNumbers": True,
-                    "RequireSymbols": False,
-                    "TemporaryPasswordValidityDays": 7,
-                }
+                "PasswordPolicy": {**PASSWORD_POLICY, "TemporaryPasswordValidityDays": 7}
             },
             "AccountRecoverySetting": {
                 "RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]

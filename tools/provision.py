@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from chalicelib.storage.schema import DATA, Bucket, DataDefinition, Index, Table
+from chalicelib.storage.schema import DATA, PASSWORD_POLICY, Bucket, DataDefinition, Index, Table
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CHALICE_CONFIG = PROJECT_ROOT / ".chalice" / "config.json"
@@ -35,13 +35,6 @@ CLIENT_AUTH_FLOWS = (
     "ALLOW_REFRESH_TOKEN_AUTH",
 )
 # Guests get generated passwords, so only the length is required; raise it for your game.
-PASSWORD_POLICY = {
-    "MinimumLength": 8,
-    "RequireUppercase": False,
-    "RequireLowercase": False,
-    "RequireNumbers": False,
-    "RequireSymbols": False,
-}
 # Presigned uploads and downloads straight from game clients (WebGL builds need CORS).
 CORS_RULES = [
     {
@@ -103,10 +96,7 @@ def _index_spec(index: Index) -> dict[str, Any]:
 
 
 def _attribute_definitions(table: Table) -> list[dict[str, str]]:
-    return [
-        {"AttributeName": name, "AttributeType": attr_type}
-        for name, attr_type in table.attributes.items()
-    ]
+    return [{"AttributeName": name, "AttributeType": attr_type} for name, attr_type in table.attributes.items()]
 
 
 def _describe_table(dynamodb: Any, name: str) -> dict[str, Any] | None:
@@ -167,9 +157,7 @@ def ensure_table(
                 )
                 report(f"added index {index.name} to table {name}")
         stream = description.get("StreamSpecification") or {}
-        if table.stream and not (
-            stream.get("StreamEnabled") and stream.get("StreamViewType") == table.stream
-        ):
+        if table.stream and not (stream.get("StreamEnabled") and stream.get("StreamViewType") == table.stream):
             _wait_active(dynamodb, name, poll_seconds)
             if stream.get("StreamEnabled"):
                 # The view type of a live stream cannot change: turn it off, then on.
@@ -188,9 +176,7 @@ def ensure_table(
 
 def ensure_ttl(dynamodb: Any, name: str, attribute: str, *, report: Report = _quiet) -> None:
     ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
-    if ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and (
-        ttl.get("AttributeName") == attribute
-    ):
+    if ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and (ttl.get("AttributeName") == attribute):
         return
     dynamodb.update_time_to_live(
         TableName=name,
@@ -204,18 +190,12 @@ def ensure_ttl(dynamodb: Any, name: str, attribute: str, *, report: Report = _qu
 
 def _normalized_cors(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
-        {
-            key: sorted(value) if isinstance(value, list) else value
-            for key, value in rule.items()
-            if key != "ID"
-        }
+        {key: sorted(value) if isinstance(value, list) else value for key, value in rule.items() if key != "ID"}
         for rule in rules
     ]
 
 
-def ensure_bucket(
-    s3: Any, name: str, bucket: Bucket, *, region: str, report: Report = _quiet
-) -> None:
+def ensure_bucket(s3: Any, name: str, bucket: Bucket, *, region: str, report: Report = _quiet) -> None:
     """Create the bucket if missing; set the CORS rules presigned client uploads need."""
     try:
         s3.head_bucket(Bucket=name)
@@ -261,9 +241,7 @@ def ensure_user_pool(cognito: Any, name: str, *, report: Report = _quiet) -> dic
             AutoVerifiedAttributes=["email"],
             UsernameConfiguration={"CaseSensitive": False},
             Policies={"PasswordPolicy": PASSWORD_POLICY},
-            AccountRecoverySetting={
-                "RecoveryMechanisms": [{"Priority": 1, "Name": "verified_email"}]
-            },
+            AccountRecoverySetting={"RecoveryMechanisms": [{"Priority": 1, "Name": "verified_email"}]},
         )
         report(f"created user pool {name}")
         found = find_user_pool(cognito, name)
@@ -271,18 +249,14 @@ def ensure_user_pool(cognito: Any, name: str, *, report: Report = _quiet) -> dic
     return cognito.describe_user_pool(UserPoolId=found["Id"])["UserPool"]  # type: ignore[no-any-return]
 
 
-def ensure_user_pool_client(
-    cognito: Any, pool_id: str, name: str, *, report: Report = _quiet
-) -> dict[str, Any]:
+def ensure_user_pool_client(cognito: Any, pool_id: str, name: str, *, report: Report = _quiet) -> dict[str, Any]:
     """A public app client (no secret) allowing password and refresh-token sign-in."""
-    for page in cognito.get_paginator("list_user_pool_clients").paginate(
-        UserPoolId=pool_id, MaxResults=60
-    ):
+    for page in cognito.get_paginator("list_user_pool_clients").paginate(UserPoolId=pool_id, MaxResults=60):
         for client in page["UserPoolClients"]:
             if client["ClientName"] == name:
-                described = cognito.describe_user_pool_client(
-                    UserPoolId=pool_id, ClientId=client["ClientId"]
-                )["UserPoolClient"]
+                described = cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=client["ClientId"])[
+                    "UserPoolClient"
+                ]
                 if set(described.get("ExplicitAuthFlows", [])) != set(CLIENT_AUTH_FLOWS):
                     cognito.update_user_pool_client(
                         UserPoolId=pool_id,
@@ -304,15 +278,11 @@ def ensure_user_pool_client(
     return created  # type: ignore[no-any-return]
 
 
-def ensure_group(
-    cognito: Any, pool_id: str, group: str = ADMIN_GROUP, *, report: Report = _quiet
-) -> None:
+def ensure_group(cognito: Any, pool_id: str, group: str = ADMIN_GROUP, *, report: Report = _quiet) -> None:
     try:
         cognito.get_group(UserPoolId=pool_id, GroupName=group)
     except cognito.exceptions.ResourceNotFoundException:
-        cognito.create_group(
-            UserPoolId=pool_id, GroupName=group, Description="Studio administrators"
-        )
+        cognito.create_group(UserPoolId=pool_id, GroupName=group, Description="Studio administrators")
         report(f"created group {group}")
 
 
@@ -333,9 +303,7 @@ def ensure_admin_user(
         cognito.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS")
         report(f"created user {username}")
     # Always set: the configured password is the one that works, even if it changed.
-    cognito.admin_set_user_password(
-        UserPoolId=pool_id, Username=username, Password=password, Permanent=True
-    )
+    cognito.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=password, Permanent=True)
     groups = cognito.admin_list_groups_for_user(UserPoolId=pool_id, Username=username)
     if group not in {g["GroupName"] for g in groups["Groups"]}:
         cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName=group)
@@ -393,9 +361,7 @@ def provision(
     }
 
 
-def write_stage_environment(
-    stage: str, env: dict[str, str], config_path: Path = CHALICE_CONFIG
-) -> bool:
+def write_stage_environment(stage: str, env: dict[str, str], config_path: Path = CHALICE_CONFIG) -> bool:
     """Merge `env` into the stage's environment_variables; rewrite only on change.
 
     Existing keys keep their place; new keys are appended in sorted order.
@@ -469,8 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     changed = write_stage_environment(args.stage, outputs["env"], args.config)
     print(json.dumps(outputs, indent=2))
     print(
-        f"{args.config.name}: stage {args.stage} "
-        + ("updated" if changed else "already up to date"),
+        f"{args.config.name}: stage {args.stage} " + ("updated" if changed else "already up to date"),
         file=sys.stderr,
     )
     return 0

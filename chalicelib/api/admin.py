@@ -9,7 +9,7 @@ from chalice import Blueprint
 from chalicelib.api.http import Call, route
 from chalicelib.errors import NotFound
 from chalicelib.game_config import get_game_config
-from chalicelib.models.players import PlayerPublic, StatsUpdate, StatsView
+from chalicelib.models.players import PlayerPublic, ServerStatsUpdate, StatsView
 from chalicelib.services import players, stats
 from chalicelib.storage.players import PlayersRepository
 
@@ -36,7 +36,7 @@ def admin_get_stats(call: Call, player_id: str) -> dict[str, Any]:
     "/admin/players/{player_id}/stats",
     methods=("POST",),
     auth="admin",
-    body=StatsUpdate,
+    body=ServerStatsUpdate,
     response=StatsView,
     tags=("admin",),
     errors=(400, 403, 404),

@@ -31,6 +31,7 @@ def health(call: Call) -> dict[str, Any]:
 class ConfigView(ResponseModel):
     game: str
     stats: dict[str, Any]
+    events: dict[str, Any]
 
 
 @route(bp, "/config", response=ConfigView, tags=("config",))

@@ -47,6 +47,7 @@ class RouteDoc:
 
 
 ROUTES: list[RouteDoc] = []
+MAX_PATH_PARAM = 128
 
 
 @dataclass
@@ -178,6 +179,9 @@ def run_view(
             logger.append_keys(player_id=claims.sub)
             if auth == "admin" and not claims.in_group(get_settings().admin_group):
                 raise Forbidden("this route is for the admins group", code="not_admin")
+        for name, value in params.items():
+            if not isinstance(value, str) or not 1 <= len(value) <= MAX_PATH_PARAM:
+                raise Invalid(f"{name}: must be 1 to {MAX_PATH_PARAM} characters", field=name)
         call = Call(request=request, claims=claims, request_id=request_id)
         if body_model is not None or raw_body:
             data = parse_json_body(request)

@@ -8,7 +8,7 @@ and `/player-stats`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from chalice import Blueprint
 from pydantic import BaseModel, ValidationError
@@ -32,6 +32,10 @@ def payload_as(model: type[BaseModel], payload: dict[str, Any]) -> Any:
         raise invalid_from(exc, "payload") from None
 
 
+class SeedStatsEnvelope(SeedEnvelope):
+    action: Literal["update", "increment", "get"] | None = None
+
+
 class SeedStatsResponse(BaseModel):
     message: str | None = None
     player_id: str
@@ -43,14 +47,14 @@ class SeedStatsResponse(BaseModel):
     bp,
     "/player-stats",
     methods=("POST",),
-    body=SeedEnvelope,
+    body=SeedStatsEnvelope,
     response=SeedStatsResponse,
     tags=("seed",),
     errors=(400, 403),
 )
 def seed_player_stats(call: Call) -> dict[str, Any]:
     """Seed adapter: `action` update (default), increment, or get over the stats service."""
-    envelope: SeedEnvelope = call.body
+    envelope: SeedStatsEnvelope = call.body
     action = envelope.action or envelope.payload.get("action") or "update"
     payload = {k: v for k, v in envelope.payload.items() if k not in ("action", "playerId", "timestamp")}
     config = get_game_config()

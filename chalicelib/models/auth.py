@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from chalicelib.models.common import RequestModel, ResponseModel
+from chalicelib.storage.schema import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 
 
 class GuestCreate(RequestModel):
@@ -13,7 +14,7 @@ class GuestCreate(RequestModel):
 
 class LoginRequest(RequestModel):
     username: str = Field(min_length=1, max_length=128, description="Username, or the email of an upgraded account")
-    password: str = Field(min_length=1, max_length=256)
+    password: str = Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)
 
 
 class RefreshRequest(RequestModel):
@@ -22,7 +23,7 @@ class RefreshRequest(RequestModel):
 
 class UpgradeRequest(RequestModel):
     email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    password: str = Field(min_length=8, max_length=256)
+    password: str = Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
 
 
 class TokensView(ResponseModel):

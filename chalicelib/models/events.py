@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import BeforeValidator, Field, StringConstraints, model_validator
 
 from chalicelib.models.common import FiniteNumber, RequestModel, ResponseModel
 
@@ -45,9 +46,24 @@ class EventBatchResult(ResponseModel):
     rejected: list[EventRejection]
 
 
+def _day(value: Any) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValueError("must be a day as YYYY-MM-DD")
+
+
+# A UTC day written YYYY-MM-DD (not a number: pydantic alone would read "0" as 1970-01-01).
+Day = Annotated[dt.date, BeforeValidator(_day)]
+
+
 class SummaryQuery(RequestModel):
-    from_: dt.date | None = Field(default=None, alias="from", description="First UTC day (default: to - 6)")
-    to: dt.date | None = Field(default=None, description="Last UTC day (default: today)")
+    from_: Day | None = Field(default=None, alias="from", description="First UTC day, YYYY-MM-DD (default: to - 6)")
+    to: Day | None = Field(default=None, description="Last UTC day, YYYY-MM-DD (default: today)")
 
     @model_validator(mode="after")
     def _order(self) -> SummaryQuery:

@@ -158,3 +158,15 @@ DATA = DataDefinition(
     ),
     buckets=(SAVES_BUCKET,),
 )
+
+# The user pool's password rule, shared by local provisioning, CloudFormation and the
+# request models: length over composition (NIST SP 800-63B); guests get 32 random chars.
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 256
+PASSWORD_POLICY = {
+    "MinimumLength": PASSWORD_MIN_LENGTH,
+    "RequireUppercase": False,
+    "RequireLowercase": False,
+    "RequireNumbers": False,
+    "RequireSymbols": False,
+}

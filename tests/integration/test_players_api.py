@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any
 
 import pytest
-from joserfc import jwt
-from joserfc.jwk import RSAKey
 
 from chalicelib.services.tokens import Claims
-
-
-def _b64(data: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
-
-
-def _claims(token: str) -> dict[str, Any]:
-    part = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
-
-
-def _resign(token: str, **changes: Any) -> str:
-    """The same claims with changes, signed by a key that is not the pool's."""
-    key = RSAKey.generate_key(2048, private=True)
-    return jwt.encode({"alg": "RS256", "kid": "dummy"}, {**_claims(token), **changes}, key)
+from tests.tokens import bad_tokens, claims_of
 
 
 def test_health_needs_no_token(api):
@@ -40,20 +22,6 @@ def test_guest_token_reaches_profile(api, new_player):
     assert resp.status == 200, resp.body
     assert resp.json["player_id"] == player.player_id
     assert resp.json["is_guest"] is True
-
-
-def bad_tokens(valid: str) -> dict[str, str]:
-    claims = _claims(valid)
-    return {
-        "garbage": "not-a-token",
-        "alg_none": _b64({"alg": "none", "typ": "JWT"}) + "." + _b64(claims) + ".",
-        "other_key": _resign(valid),
-        "expired": _resign(valid, exp=1),
-        "wrong_issuer": _resign(valid, iss="https://cognito-idp.us-east-1.amazonaws.com/us-east-1_other"),
-        "wrong_client": _resign(valid, aud="another-client"),
-        "wrong_token_use": _resign(valid, token_use="refresh"),
-        "tampered_sub": valid.split(".")[0] + "." + _b64({**claims, "sub": "someone"}) + "." + valid.split(".")[2],
-    }
 
 
 @pytest.mark.parametrize(
@@ -76,7 +44,7 @@ def test_expired_and_wrong_claims_are_refused_even_when_signed_by_the_pool(api, 
 
     player = new_player()
     verifier = identity.token_verifier()
-    monkeypatch.setattr(verifier, "clock", lambda: _claims(player.id_token)["exp"] + 3600)
+    monkeypatch.setattr(verifier, "clock", lambda: claims_of(player.id_token)["exp"] + 3600)
     resp = api.get("/players/me", player=player)
     assert resp.status == 401
     assert resp.json["code"] == "token_expired"
