@@ -38,6 +38,8 @@ class Settings:
     table_prefix: str = "game-backend"
     table_names: dict[str, str] = field(default_factory=dict)
     bucket_names: dict[str, str] = field(default_factory=dict)
+    # Stream ARNs by table key (STREAM_ARN_EVENTS); a placeholder when unset.
+    stream_arns: dict[str, str] = field(default_factory=dict)
     # Request limits.
     max_body_bytes: int = 256 * 1024
     # Guest accounts: at most this many per source address per window.
@@ -62,6 +64,13 @@ class Settings:
     def table_name(self, key: str) -> str:
         return self.table_names.get(key) or f"{self.table_prefix}-{key}"
 
+    def stream_arn(self, key: str) -> str:
+        """The table's stream ARN; unset, a placeholder naming the table (the local
+        event runner resolves it by table name), so importing the app never fails."""
+        return self.stream_arns.get(key) or (
+            f"arn:aws:dynamodb:{self.region}:000000000000:table/{self.table_name(key)}/stream/unset"
+        )
+
     def bucket_name(self, key: str) -> str:
         return self.bucket_names.get(key) or f"{self.table_prefix}-{key}"
 
@@ -76,6 +85,11 @@ class Settings:
         buckets = {
             name[len("BUCKET_") :].lower(): value for name, value in env.items() if name.startswith("BUCKET_") and value
         }
+        streams = {
+            name[len("STREAM_ARN_") :].lower(): value
+            for name, value in env.items()
+            if name.startswith("STREAM_ARN_") and value
+        }
         return cls(
             stage=env.get("APP_STAGE", "local"),
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
@@ -88,6 +102,7 @@ class Settings:
             table_prefix=env.get("TABLE_PREFIX", "game-backend"),
             table_names=tables,
             bucket_names=buckets,
+            stream_arns=streams,
             max_body_bytes=_int(env, "MAX_BODY_BYTES", 256 * 1024),
             guest_rate_limit=_int(env, "GUEST_RATE_LIMIT", 10),
             guest_rate_window_seconds=_int(env, "GUEST_RATE_WINDOW_SECONDS", 60),

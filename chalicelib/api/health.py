@@ -31,7 +31,12 @@ def health(call: Call) -> dict[str, Any]:
 class ConfigView(ResponseModel):
     game: str
     stats: dict[str, Any]
+    leaderboards: dict[str, Any] = {}
     queues: dict[str, Any] = {}
+    achievements: dict[str, Any] = {}
+    notifications: dict[str, Any] = {}
+    events: dict[str, Any] = {}
+    saves: dict[str, Any] = {}
 
 
 @route(bp, "/config", response=ConfigView, tags=("config",))

@@ -198,7 +198,9 @@ def run_view(
         return error_response(error)
     except ClientError as exc:
         translated = translate_client_error(exc)
-        logger.warning("store error", extra={"code": translated.code, "aws_code": exc.response.get("Error", {}).get("Code")})
+        logger.warning(
+            "store error", extra={"code": translated.code, "aws_code": exc.response.get("Error", {}).get("Code")}
+        )
         return error_response(translated)
     except BotoCoreError as exc:
         logger.warning("store unreachable", extra={"error": str(exc)})

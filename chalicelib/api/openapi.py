@@ -58,8 +58,12 @@ def build_document(routes: list[RouteDoc] | None = None) -> dict[str, Any]:
         }
         for name in PATH_PARAM.findall(doc.path):
             operation["parameters"].append(
-                {"name": name, "in": "path", "required": True,
-                 "schema": {"type": "string", "minLength": 1, "maxLength": MAX_PATH_PARAM}}
+                {
+                    "name": name,
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_PATH_PARAM},
+                }
             )
         if doc.query is not None:
             qschema = doc.query.model_json_schema(mode="validation")

@@ -228,6 +228,47 @@ class NotificationsConfig(Strict):
     ttl_days: int = Field(default=30, ge=1, le=365)
 
 
+# Event types: identifiers; a pattern is a prefix ending in `*` (`level_*`).
+EventPattern = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,38}\*$")]
+
+
+class EventsDef(Strict):
+    """Game events: the types a client may send, their limits, and how long they are kept."""
+
+    types: tuple[Ident, ...] = ()
+    patterns: tuple[EventPattern, ...] = ()
+    # The type whose events count as sessions in analytics (None: sessions are not counted).
+    session_start: Ident | None = None
+    # A client timestamp older than this, or ahead of the server by more than the skew, is rejected.
+    max_age_seconds: int = Field(default=7 * 86400, ge=60, le=30 * 86400)
+    future_skew_seconds: int = Field(default=300, ge=0, le=3600)
+    # `data`: compact JSON size and nesting depth.
+    max_data_bytes: int = Field(default=4096, ge=2, le=16384)
+    max_data_depth: int = Field(default=5, ge=1, le=16)
+    # Stored events expire this long after they arrive.
+    retention_days: int = Field(default=30, ge=1, le=365)
+    # Daily counters: items per day (spread the writes) and how long they are kept.
+    counter_shards: int = Field(default=8, ge=1, le=32)
+    analytics_retention_days: int = Field(default=400, ge=30, le=3650)
+
+    @model_validator(mode="after")
+    def _check(self) -> EventsDef:
+        if len(set(self.types)) != len(self.types):
+            raise ValueError("types has duplicates")
+        if self.session_start is not None and not self.allows(self.session_start):
+            raise ValueError(f"session_start {self.session_start!r} is not a declared type or pattern")
+        # A resend must find its first copy still stored, or it would be counted again.
+        if self.retention_days * 86400 <= self.max_age_seconds + self.future_skew_seconds:
+            raise ValueError("retention_days must outlast max_age_seconds + future_skew_seconds")
+        return self
+
+    def allows(self, event_type: str) -> bool:
+        return event_type in self.types or any(event_type.startswith(p[:-1]) for p in self.patterns)
+
+    def client_view(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"counter_shards", "analytics_retention_days"})
+
+
 class GameConfig(Strict):
     """The whole game declaration. Sections are keyed by id."""
 
@@ -237,6 +278,7 @@ class GameConfig(Strict):
     queues: dict[Ident, QueueDef] = Field(default_factory=dict)
     achievements: dict[Ident, AchievementDef] = Field(default_factory=dict, max_length=MAX_ACHIEVEMENTS)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+    events: EventsDef = Field(default_factory=EventsDef)
 
     @model_validator(mode="after")
     def _check_boards(self) -> GameConfig:
@@ -297,4 +339,5 @@ class GameConfig(Strict):
             "leaderboards": {k: v.client_view() for k, v in self.leaderboards.items()},
             "queues": {k: v.client_view() for k, v in self.queues.items()},
             "achievements": {k: v.client_view() for k, v in self.achievements.items() if not v.hidden},
+            "events": self.events.client_view(),
         }

@@ -60,8 +60,12 @@ def _document_stats(schema: dict[str, Any], writer: str) -> None:
             low = stat.min if stat.min is not None else -MAX_ABS_NUMBER
             high = stat.max if stat.max is not None else MAX_ABS_NUMBER
         kind = "integer" if stat.type == "int" else "number"
-        properties[name] = {"type": kind, "minimum": low, "maximum": high,
-                            "description": f"{stat.aggregation} ({stat.type})"}
+        properties[name] = {
+            "type": kind,
+            "minimum": low,
+            "maximum": high,
+            "description": f"{stat.aggregation} ({stat.type})",
+        }
     updates = schema["properties"]["updates"]
     updates.pop("additionalProperties", None)
     updates.pop("propertyNames", None)

@@ -118,9 +118,7 @@ class MatchmakingRepository:
         item = from_item(resp.get("Item"))
         return {k: v for k, v in item.items() if k not in ("PK", "SK")} or None
 
-    def waiting(
-        self, queue: str, region: str, *, low: float, high: float, limit: int
-    ) -> list[dict[str, Any]]:
+    def waiting(self, queue: str, region: str, *, low: float, high: float, limit: int) -> list[dict[str, Any]]:
         """ONE Query of the `waiting` index: searching tickets with skill in [low, high]."""
         resp = self.client.query(
             TableName=self.table,

@@ -134,9 +134,10 @@ SAVES = Table(
 EVENTS = Table(
     key="events",
     partition=PK,
+    sort=SK,
     ttl_attribute="expires_at",
     stream="NEW_IMAGE",
-    description="Game events, one item per event id; the stream feeds analytics.",
+    description="Game events, per player (PK) by event id (SK); the stream feeds analytics.",
 )
 
 ANALYTICS = Table(

@@ -58,10 +58,10 @@ def test_schedules_and_stream_handlers_are_invoked(standin: StandIn, tmp_path: P
     assert len(calls["nightly"]) == 1
     assert len(calls["every_minute"]) == 2
 
-    ddb.put_item(TableName=table, Item={"PK": {"S": "evt-local-runner-1"}, "kind": {"S": "login"}})
-    ddb.put_item(TableName=table, Item={"PK": {"S": "evt-local-runner-2"}, "kind": {"S": "quit"}})
+    ddb.put_item(TableName=table, Item={"PK": {"S": "evt-local-runner-1"}, "SK": {"S": "E#1"}, "kind": {"S": "login"}})
+    ddb.put_item(TableName=table, Item={"PK": {"S": "evt-local-runner-2"}, "SK": {"S": "E#1"}, "kind": {"S": "quit"}})
     runner.poll_streams()
-    ours = [r for r in calls["records"] if r[1]["PK"]["S"].startswith("evt-local-runner-")]
+    ours = [r for r in calls["records"] if r[1] and r[1]["PK"]["S"].startswith("evt-local-runner-")]
     assert [(name, image["kind"]["S"], tbl) for name, image, tbl in ours] == [
         ("INSERT", "login", table),
         ("INSERT", "quit", table),
@@ -70,7 +70,7 @@ def test_schedules_and_stream_handlers_are_invoked(standin: StandIn, tmp_path: P
     # A new runner with the same state folder resumes after the checkpoint: no replay.
     app2, calls2 = _tiny_app(table)
     runner2 = EventRunner(app2, dynamodb=ddb, streams=streams, state_dir=tmp_path)
-    ddb.put_item(TableName=table, Item={"PK": {"S": "evt-local-runner-3"}, "kind": {"S": "buy"}})
+    ddb.put_item(TableName=table, Item={"PK": {"S": "evt-local-runner-3"}, "SK": {"S": "E#1"}, "kind": {"S": "buy"}})
     runner2.poll_streams()
     assert [image["PK"]["S"] for _, image, _ in calls2["records"]] == ["evt-local-runner-3"]
 

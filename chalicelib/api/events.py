@@ -1,0 +1,117 @@
+"""Game events and analytics routes: ingest, the admin summary, and the seed's adapters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.api.http import Call, route
+from chalicelib.api.seed import payload_as
+from chalicelib.errors import Throttled
+from chalicelib.game_config import get_game_config
+from chalicelib.models.common import SeedEnvelope
+from chalicelib.models.events import (
+    AnalyticsSummary,
+    EventBatch,
+    EventBatchResult,
+    SeedEventBatch,
+    SeedEventsResponse,
+    SummaryQuery,
+)
+from chalicelib.services import analytics, events
+from chalicelib.storage.analytics import AnalyticsRepository
+from chalicelib.storage.events import EventsRepository
+
+bp = Blueprint(__name__)
+
+
+@route(
+    bp,
+    "/events",
+    methods=("POST",),
+    body=EventBatch,
+    response=EventBatchResult,
+    status=202,
+    tags=("events",),
+    errors=(400, 413, 503),
+)
+def post_events(call: Call) -> dict[str, Any]:
+    """Send up to 25 events; resends are no-ops, invalid ones are rejected by index."""
+    return events.ingest(
+        player_id=call.player_id, events=call.body.events, config=get_game_config().events, repo=EventsRepository()
+    )
+
+
+@route(
+    bp,
+    "/admin/analytics/summary",
+    auth="admin",
+    query=SummaryQuery,
+    response=AnalyticsSummary,
+    tags=("admin", "analytics"),
+    errors=(400, 403),
+)
+def admin_analytics_summary(call: Call) -> dict[str, Any]:
+    """Daily active and new players, sessions, events by type, D1/D7 retention (90 days at most)."""
+    return analytics.summary(
+        first=call.query.from_, last=call.query.to, config=get_game_config().events, repo=AnalyticsRepository()
+    )
+
+
+def count_stream_records(records: list[dict[str, Any]]) -> analytics.CountReport:
+    """The events stream handler's body (app.py): count first inserts into the analytics."""
+    return analytics.count_records(records=records, config=get_game_config().events, repo=AnalyticsRepository())
+
+
+def _seed_ingest(call: Call, batch: SeedEventBatch) -> dict[str, Any]:
+    result = events.ingest_seed(
+        player_id=call.player_id,
+        events=batch.events,
+        batch_timestamp=batch.batch_timestamp,
+        config=get_game_config().events,
+        repo=EventsRepository(),
+    )
+    if any(r["code"] == "unavailable" for r in result["rejected"]):
+        # The seed client re-queues a failed batch whole; what was stored is skipped then.
+        raise Throttled("some events were not stored, send the batch again", details=result)
+    return {
+        "message": f"Processed {len(batch.events)} events",
+        "batch_id": batch.batch_id,
+        "processed": len(batch.events),
+        **result,
+    }
+
+
+@route(
+    bp,
+    "/game-events",
+    methods=("POST",),
+    body=SeedEnvelope,
+    response=SeedEventsResponse,
+    tags=("seed",),
+    errors=(400, 413, 503),
+)
+def seed_game_events(call: Call) -> dict[str, Any]:
+    """Seed adapter: the seed's event batch (`events`, `batch_id`, `batch_timestamp`)."""
+    return _seed_ingest(call, payload_as(SeedEventBatch, call.body.payload))
+
+
+@route(
+    bp,
+    "/analytics",
+    methods=("POST",),
+    body=SeedEnvelope,
+    response=SeedEventsResponse,
+    tags=("seed",),
+    errors=(400, 413, 503),
+)
+def seed_analytics(call: Call) -> dict[str, Any]:
+    """Seed adapter: a client analytics post is tracked as events, a batch (`events`) or one
+    event (`eventType`, `eventData`, `timestamp`, `sessionId`); admins read the summary route."""
+    payload = call.body.payload
+    if "events" in payload:
+        return _seed_ingest(call, payload_as(SeedEventBatch, payload))
+    single = {k: v for k, v in payload.items() if k not in ("batch_id", "batch_timestamp")}
+    batch = {"events": [single], **{k: v for k, v in payload.items() if k in ("batch_id", "batch_timestamp")}}
+    return _seed_ingest(call, payload_as(SeedEventBatch, batch))

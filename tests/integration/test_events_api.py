@@ -1,0 +1,291 @@
+"""POST /events, the seed adapters and injected store faults, on the stand-in."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+from chalicelib.api.events import count_stream_records
+from chalicelib.game_config import get_game_config
+from chalicelib.services import events as events_service
+from chalicelib.storage import aws
+from chalicelib.storage.events import EventsRepository
+from tests.integration.events_helpers import make_event, stored_events, stream_records
+
+
+def _inserts(player_id: str) -> Counter[str]:
+    return Counter(r["dynamodb"]["Keys"]["SK"]["S"] for r in stream_records({player_id}) if r["eventName"] == "INSERT")
+
+
+def test_batch_sent_three_times_in_a_row_is_stored_once(api, new_player):
+    player = new_player()
+    batch = [make_event("level_start"), make_event("level_complete"), make_event("purchase", data={"sku": "gem"})]
+    first = api.post("/events", {"events": batch}, player=player)
+    assert first.status == 202, first.body
+    assert first.json == {"accepted": 3, "duplicates": 0, "rejected": []}
+    for _ in range(2):
+        again = api.post("/events", {"events": batch}, player=player)
+        assert again.status == 202
+        assert again.json == {"accepted": 0, "duplicates": 3, "rejected": []}
+    items = stored_events(player.player_id)
+    assert sorted(i["event_id"]["S"] for i in items) == sorted(e["event_id"] for e in batch)
+    assert all(n == 1 for n in _inserts(player.player_id).values()) and len(_inserts(player.player_id)) == 3
+
+
+def test_batch_sent_three_times_concurrently_is_stored_once(standin, new_player):
+    player = new_player()
+    batch = [make_event() for _ in range(10)]
+    results: list[dict[str, Any]] = []
+    barrier = threading.Barrier(3)
+
+    def send() -> None:
+        barrier.wait()
+        results.append(
+            events_service.ingest(
+                player_id=player.player_id, events=batch, config=get_game_config().events, repo=EventsRepository()
+            )
+        )
+
+    threads = [threading.Thread(target=send) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 3 and all(r["rejected"] == [] for r in results)
+    assert all(r["accepted"] + r["duplicates"] == 10 for r in results)
+    assert len(stored_events(player.player_id)) == 10
+    inserts = _inserts(player.player_id)
+    assert len(inserts) == 10 and set(inserts.values()) == {1}
+
+
+def test_invalid_events_are_named_by_index_and_the_valid_ones_kept(api, new_player):
+    player = new_player()
+    now = time.time()
+    good = [make_event("session_start"), make_event("level_9"), make_event("ui_click")]
+    batch = [
+        good[0],
+        make_event("teleport"),  # 1: undeclared type
+        good[1],
+        make_event(ts=now - 8 * 86400),  # 3: older than 7 days
+        make_event(ts=now + 3600),  # 4: in the future
+        make_event(data={"blob": "x" * 5000}),  # 5: data over 4096 bytes
+        make_event(data={"a": {"b": {"c": {"d": {"e": {"f": 1}}}}}}),  # 6: deeper than 5
+        {"type": "level_start", "timestamp": now},  # 7: no event_id
+        make_event(extra_field=1),  # 8: unknown field
+        make_event(timestamp="yesterday"),  # 9: not a number
+        good[2],
+        "not an object",  # 11
+        make_event(event_id="bad id with spaces"),  # 12
+        make_event(data=[1, 2]),  # 13: data is not an object
+    ]
+    resp = api.post("/events", {"events": batch}, player=player)
+    assert resp.status == 202, resp.body
+    assert resp.json["accepted"] == 3 and resp.json["duplicates"] == 0
+    codes = {r["index"]: r["code"] for r in resp.json["rejected"]}
+    assert codes == {
+        1: "unknown_type",
+        3: "too_old",
+        4: "in_future",
+        5: "too_large",
+        6: "too_deep",
+        7: "invalid",
+        8: "invalid",
+        9: "invalid",
+        11: "invalid",
+        12: "invalid",
+        13: "invalid",
+    }
+    messages = {r["index"]: r["message"] for r in resp.json["rejected"]}
+    assert messages[7].startswith("events.7.event_id") and messages[8].startswith("events.8.extra_field")
+    assert sorted(i["event_id"]["S"] for i in stored_events(player.player_id)) == sorted(e["event_id"] for e in good)
+
+
+def test_oversized_or_malformed_batches_are_refused_and_write_nothing(api, new_player):
+    player = new_player()
+    too_many = api.post("/events", {"events": [make_event() for _ in range(26)]}, player=player)
+    assert too_many.status == 413 and too_many.json["code"] == "too_large"
+    huge = api.post("/events", {"events": [make_event(data={"x": "y" * 300_000})]}, player=player)
+    assert huge.status == 413
+    for body, field in (
+        ({"events": []}, "events"),
+        ({"events": "x"}, "events"),
+        ({}, "events"),
+        ({"events": [], "x": 1}, "x"),
+    ):
+        resp = api.post("/events", body, player=player)
+        assert resp.status == 400, (body, resp.body)
+        assert resp.json["details"]["field"] == field
+    assert api.post("/events", raw='{"events": [NaN]}', player=player).status == 400
+    assert stored_events(player.player_id) == []
+
+
+def test_events_need_a_token_and_are_keyed_by_it(api, new_player):
+    alice, bob = new_player(), new_player()
+    assert api.post("/events", {"events": [make_event()]}).status == 401
+    shared = make_event()
+    assert api.post("/events", {"events": [shared]}, player=alice).json["accepted"] == 1
+    # The same event id from another player is that player's own event, not a duplicate.
+    assert api.post("/events", {"events": [shared]}, player=bob).json["accepted"] == 1
+    assert len(stored_events(alice.player_id)) == 1 and len(stored_events(bob.player_id)) == 1
+
+
+class _Faults:
+    """Botocore hooks on the app's DynamoDB client: throttle some BatchWriteItem calls and
+    hold back half the items of others, reported as UnprocessedItems."""
+
+    def __init__(self, plan: list[str]) -> None:
+        self.plan = list(plan)  # per call: "throttle" | "half" | "ok"
+        self.held: list[dict[str, Any]] = []
+        self.calls = 0
+
+    def params(self, params: dict[str, Any], **_: Any) -> None:
+        self.calls += 1
+        step = self.plan.pop(0) if self.plan else "ok"
+        self.step = step
+        if step == "half":
+            ((table, requests),) = params["RequestItems"].items()
+            keep = len(requests) // 2 or 1
+            self.held = requests[keep:]
+            params["RequestItems"] = {table: requests[:keep]}
+            self.table = table
+
+    def before(self, **_: Any) -> Any:
+        if self.step == "throttle":
+            error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "injected"}}
+            return _HttpResponse(400), error
+        return None
+
+    def after(self, parsed: dict[str, Any], **_: Any) -> None:
+        if self.step == "half" and self.held:
+            parsed["UnprocessedItems"] = {self.table: self.held}
+            self.held = []
+
+    def __enter__(self) -> _Faults:
+        events = aws.dynamodb().meta.events
+        events.register("provide-client-params.dynamodb.BatchWriteItem", self.params, unique_id="fault-params")
+        events.register("before-call.dynamodb.BatchWriteItem", self.before, unique_id="fault-before")
+        events.register("after-call.dynamodb.BatchWriteItem", self.after, unique_id="fault-after")
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        events = aws.dynamodb().meta.events
+        events.unregister("provide-client-params.dynamodb.BatchWriteItem", unique_id="fault-params")
+        events.unregister("before-call.dynamodb.BatchWriteItem", unique_id="fault-before")
+        events.unregister("after-call.dynamodb.BatchWriteItem", unique_id="fault-after")
+
+
+class _HttpResponse:
+    def __init__(self, status: int) -> None:
+        self.status_code = status
+        self.headers: dict[str, str] = {}
+        self.content = b""
+        self.raw = None
+
+
+def test_throttling_and_unprocessed_items_end_with_every_event_stored_once(api, new_player):
+    player = new_player()
+    batch = [make_event() for _ in range(25)]
+    with _Faults(["throttle", "half", "throttle", "half", "ok"]) as faults:
+        resp = api.post("/events", {"events": batch}, player=player)
+    assert resp.status == 202, resp.body
+    assert resp.json == {"accepted": 25, "duplicates": 0, "rejected": []}
+    assert faults.calls == 5
+    assert len(stored_events(player.player_id)) == 25
+    inserts = _inserts(player.player_id)
+    assert len(inserts) == 25 and set(inserts.values()) == {1}
+
+
+def test_a_store_that_never_recovers_reports_each_unstored_event(api, new_player):
+    player = new_player()
+    batch = [make_event() for _ in range(6)]
+    with _Faults(["half"] + ["throttle"] * 20):
+        resp = api.post("/events", {"events": batch}, player=player)
+    assert resp.status == 202
+    assert resp.json["accepted"] == 3
+    assert [(r["index"], r["code"]) for r in resp.json["rejected"]] == [(i, "unavailable") for i in range(3, 6)]
+    assert len(stored_events(player.player_id)) == 3
+    # The client resends the whole batch: the stored half are duplicates, the rest stored.
+    again = api.post("/events", {"events": batch}, player=player)
+    assert again.json == {"accepted": 3, "duplicates": 3, "rejected": []}
+    assert len(stored_events(player.player_id)) == 6
+
+
+def _seed(events: list[dict[str, Any]], **payload: Any) -> dict[str, Any]:
+    return {
+        "functionName": "game-events",
+        "playerId": "someone-else",
+        "payload": {"events": events, **payload},
+        "headers": {},
+        "timestamp": int(time.time()),
+    }
+
+
+def test_seed_game_events_dedupes_a_requeued_batch_by_the_events_own_fields(api, new_player):
+    player = new_player()
+    seed_events = [
+        {
+            "eventType": "level_start",
+            "playerId": "spoofed",
+            "eventData": {"level": 1},
+            "timestamp": 12.5,
+            "sessionId": "a",
+        },
+        {
+            "eventType": "level_complete",
+            "playerId": "spoofed",
+            "eventData": {"level": 1},
+            "timestamp": 80.25,
+            "sessionId": "a",
+        },
+        {"eventType": "nope", "eventData": {}, "timestamp": 81.0, "sessionId": "a"},
+    ]
+    first = api.post("/game-events", _seed(seed_events, batch_id="b1", batch_timestamp=int(time.time())), player=player)
+    assert first.status == 200, first.body
+    assert first.json["accepted"] == 2 and first.json["batch_id"] == "b1" and first.json["processed"] == 3
+    assert [(r["index"], r["code"]) for r in first.json["rejected"]] == [(2, "unknown_type")]
+    # Re-queued under a new batch id and time: the same events, so duplicates.
+    again = api.post(
+        "/game-events", _seed(seed_events, batch_id="b2", batch_timestamp=int(time.time()) + 5), player=player
+    )
+    assert again.json["accepted"] == 0 and again.json["duplicates"] == 2
+    items = stored_events(player.player_id)
+    assert len(items) == 2 and {i["player_id"]["S"] for i in items} == {player.player_id}
+
+
+def test_seed_routes_errors_and_analytics_post(api, new_player):
+    player = new_player()
+    bad = api.post("/game-events", {"payload": {"events": "x"}}, player=player)
+    assert bad.status == 400 and bad.json["error"].startswith("payload.events")
+    one = {"eventType": "screen_view", "eventData": {"screen": "shop"}, "timestamp": time.time(), "sessionId": "z"}
+    resp = api.post("/analytics", {"functionName": "analytics", "payload": one}, player=player)
+    assert resp.status == 200, resp.body
+    assert resp.json["accepted"] == 1
+    assert api.post("/analytics", {"payload": one}, player=player).json["duplicates"] == 1
+    with _Faults(["throttle"] * 20):
+        busy = api.post("/game-events", _seed([{**one, "sessionId": "y"}]), player=player)
+    assert busy.status == 503 and "error" in busy.json and busy.headers.get("Retry-After")
+
+
+def test_stream_handler_counts_once_what_the_routes_stored(api, new_player):
+    """The handler app.py registers, fed with the stand-in's stream, replayed twice."""
+    player = new_player()
+    batch = [make_event("match_start"), make_event("match_end")]
+    for _ in range(3):
+        api.post("/events", {"events": batch}, player=player)
+    records = stream_records({player.player_id})
+    first = count_stream_records(records)
+    assert first.events_seen == 2 and first.events_counted == 2
+    replay = count_stream_records(records)
+    assert replay.events_counted == 0 and replay.already_counted == 2
+
+
+def test_account_deletion_erases_events_and_markers(api, new_player):
+    player = new_player()
+    api.post("/events", {"events": [make_event(), make_event()]}, player=player)
+    count_stream_records(stream_records({player.player_id}))
+    resp = api.delete("/players/me", player=player)
+    assert resp.status == 200, resp.body
+    assert resp.json["erased"]["events"] >= 2 + 2  # two events, two event markers (+ first/day markers)
+    assert stored_events(player.player_id) == []
