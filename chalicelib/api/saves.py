@@ -47,9 +47,10 @@ def list_saves(call: Call) -> dict[str, Any]:
 
 
 @route(bp, "/saves/{slot}", response=SlotView, tags=TAGS, errors=(404,))
-def get_save(call: Call, slot: str) -> dict[str, Any]:
+def get_save(call: Call, slot: str) -> SlotView:
     """One slot: inline `data`, or a presigned `download_url` for a save kept in S3."""
-    return saves.get_slot(player_id=call.player_id, slot=slot, config=get_game_config().saves, repo=SavesRepository())
+    view = saves.get_slot(player_id=call.player_id, slot=slot, config=get_game_config().saves, repo=SavesRepository())
+    return SlotView.model_validate(view)
 
 
 @route(bp, "/saves/{slot}", methods=("PUT",), body=SaveWrite, response=SaveWritten, tags=TAGS, errors=(409,))

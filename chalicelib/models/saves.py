@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, Strict, StringConstraints
 
 from chalicelib.models.common import RequestModel, ResponseModel
 
 SLOT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 SlotName = Annotated[str, StringConstraints(pattern=SLOT_PATTERN)]
-# Versions count writes; 0 means "no slot" (expected_version 0 creates one).
-Version = Annotated[int, Field(ge=0, le=2**53)]
+# Versions count writes; 0 means "no slot" (expected_version 0 creates one). JSON bodies
+# carry a number (not "1", not true); query strings carry text, converted.
+Version = Annotated[int, Strict(), Field(ge=0, le=2**53)]
+QueryVersion = Annotated[int, Field(ge=0, le=2**53)]
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 UploadId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 Storage = Literal["inline", "s3"]
@@ -25,7 +27,7 @@ class SaveWrite(RequestModel):
 
 
 class SaveDeleteQuery(RequestModel):
-    expected_version: Version = Field(description="The version the client last read")
+    expected_version: QueryVersion = Field(description="The version the client last read")
 
 
 class SaveListQuery(RequestModel):
@@ -37,7 +39,7 @@ class UploadRequest(RequestModel):
     """`POST /saves/{slot}/upload`: announce a large save before sending it to S3."""
 
     expected_version: Version
-    size: int = Field(ge=1, description="Exact size of the object in bytes")
+    size: Annotated[int, Strict()] = Field(ge=1, le=2**53, description="Exact size of the object in bytes")
     sha256: Sha256Hex = Field(description="SHA-256 of the object's bytes, lowercase hex")
 
 

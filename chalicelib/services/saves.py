@@ -25,12 +25,14 @@ _SLOT = re.compile(SLOT_PATTERN)
 # A deleted slot's marker keeps its version this long, so a re-created slot continues
 # the sequence; after that a device offline for longer could meet a reused number.
 DELETED_MARKER_SECONDS = 30 * 86400
+# Nesting a save may have: every JSON encoder on the way (ours, the client's) copes.
+MAX_DEPTH = 64
 # A pending upload stays committable a little past its URL's expiry (a PUT in flight).
 UPLOAD_GRACE_SECONDS = 300
 
 
 def check_slot(slot: str) -> str:
-    if not _SLOT.match(slot):
+    if not _SLOT.fullmatch(slot):
         raise Invalid(
             "slot: 1-32 characters, lowercase letters, digits, '_' and '-', starting with a letter or digit",
             field="slot",
@@ -38,12 +40,30 @@ def check_slot(slot: str) -> str:
     return slot
 
 
+def _depth(value: Any) -> int:
+    """How deeply arrays and objects nest in a decoded JSON value (iteratively)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            return deepest
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def canonical_bytes(data: Any) -> bytes:
     """The save's canonical JSON (sorted keys, no spaces, UTF-8): what size and checksum cover."""
+    if _depth(data) > MAX_DEPTH:
+        raise Invalid(f"data: arrays and objects nest more than {MAX_DEPTH} levels", field="data")
     try:
         return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
-    except (ValueError, RecursionError):
-        raise Invalid("data: must be finite JSON, nested at most a few hundred levels", field="data") from None
+    except ValueError:
+        raise Invalid("data: numbers must be finite", field="data") from None
 
 
 def _meta(item: dict[str, Any]) -> dict[str, Any]:
