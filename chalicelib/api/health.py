@@ -31,6 +31,7 @@ def health(call: Call) -> dict[str, Any]:
 class ConfigView(ResponseModel):
     game: str
     stats: dict[str, Any]
+    saves: dict[str, Any] | None = None
 
 
 @route(bp, "/config", response=ConfigView, tags=("config",))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from chalice import Blueprint
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, Strict
 
 from chalicelib.api.http import Call, route
 from chalicelib.api.seed import payload_as
@@ -132,7 +132,7 @@ class SeedProgressPayload(RequestModel):
     data: Any = None
     expected_version: Version | None = None
     playerId: str | None = Field(default=None, max_length=256)
-    timestamp: float | None = None
+    timestamp: Annotated[float, Strict()] | None = None
 
 
 class SeedProgressResponse(BaseModel):

@@ -50,5 +50,5 @@ class SeedEnvelope(RequestModel):
     playerId: str | None = Field(default=None, max_length=256)
     payload: dict[str, Any] = Field(default_factory=dict)
     headers: dict[str, str] | None = None
-    timestamp: float | None = None
+    timestamp: Annotated[float, Strict()] | None = None
     action: str | None = Field(default=None, max_length=32)
