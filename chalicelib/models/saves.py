@@ -69,7 +69,9 @@ class SlotView(SlotMeta):
 
 class SlotList(ResponseModel):
     slots: list[SlotMeta]
-    next_cursor: str | None = None
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for more; a page may be short (deleted slots are skipped)"
+    )
     max_slots: int
 
 
