@@ -125,6 +125,8 @@ def parse_json_body(request: Request) -> Any:
         return json.loads(raw, parse_constant=_reject_non_finite)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Invalid(f"request body is not valid JSON: {exc}", field="body") from None
+    except RecursionError:  # a body of thousands of nested brackets
+        raise Invalid("request body nests too deeply", field="body") from None
 
 
 def validate_body(model: type[BaseModel], data: Any) -> Any:

@@ -269,6 +269,35 @@ class EventsDef(Strict):
         return self.model_dump(exclude={"counter_shards", "analytics_retention_days"})
 
 
+# -- user progress (cloud saves) --------------------------------------------------------
+
+KIB = 1024
+MIB = 1024 * KIB
+# DynamoDB items hold 400 KB; the inline cap leaves room for the slot's other attributes.
+INLINE_CEILING = 300 * KIB
+# One presigned PUT carries up to 5 GB; commits read an object back at most this large.
+OBJECT_CEILING = 512 * MIB
+
+
+class SavesConfig(Strict):
+    """Cloud-save limits: slots per player, inline size, S3 object size, URL lifetimes."""
+
+    max_slots: int = Field(default=10, ge=1, le=100)
+    max_inline_bytes: int = Field(default=64 * KIB, ge=1, le=INLINE_CEILING)
+    max_object_bytes: int = Field(default=16 * MIB, ge=1, le=OBJECT_CEILING)
+    upload_url_seconds: int = Field(default=900, ge=60, le=3600)
+    download_url_seconds: int = Field(default=900, ge=60, le=3600)
+
+    @model_validator(mode="after")
+    def _check(self) -> SavesConfig:
+        if self.max_object_bytes < self.max_inline_bytes:
+            raise ValueError("max_object_bytes is smaller than max_inline_bytes")
+        return self
+
+    def client_view(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
 class GameConfig(Strict):
     """The whole game declaration. Sections are keyed by id."""
 
@@ -279,6 +308,7 @@ class GameConfig(Strict):
     achievements: dict[Ident, AchievementDef] = Field(default_factory=dict, max_length=MAX_ACHIEVEMENTS)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     events: EventsDef = Field(default_factory=EventsDef)
+    saves: SavesConfig = Field(default_factory=SavesConfig)
 
     @model_validator(mode="after")
     def _check_boards(self) -> GameConfig:
@@ -340,4 +370,5 @@ class GameConfig(Strict):
             "queues": {k: v.client_view() for k, v in self.queues.items()},
             "achievements": {k: v.client_view() for k, v in self.achievements.items() if not v.hidden},
             "events": self.events.client_view(),
+            "saves": self.saves.client_view(),
         }

@@ -128,7 +128,9 @@ SAVES = Table(
     key="saves",
     partition=PK,
     sort=SK,
-    description="Cloud-save slots: inline data or a pointer to the saves bucket.",
+    ttl_attribute="expires_at",
+    description="Cloud-save slots (inline data or a pointer to the saves bucket), slot counts, "
+    "pending uploads and deleted-slot markers.",
 )
 
 EVENTS = Table(

@@ -1,0 +1,199 @@
+"""User progress routes: cloud-save slots, large saves through S3, the seed `/user-progress`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from chalice import Blueprint
+from pydantic import BaseModel, Field, Strict
+
+from chalicelib.api.http import Call, route
+from chalicelib.api.seed import payload_as
+from chalicelib.errors import Invalid
+from chalicelib.game_config import get_game_config
+from chalicelib.models.common import RequestModel, SeedEnvelope
+from chalicelib.models.saves import (
+    CommitRequest,
+    SaveDeleted,
+    SaveDeleteQuery,
+    SaveListQuery,
+    SaveWrite,
+    SaveWritten,
+    SlotList,
+    SlotMeta,
+    SlotName,
+    SlotView,
+    UploadRequest,
+    UploadTicket,
+    Version,
+)
+from chalicelib.services import saves
+from chalicelib.storage.saves import SavesRepository
+
+bp = Blueprint(__name__)
+TAGS = ("saves",)
+
+
+@route(bp, "/saves", query=SaveListQuery, response=SlotList, tags=TAGS)
+def list_saves(call: Call) -> dict[str, Any]:
+    """The caller's slots (without their data), in name order, paged."""
+    return saves.list_slots(
+        player_id=call.player_id,
+        config=get_game_config().saves,
+        repo=SavesRepository(),
+        limit=call.query.limit,
+        cursor=call.query.cursor,
+    )
+
+
+@route(bp, "/saves/{slot}", response=SlotView, tags=TAGS, errors=(404,))
+def get_save(call: Call, slot: str) -> SlotView:
+    """One slot: inline `data`, or a presigned `download_url` for a save kept in S3."""
+    view = saves.get_slot(player_id=call.player_id, slot=slot, config=get_game_config().saves, repo=SavesRepository())
+    return SlotView.model_validate(view)
+
+
+@route(bp, "/saves/{slot}", methods=("PUT",), body=SaveWrite, response=SaveWritten, tags=TAGS, errors=(409,))
+def put_save(call: Call, slot: str) -> dict[str, Any]:
+    """Write the slot if it is at `expected_version` (0 creates it); 409 with the current version if not."""
+    return saves.put_slot(
+        player_id=call.player_id,
+        slot=slot,
+        data=call.body.data,
+        expected_version=call.body.expected_version,
+        config=get_game_config().saves,
+        repo=SavesRepository(),
+    )
+
+
+@route(
+    bp, "/saves/{slot}", methods=("DELETE",), query=SaveDeleteQuery, response=SaveDeleted, tags=TAGS, errors=(404, 409)
+)
+def delete_save(call: Call, slot: str) -> dict[str, Any]:
+    """Delete the slot (and its S3 object) if it is at `?expected_version=`."""
+    return saves.delete_slot(
+        player_id=call.player_id, slot=slot, expected_version=call.query.expected_version, repo=SavesRepository()
+    )
+
+
+@route(
+    bp,
+    "/saves/{slot}/upload",
+    methods=("POST",),
+    body=UploadRequest,
+    response=UploadTicket,
+    status=201,
+    tags=TAGS,
+    errors=(409,),
+)
+def start_upload(call: Call, slot: str) -> dict[str, Any]:
+    """A presigned PUT URL for a large save; send the object with the given headers, then commit."""
+    return saves.start_upload(
+        player_id=call.player_id,
+        slot=slot,
+        expected_version=call.body.expected_version,
+        size=call.body.size,
+        sha256=call.body.sha256,
+        config=get_game_config().saves,
+        repo=SavesRepository(),
+    )
+
+
+@route(
+    bp,
+    "/saves/{slot}/commit",
+    methods=("POST",),
+    body=CommitRequest,
+    response=SaveWritten,
+    tags=TAGS,
+    errors=(404, 409),
+)
+def commit_upload(call: Call, slot: str) -> dict[str, Any]:
+    """Check the uploaded object's size and SHA-256 and make it the slot's next version."""
+    return saves.commit_upload(
+        player_id=call.player_id,
+        slot=slot,
+        upload_id=call.body.upload_id,
+        expected_version=call.body.expected_version,
+        config=get_game_config().saves,
+        repo=SavesRepository(),
+    )
+
+
+# -- seed adapter -------------------------------------------------------------------------
+
+
+class SeedProgressPayload(RequestModel):
+    """`/user-progress` payload: `action` save | load | list | delete (default: save when
+    `data` is given, load when `slot` is, list otherwise); slot defaults to `default`."""
+
+    action: Literal["save", "load", "list", "delete"] | None = None
+    slot: SlotName = "default"
+    data: Any = None
+    expected_version: Version | None = None
+    playerId: str | None = Field(default=None, max_length=256)
+    timestamp: Annotated[float, Strict()] | None = None
+
+
+class SeedProgressResponse(BaseModel):
+    message: str | None = None
+    player_id: str
+    slot: str | None = None
+    version: int | None = None
+    size: int | None = None
+    checksum: str | None = None
+    updated_at: str | None = None
+    storage: str | None = None
+    data: Any = None
+    download_url: str | None = None
+    download_expires_at: str | None = None
+    slots: list[SlotMeta] | None = None
+    next_cursor: str | None = None
+    max_slots: int | None = None
+    deleted: bool | None = None
+
+
+@route(
+    bp,
+    "/user-progress",
+    methods=("POST",),
+    body=SeedEnvelope,
+    response=SeedProgressResponse,
+    tags=("seed",),
+    errors=(404, 409, 413),
+)
+def seed_user_progress(call: Call) -> dict[str, Any]:
+    """Seed adapter over the saves service: save, load, list or delete a slot."""
+    envelope: SeedEnvelope = call.body
+    payload: SeedProgressPayload = payload_as(SeedProgressPayload, envelope.payload)
+    fields = envelope.payload.keys()
+    action = (
+        envelope.action or payload.action or ("save" if "data" in fields else "load" if "slot" in fields else "list")
+    )
+    config = get_game_config().saves
+    repo = SavesRepository()
+    out: dict[str, Any] = {"player_id": call.player_id}
+    if action == "list":
+        return {**out, **saves.list_slots(player_id=call.player_id, config=config, repo=repo, limit=100, cursor=None)}
+    if action == "load":
+        return {**out, **saves.get_slot(player_id=call.player_id, slot=payload.slot, config=config, repo=repo)}
+    if payload.expected_version is None:
+        raise Invalid("payload.expected_version: required (0 to create the slot)", field="payload.expected_version")
+    if action == "save":
+        if "data" not in fields:
+            raise Invalid("payload.data: required to save", field="payload.data")
+        written = saves.put_slot(
+            player_id=call.player_id,
+            slot=payload.slot,
+            data=payload.data,
+            expected_version=payload.expected_version,
+            config=config,
+            repo=repo,
+        )
+        return {"message": "Progress saved", **out, **written}
+    if action == "delete":
+        deleted = saves.delete_slot(
+            player_id=call.player_id, slot=payload.slot, expected_version=payload.expected_version, repo=repo
+        )
+        return {"message": "Progress deleted", **out, **deleted}
+    raise Invalid("action: must be save, load, list or delete", field="action")

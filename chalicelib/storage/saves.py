@@ -1,0 +1,396 @@
+"""Saves table and bucket: slots, the per-player slot count, pending uploads, objects.
+
+Items of a player share the partition `P#<player>`:
+
+- `SLOT#<slot>`: version, size, checksum, updated_at, storage (inline | s3), and either
+  `data` (the canonical JSON text) or `s3_key`. A deleted slot leaves a marker
+  (`deleted`, its last version, `expires_at`) so a re-created slot continues the version
+  sequence: a device still holding an old version can never overwrite a newer slot that
+  happens to carry the same number.
+- `SLOTS`: `n`, the number of live slots, changed in the same transaction as a slot's
+  creation or deletion, so the cap holds under concurrent creations.
+- `UPLOAD#<upload_id>`: a presigned upload not yet committed (slot, size, sha256,
+  expires_at).
+
+Objects live under `saves/<player>/<slot>/<upload_id>`: every upload gets a fresh key, so
+an upload never overwrites the committed object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.config import get_settings
+from chalicelib.errors import ConditionFailed
+from chalicelib.storage import aws
+from chalicelib.storage.errors import THROTTLING_CODES, error_code, is_throttling
+from chalicelib.storage.items import from_item, to_item, values
+from chalicelib.storage.players import delete_partition
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+
+SLOT_PREFIX = "SLOT#"
+UPLOAD_PREFIX = "UPLOAD#"
+COUNT = "SLOTS"
+# Attributes a slot write sets; the rest of the item (PK, SK, version) is managed here.
+SLOT_FIELDS = ("slot", "size", "checksum", "updated_at", "storage", "data", "s3_key")
+
+
+def player_pk(player_id: str) -> str:
+    return f"P#{player_id}"
+
+
+def object_prefix(player_id: str) -> str:
+    return f"saves/{player_id}/"
+
+
+def object_key(player_id: str, slot: str, upload_id: str) -> str:
+    return f"{object_prefix(player_id)}{slot}/{upload_id}"
+
+
+class SlotCapReached(Exception):
+    """The player already has the maximum number of slots."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"at most {limit} slots")
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    size: int
+    sha256_b64: str | None  # S3's own checksum when the object carries one
+
+
+def _slot(item: dict[str, Any]) -> dict[str, Any] | None:
+    """A live slot from a stored item; None for no item or a deleted-slot marker."""
+    if not item or item.get("deleted"):
+        return None
+    return {k: item[k] for k in (*SLOT_FIELDS, "version") if k in item}
+
+
+class SavesRepository:
+    """Every read and write of the saves table and bucket."""
+
+    def __init__(
+        self,
+        *,
+        client: DynamoDBClient | None = None,
+        s3: S3Client | None = None,
+        table: str | None = None,
+        bucket: str | None = None,
+    ) -> None:
+        self._client = client
+        self._s3 = s3
+        self._table = table
+        self._bucket = bucket
+
+    @property
+    def client(self) -> DynamoDBClient:
+        return self._client or aws.dynamodb()
+
+    @property
+    def s3(self) -> S3Client:
+        return self._s3 or aws.s3()
+
+    @property
+    def table(self) -> str:
+        return self._table or get_settings().table_name("saves")
+
+    @property
+    def bucket(self) -> str:
+        return self._bucket or get_settings().bucket_name("saves")
+
+    # slots ------------------------------------------------------------------------------
+
+    def get_item(self, player_id: str, slot: str) -> dict[str, Any]:
+        """The stored slot item (live or a deleted marker), {} when there is none."""
+        resp = self.client.get_item(
+            TableName=self.table,
+            Key=to_item({"PK": player_pk(player_id), "SK": SLOT_PREFIX + slot}),
+            ConsistentRead=True,
+        )
+        return from_item(resp.get("Item"))
+
+    def get_slot(self, player_id: str, slot: str) -> dict[str, Any] | None:
+        return _slot(self.get_item(player_id, slot))
+
+    def list_slots(self, player_id: str, *, after: str | None, limit: int) -> tuple[list[dict[str, Any]], str | None]:
+        """Live slots in name order, without their data; the last slot name when more may follow."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :sk)",
+            "ExpressionAttributeValues": values({":pk": player_pk(player_id), ":sk": SLOT_PREFIX}),
+            "ExpressionAttributeNames": {
+                "#sl": "slot",
+                "#v": "version",
+                "#s": "size",
+                "#c": "checksum",
+                "#u": "updated_at",
+                "#st": "storage",
+                "#d": "deleted",
+            },
+            "ProjectionExpression": "SK, #sl, #v, #s, #c, #u, #st, #d",
+            "Limit": limit,
+            "ConsistentRead": True,
+        }
+        if after is not None:
+            kwargs["ExclusiveStartKey"] = to_item({"PK": player_pk(player_id), "SK": SLOT_PREFIX + after})
+        resp = self.client.query(**kwargs)
+        slots = [s for s in (_slot(from_item(raw)) for raw in resp.get("Items", [])) if s is not None]
+        last = resp.get("LastEvaluatedKey")
+        return slots, (str(from_item(last)["SK"])[len(SLOT_PREFIX) :] if last else None)
+
+    def create_slot(
+        self, player_id: str, slot: str, fields: dict[str, Any], *, after_version: int, max_slots: int
+    ) -> int:
+        """Create a slot (none, or a deleted marker at `after_version`) and count it, in
+        one transaction; returns the new version.
+
+        Raises ConditionFailed (with the stored item) when the slot changed since it was
+        read, SlotCapReached when the player has `max_slots` live slots.
+        """
+        version = after_version + 1
+        names, vals, sets, removes = _set_fields(fields)
+        names.update({"#v": "version", "#d": "deleted", "#x": "expires_at"})
+        vals[":v"] = version
+        if after_version == 0:
+            condition = "attribute_not_exists(SK)"
+        else:
+            condition = "#v = :prev AND #d = :true"
+            vals.update({":prev": after_version, ":true": True})
+        slot_update: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": to_item({"PK": player_pk(player_id), "SK": SLOT_PREFIX + slot}),
+            "UpdateExpression": "SET " + ", ".join([*sets, "#v = :v"]) + " REMOVE " + ", ".join([*removes, "#d", "#x"]),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values(vals),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        count_update: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": to_item({"PK": player_pk(player_id), "SK": COUNT}),
+            "UpdateExpression": "ADD #n :one",
+            "ConditionExpression": "attribute_not_exists(#n) OR #n < :max",
+            "ExpressionAttributeNames": {"#n": "n"},
+            "ExpressionAttributeValues": values({":one": 1, ":max": max_slots}),
+        }
+        try:
+            self.client.transact_write_items(
+                TransactItems=[{"Update": slot_update}, {"Update": count_update}]  # type: ignore[typeddict-item]
+            )
+        except ClientError as exc:
+            reasons = _cancellation_reasons(exc)
+            if reasons is None:
+                raise
+            if reasons[0].get("Code") == "ConditionalCheckFailed":
+                raise ConditionFailed(item=from_item(reasons[0].get("Item"))) from exc
+            if reasons[1].get("Code") == "ConditionalCheckFailed":
+                raise SlotCapReached(max_slots) from exc
+            raise
+        return version
+
+    def replace_slot(
+        self, player_id: str, slot: str, fields: dict[str, Any], *, expected_version: int
+    ) -> dict[str, Any]:
+        """Overwrite a live slot at `expected_version`; returns the previous item.
+
+        Raises ConditionFailed with the stored item (no extra read) when it is not there.
+        """
+        names, vals, sets, removes = _set_fields(fields)
+        names.update({"#v": "version", "#d": "deleted"})
+        vals.update({":expected": expected_version, ":v": expected_version + 1})
+        update = "SET " + ", ".join([*sets, "#v = :v"]) + (" REMOVE " + ", ".join(removes) if removes else "")
+        try:
+            resp = self.client.update_item(
+                TableName=self.table,
+                Key=to_item({"PK": player_pk(player_id), "SK": SLOT_PREFIX + slot}),
+                UpdateExpression=update,
+                ConditionExpression="#v = :expected AND attribute_not_exists(#d)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values(vals),
+                ReturnValues="ALL_OLD",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise ConditionFailed(item=from_item(exc.response.get("Item"))) from exc  # type: ignore[arg-type]
+            raise
+        return from_item(resp.get("Attributes"))
+
+    def delete_slot(
+        self, player_id: str, slot: str, *, expected_version: int, now: str, marker_expires_at: int
+    ) -> None:
+        """Replace a live slot at `expected_version` by a deleted marker and uncount it.
+
+        Raises ConditionFailed with the stored item when it is not there.
+        """
+        marker = {
+            "PK": player_pk(player_id),
+            "SK": SLOT_PREFIX + slot,
+            "slot": slot,
+            "version": expected_version + 1,
+            "deleted": True,
+            "updated_at": now,
+            "expires_at": marker_expires_at,
+        }
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": to_item(marker),
+                            "ConditionExpression": "#v = :expected AND attribute_not_exists(#d)",
+                            "ExpressionAttributeNames": {"#v": "version", "#d": "deleted"},
+                            "ExpressionAttributeValues": values({":expected": expected_version}),
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self.table,
+                            "Key": to_item({"PK": player_pk(player_id), "SK": COUNT}),
+                            "UpdateExpression": "ADD #n :minus",
+                            "ExpressionAttributeNames": {"#n": "n"},
+                            "ExpressionAttributeValues": values({":minus": -1}),
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            reasons = _cancellation_reasons(exc)
+            if reasons is not None and reasons[0].get("Code") == "ConditionalCheckFailed":
+                raise ConditionFailed(item=from_item(reasons[0].get("Item"))) from exc
+            raise
+
+    # pending uploads ------------------------------------------------------------------
+
+    def put_upload(self, player_id: str, upload_id: str, record: dict[str, Any]) -> None:
+        self.client.put_item(
+            TableName=self.table,
+            Item=to_item({"PK": player_pk(player_id), "SK": UPLOAD_PREFIX + upload_id, **record}),
+        )
+
+    def get_upload(self, player_id: str, upload_id: str) -> dict[str, Any]:
+        resp = self.client.get_item(
+            TableName=self.table,
+            Key=to_item({"PK": player_pk(player_id), "SK": UPLOAD_PREFIX + upload_id}),
+            ConsistentRead=True,
+        )
+        return from_item(resp.get("Item"))
+
+    def delete_upload(self, player_id: str, upload_id: str) -> None:
+        self.client.delete_item(
+            TableName=self.table,
+            Key=to_item({"PK": player_pk(player_id), "SK": UPLOAD_PREFIX + upload_id}),
+        )
+
+    # objects ----------------------------------------------------------------------------
+
+    def upload_url(self, key: str, *, size: int, sha256_b64: str, expires_in: int) -> str:
+        """A presigned PUT; S3 checks the signed length and SHA-256 as it receives the body."""
+        return self.s3.generate_presigned_url(
+            "put_object",
+            Params={"Bucket": self.bucket, "Key": key, "ContentLength": size, "ChecksumSHA256": sha256_b64},
+            ExpiresIn=expires_in,
+        )
+
+    def download_url(self, key: str, *, expires_in: int) -> str:
+        return self.s3.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_in
+        )
+
+    def head_object(self, key: str) -> ObjectInfo | None:
+        try:
+            resp = self.s3.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+        except ClientError as exc:
+            if error_code(exc) in ("404", "NoSuchKey", "NotFound") and not is_throttling(exc):
+                return None
+            raise
+        return ObjectInfo(size=int(resp.get("ContentLength", 0)), sha256_b64=resp.get("ChecksumSHA256"))
+
+    def object_sha256(self, key: str, *, max_bytes: int) -> str | None:
+        """SHA-256 (hex) of an object read back whole; None when it is over `max_bytes`."""
+        body = self.s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{max_bytes}")["Body"]
+        digest = hashlib.sha256()
+        read = 0
+        for chunk in iter(lambda: body.read(1024 * 1024), b""):
+            read += len(chunk)
+            if read > max_bytes:
+                body.close()
+                return None
+            digest.update(chunk)
+        return digest.hexdigest()
+
+    def delete_object(self, key: str) -> None:
+        self.s3.delete_object(Bucket=self.bucket, Key=key)
+
+    def _object_keys(self, prefix: str) -> Iterator[list[str]]:
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix, "MaxKeys": 1000}
+        while True:
+            resp = self.s3.list_objects_v2(**kwargs)
+            keys = [obj["Key"] for obj in resp.get("Contents", []) if "Key" in obj]
+            if keys:
+                yield keys
+            if not resp.get("IsTruncated"):
+                return
+            kwargs["ContinuationToken"] = resp["NextContinuationToken"]
+
+    # erasure ----------------------------------------------------------------------------
+
+    def erase_player(self, player_id: str) -> int:
+        """Delete every object and item of the player; returns how many."""
+        erased = 0
+        for keys in self._object_keys(object_prefix(player_id)):
+            resp = self.s3.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True}
+            )
+            failed = resp.get("Errors", [])
+            if failed:
+                raise RuntimeError(f"{len(failed)} save objects were not deleted")
+            erased += len(keys)
+        return erased + delete_partition(self.client, self.table, player_pk(player_id))
+
+
+def _set_fields(fields: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any], list[str], list[str]]:
+    """`SET` and `REMOVE` parts for the slot's fields: a field that is None is removed
+    (inline data when the slot moves to S3, the object key when it moves back)."""
+    names: dict[str, str] = {}
+    vals: dict[str, Any] = {}
+    sets: list[str] = []
+    removes: list[str] = []
+    for i, name in enumerate(SLOT_FIELDS):
+        names[f"#f{i}"] = name
+        value = fields.get(name)
+        if value is None:
+            removes.append(f"#f{i}")
+        else:
+            vals[f":f{i}"] = value
+            sets.append(f"#f{i} = :f{i}")
+    return names, vals, sets, removes
+
+
+def _cancellation_reasons(exc: ClientError) -> list[dict[str, Any]] | None:
+    """The per-item reasons of a transaction cancelled by a condition; None otherwise."""
+    if error_code(exc) != "TransactionCanceledException":
+        return None
+    raw: Any = exc.response.get("CancellationReasons", [])
+    reasons: list[dict[str, Any]] = [dict(r) for r in raw]
+    codes = [str(r.get("Code", "None")) for r in reasons]
+    if any(c == "ThrottlingError" or c in THROTTLING_CODES for c in codes):
+        return None
+    if "TransactionConflict" in codes:
+        # Another transaction held the slot: the caller lost a race, as with a condition.
+        return [{"Code": "ConditionalCheckFailed"}, {"Code": "None"}]
+    if "ConditionalCheckFailed" not in codes:
+        return None
+    return reasons
