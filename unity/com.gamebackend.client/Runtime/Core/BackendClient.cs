@@ -254,7 +254,7 @@ namespace GameBackend
             if (response.Status >= 400) throw BackendException.FromResponse(response);
             if (typeof(T) == typeof(JToken) || typeof(T) == typeof(JObject))
             {
-                return (T)(object)JToken.Parse(string.IsNullOrEmpty(response.Body) ? "{}" : response.Body);
+                return (T)(object)Json.Parse(response.Body);
             }
             return string.IsNullOrEmpty(response.Body) ? default(T) : Json.Deserialize<T>(response.Body);
         }

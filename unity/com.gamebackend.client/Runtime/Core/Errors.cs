@@ -38,7 +38,7 @@ namespace GameBackend
             JToken details = null;
             try
             {
-                var body = JObject.Parse(string.IsNullOrEmpty(response.Body) ? "{}" : response.Body);
+                var body = (JObject)Json.Parse(response.Body);
                 message = (string)body["error"];
                 code = (string)body["code"];
                 details = body["details"];

@@ -31,6 +31,16 @@ namespace GameBackend
             return JsonConvert.DeserializeObject<T>(json, Settings);
         }
 
+        /// <summary>Parse JSON text keeping date-like strings as strings.</summary>
+        public static JToken Parse(string json)
+        {
+            using (var reader = new JsonTextReader(new System.IO.StringReader(string.IsNullOrEmpty(json) ? "{}" : json)))
+            {
+                reader.DateParseHandling = DateParseHandling.None;
+                return JToken.ReadFrom(reader);
+            }
+        }
+
         public static T Convert<T>(JToken token)
         {
             return token == null ? default(T) : token.ToObject<T>(JsonSerializer.Create(Settings));
