@@ -41,15 +41,29 @@ class Build:
     out: Path
 
     def mcs(self, target: str, output: str, files: list[str], refs: list[str]) -> None:
-        cmd = ["mcs", LANG, "-warnaserror+", "-nowarn:1591", f"-target:{target}", f"-out:{self.out / output}",
-               *[f"-r:{r}" for r in refs], *files]
+        cmd = [
+            "mcs",
+            LANG,
+            "-warnaserror+",
+            "-nowarn:1591",
+            f"-target:{target}",
+            f"-out:{self.out / output}",
+            *[f"-r:{r}" for r in refs],
+            *files,
+        ]
         proc = subprocess.run(cmd, cwd=self.out, capture_output=True, text=True, timeout=300)
         if proc.returncode != 0:
             pytest.fail(f"mcs failed for {output}:\n{proc.stdout}\n{proc.stderr}")
 
     def run(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["mono", "--debug", str(self.out / "GameBackend.Tests.exe"), *args], cwd=self.out,
-                              capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
+        return subprocess.run(
+            ["mono", "--debug", str(self.out / "GameBackend.Tests.exe"), *args],
+            cwd=self.out,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, **(env or {})},
+        )
 
 
 @pytest.fixture(scope="module")
@@ -58,20 +72,38 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     if proc.returncode != 0:
         pytest.fail(f"could not install Mono and the assemblies the C# tests need:\n{proc.stdout}\n{proc.stderr}")
     out = tmp_path_factory.mktemp("unity-build")
-    for dll in (one("/usr/lib/cli/Newtonsoft.Json-*/Newtonsoft.Json.dll"),
-                one("/usr/lib/cli/nunit.framework-*/nunit.framework.dll")):
+    for dll in (
+        one("/usr/lib/cli/Newtonsoft.Json-*/Newtonsoft.Json.dll"),
+        one("/usr/lib/cli/nunit.framework-*/nunit.framework.dll"),
+    ):
         shutil.copy(dll, out)
     b = Build(out)
     # The same assemblies as the package's asmdefs: core, Unity layer, tests (+ the Mono runner).
-    b.mcs("library", "GameBackend.Client.dll", sources("Runtime/Core", "Runtime/Services"),
-          ["System.Net.Http", "Newtonsoft.Json.dll"])
+    b.mcs(
+        "library",
+        "GameBackend.Client.dll",
+        sources("Runtime/Core", "Runtime/Services"),
+        ["System.Net.Http", "Newtonsoft.Json.dll"],
+    )
     b.mcs("library", "UnityEngine.dll", sources("Tests/UnityStubs~"), [])
-    b.mcs("library", "GameBackend.Client.Unity.dll", sources("Runtime/Unity"),
-          ["GameBackend.Client.dll", "UnityEngine.dll", "Newtonsoft.Json.dll"])
-    b.mcs("library", "Samples.dll", sources("Samples~"),
-          ["GameBackend.Client.dll", "GameBackend.Client.Unity.dll", "UnityEngine.dll", "Newtonsoft.Json.dll"])
-    b.mcs("exe", "GameBackend.Tests.exe", sources("Tests/Runtime", "Tests/Mono~"),
-          ["GameBackend.Client.dll", "System.Net.Http", "Newtonsoft.Json.dll", "nunit.framework.dll"])
+    b.mcs(
+        "library",
+        "GameBackend.Client.Unity.dll",
+        sources("Runtime/Unity"),
+        ["GameBackend.Client.dll", "UnityEngine.dll", "Newtonsoft.Json.dll"],
+    )
+    b.mcs(
+        "library",
+        "Samples.dll",
+        sources("Samples~"),
+        ["GameBackend.Client.dll", "GameBackend.Client.Unity.dll", "UnityEngine.dll", "Newtonsoft.Json.dll"],
+    )
+    b.mcs(
+        "exe",
+        "GameBackend.Tests.exe",
+        sources("Tests/Runtime", "Tests/Mono~"),
+        ["GameBackend.Client.dll", "System.Net.Http", "Newtonsoft.Json.dll", "nunit.framework.dll"],
+    )
     return b
 
 
@@ -110,4 +142,6 @@ def test_client_against_the_local_backend(build: Build, backend: Any) -> None:
     served = set(backend.request("GET", "/openapi.json").json()["paths"])
     for test, path in E2E_TESTS.items():
         expected = "PASS" if path in served else "SKIP"
-        assert results.get(test) == expected, f"{test}: {results.get(test)} (route {path} served: {path in served})\n{proc.stdout}"
+        assert results.get(test) == expected, (
+            f"{test}: {results.get(test)} (route {path} served: {path in served})\n{proc.stdout}"
+        )
