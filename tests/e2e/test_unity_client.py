@@ -137,10 +137,12 @@ E2E_TESTS = {
 
 def test_client_against_the_local_backend(build: Build, backend: Any) -> None:
     proc = build.run("EndToEndTests.", env={"GAMEBACKEND_URL": backend.url})
+    print(proc.stdout)  # which services ran against real routes, shown with pytest -s or on failure
     results = outcomes(proc.stdout)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    served = set(backend.request("GET", "/openapi.json").json()["paths"])
+    served = {re.sub(r"\{[^}]*\}", "{}", p) for p in backend.request("GET", "/openapi.json").json()["paths"]}
     for test, path in E2E_TESTS.items():
+        path = re.sub(r"\{[^}]*\}", "{}", path)
         expected = "PASS" if path in served else "SKIP"
         assert results.get(test) == expected, (
             f"{test}: {results.get(test)} (route {path} served: {path in served})\n{proc.stdout}"
