@@ -296,6 +296,12 @@ namespace GameBackend
             return _transport.SendAsync(request, ct);
         }
 
+        /// <summary>A request outside the API (a presigned storage URL): no token, no retry, the raw response.</summary>
+        public Task<HttpResponseData> SendExternalAsync(HttpRequestData request, CancellationToken ct = default(CancellationToken))
+        {
+            return _transport.SendAsync(request, ct);
+        }
+
         /// <summary>Escape one path segment (ids, slot names).</summary>
         public static string Segment(string value)
         {

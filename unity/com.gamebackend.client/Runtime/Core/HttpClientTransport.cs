@@ -28,14 +28,30 @@ namespace GameBackend
             using (var message = new HttpRequestMessage(new HttpMethod(request.Method), request.Url))
             {
                 timeout.CancelAfter(TimeSpan.FromSeconds(Math.Max(1, request.TimeoutSeconds)));
-                if (request.Body != null)
+                if (request.BodyBytes != null)
+                {
+                    message.Content = new ByteArrayContent(request.BodyBytes);
+                }
+                else if (request.Body != null)
                 {
                     message.Content = new StringContent(request.Body, Encoding.UTF8, "application/json");
                 }
                 foreach (var header in request.Headers)
                 {
-                    if (string.Equals(header.Key, "Content-Type", StringComparison.OrdinalIgnoreCase)) continue;
-                    message.Headers.TryAddWithoutValidation(header.Key, header.Value);
+                    if (HttpRequestData.IsDerivedHeader(header.Key)) continue;
+                    if (string.Equals(header.Key, "Content-Type", StringComparison.OrdinalIgnoreCase))
+                    {
+                        if (message.Content != null)
+                        {
+                            message.Content.Headers.Remove("Content-Type");
+                            message.Content.Headers.TryAddWithoutValidation("Content-Type", header.Value);
+                        }
+                        continue;
+                    }
+                    if (!message.Headers.TryAddWithoutValidation(header.Key, header.Value) && message.Content != null)
+                    {
+                        message.Content.Headers.TryAddWithoutValidation(header.Key, header.Value);
+                    }
                 }
                 HttpResponseMessage response;
                 try

@@ -11,8 +11,18 @@ namespace GameBackend
         public string Method = "GET";
         public string Url = "";
         public Dictionary<string, string> Headers = new Dictionary<string, string>();
+        /// <summary>The body as text (JSON); see BodyBytes for raw bytes.</summary>
         public string Body;
+        /// <summary>A raw body (a large save sent to a presigned URL); takes precedence over Body.</summary>
+        public byte[] BodyBytes;
         public int TimeoutSeconds = 30;
+
+        /// <summary>Headers the HTTP stack sets itself from the body; transports do not copy them.</summary>
+        public static bool IsDerivedHeader(string name)
+        {
+            return string.Equals(name, "Content-Length", StringComparison.OrdinalIgnoreCase)
+                || string.Equals(name, "Host", StringComparison.OrdinalIgnoreCase);
+        }
     }
 
     /// <summary>What came back. Header names are case-insensitive.</summary>

@@ -12,14 +12,19 @@ namespace GameBackend
         public string Slot;
         public long Version;
         public long Size;
+        /// <summary>SHA-256 hex of the saved bytes.</summary>
         public string Checksum;
         public string UpdatedAt;
+        /// <summary>"inline" (in the table) or "s3" (a large save).</summary>
+        public string Storage;
         [JsonExtensionData] public IDictionary<string, JToken> Extra;
     }
 
     public sealed class SaveSlotList
     {
         public List<SaveSlotInfo> Slots = new List<SaveSlotInfo>();
+        public string NextCursor;
+        public int MaxSlots;
         [JsonExtensionData] public IDictionary<string, JToken> Extra;
     }
 
@@ -32,13 +37,25 @@ namespace GameBackend
         public long Size;
         public string Checksum;
         public string UpdatedAt;
+        public string Storage;
         public string DownloadUrl;
+        public string DownloadExpiresAt;
         [JsonExtensionData] public IDictionary<string, JToken> Extra;
 
         public T As<T>()
         {
             return Json.Convert<T>(Data);
         }
+    }
+
+    /// <summary>Where to PUT a large save: a presigned URL and the headers it was signed with.</summary>
+    public sealed class UploadTicket
+    {
+        public string UploadId;
+        public string Url;
+        public string Method = "PUT";
+        public Dictionary<string, string> Headers = new Dictionary<string, string>();
+        public string ExpiresAt;
     }
 
     /// <summary>
@@ -83,9 +100,9 @@ namespace GameBackend
             _client = client;
         }
 
-        public Task<SaveSlotList> ListAsync(CancellationToken ct = default(CancellationToken))
+        public Task<SaveSlotList> ListAsync(int limit = 20, string cursor = null, CancellationToken ct = default(CancellationToken))
         {
-            return _client.SendAsync<SaveSlotList>("GET", "/saves", null, true, ct);
+            return _client.SendAsync<SaveSlotList>("GET", "/saves" + BackendClient.Query("limit", limit, "cursor", cursor), null, true, ct);
         }
 
         /// <summary>The slot's data and version; NotFoundException when it was never written.</summary>
@@ -132,6 +149,48 @@ namespace GameBackend
                 data = merge(current, data);
                 expectedVersion = current.Version;
             }
+        }
+
+        /// <summary>
+        /// A save too large to send inline (the server answers PayloadTooLargeException): announce its
+        /// size and SHA-256, PUT the bytes to the presigned URL, then commit under the same version rule.
+        /// </summary>
+        public async Task<SaveSlotInfo> PutLargeAsync(string slot, byte[] bytes, long expectedVersion, CancellationToken ct = default(CancellationToken))
+        {
+            string sha256;
+            using (var hash = System.Security.Cryptography.SHA256.Create())
+            {
+                sha256 = BitConverter.ToString(hash.ComputeHash(bytes)).Replace("-", "").ToLowerInvariant();
+            }
+            var path = "/saves/" + BackendClient.Segment(slot);
+            try
+            {
+                var ticket = await _client.SendAsync<UploadTicket>("POST", path + "/upload",
+                    new { expected_version = expectedVersion, size = bytes.Length, sha256 = sha256 }, true, ct);
+                var upload = new HttpRequestData { Method = ticket.Method ?? "PUT", Url = ticket.Url, BodyBytes = bytes, TimeoutSeconds = 120 };
+                foreach (var header in ticket.Headers ?? new Dictionary<string, string>()) upload.Headers[header.Key] = header.Value;
+                var stored = await _client.SendExternalAsync(upload, ct);
+                if (stored.Status >= 300)
+                {
+                    throw new BackendException(stored.Status, "upload_failed", "the storage refused the upload: HTTP " + stored.Status);
+                }
+                return await _client.SendAsync<SaveSlotInfo>("POST", path + "/commit",
+                    new { upload_id = ticket.UploadId, expected_version = expectedVersion }, true, ct);
+            }
+            catch (ConflictException e)
+            {
+                if (e is SaveConflictException) throw;
+                throw new SaveConflictException(e);
+            }
+        }
+
+        /// <summary>The bytes of a large save read with GetAsync (its DownloadUrl); inline saves answer their JSON text.</summary>
+        public async Task<string> DownloadAsync(SaveData save, CancellationToken ct = default(CancellationToken))
+        {
+            if (save.DownloadUrl == null) return save.Data == null ? null : save.Data.ToString(Formatting.None);
+            var response = await _client.SendExternalAsync(new HttpRequestData { Method = "GET", Url = save.DownloadUrl, TimeoutSeconds = 120 }, ct);
+            if (response.Status >= 300) throw new BackendException(response.Status, "download_failed", "the storage refused the download: HTTP " + response.Status);
+            return response.Body;
         }
 
         /// <summary>Delete the slot if its version is still <paramref name="expectedVersion"/>.</summary>

@@ -17,16 +17,19 @@ namespace GameBackend.Unity
         {
             var source = new TaskCompletionSource<HttpResponseData>();
             var web = new UnityWebRequest(request.Url, request.Method);
-            if (request.Body != null)
+            if (request.BodyBytes != null || request.Body != null)
             {
-                web.uploadHandler = new UploadHandlerRaw(Encoding.UTF8.GetBytes(request.Body));
-                web.uploadHandler.contentType = "application/json";
+                web.uploadHandler = new UploadHandlerRaw(request.BodyBytes ?? Encoding.UTF8.GetBytes(request.Body));
+                string contentType;
+                web.uploadHandler.contentType = request.Headers.TryGetValue("Content-Type", out contentType) ? contentType
+                    : request.BodyBytes != null ? "application/octet-stream" : "application/json";
             }
             web.downloadHandler = new DownloadHandlerBuffer();
             web.timeout = Math.Max(1, request.TimeoutSeconds);
             foreach (var header in request.Headers)
             {
-                web.SetRequestHeader(header.Key, header.Value);
+                // UnityWebRequest refuses to set Content-Length itself; it derives it from the body.
+                if (!HttpRequestData.IsDerivedHeader(header.Key)) web.SetRequestHeader(header.Key, header.Value);
             }
             var registration = cancellationToken.Register(() => web.Abort());
             var operation = web.SendWebRequest();

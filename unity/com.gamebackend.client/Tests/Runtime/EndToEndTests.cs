@@ -256,6 +256,18 @@ namespace GameBackend.Tests
             Assert.AreEqual(2, (int)final.Data["level"]);
             Assert.AreEqual(20, (int)final.Data["coins"]);
 
+            // A save over the inline cap: 413, then the presigned upload and commit, then the download.
+            var big = new JObject { { "map", new string('x', 100000) } };
+            Sync.Throws<PayloadTooLargeException>(() => device1.Saves.PutAsync("world", big, 0));
+            var bigText = big.ToString(Newtonsoft.Json.Formatting.None);
+            var large = Sync.RunResult(() => device1.Saves.PutLargeAsync("world", System.Text.Encoding.UTF8.GetBytes(bigText), 0));
+            Assert.AreEqual(1, large.Version);
+            Assert.AreEqual("s3", large.Storage);
+            var readBack = Sync.RunResult(() => device2.Saves.GetAsync("world"));
+            Assert.IsNotNull(readBack.DownloadUrl);
+            Assert.AreEqual(bigText, Sync.RunResult(() => device2.Saves.DownloadAsync(readBack)));
+            Sync.Throws<SaveConflictException>(() => device2.Saves.PutLargeAsync("world", new byte[] { 1, 2, 3 }, 0));
+
             var slots = Sync.RunResult(() => device1.Saves.ListAsync());
             Assert.AreEqual(3, slots.Slots.Single(s => s.Slot == "main").Version);
             var other = Guest();
