@@ -1,0 +1,103 @@
+using System;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using UnityEngine;
+using UnityEngine.Networking;
+
+namespace GameBackend.Unity
+{
+    /// <summary>
+    /// An ITransport over UnityWebRequest, for player builds (every platform Unity supports,
+    /// WebGL included). Call it from the main thread: the client's awaits resume there.
+    /// </summary>
+    public sealed class UnityWebRequestTransport : ITransport
+    {
+        public Task<HttpResponseData> SendAsync(HttpRequestData request, CancellationToken cancellationToken)
+        {
+            var source = new TaskCompletionSource<HttpResponseData>();
+            var web = new UnityWebRequest(request.Url, request.Method);
+            if (request.BodyBytes != null || request.Body != null)
+            {
+                web.uploadHandler = new UploadHandlerRaw(request.BodyBytes ?? Encoding.UTF8.GetBytes(request.Body));
+                string contentType;
+                web.uploadHandler.contentType = request.Headers.TryGetValue("Content-Type", out contentType) ? contentType
+                    : request.BodyBytes != null ? "application/octet-stream" : "application/json";
+            }
+            web.downloadHandler = new DownloadHandlerBuffer();
+            web.timeout = Math.Max(1, request.TimeoutSeconds);
+            foreach (var header in request.Headers)
+            {
+                // UnityWebRequest refuses to set Content-Length itself; it derives it from the body.
+                if (!HttpRequestData.IsDerivedHeader(header.Key)) web.SetRequestHeader(header.Key, header.Value);
+            }
+            var registration = cancellationToken.Register(() => web.Abort());
+            var operation = web.SendWebRequest();
+            operation.completed += _ =>
+            {
+                registration.Dispose();
+                try
+                {
+                    if (cancellationToken.IsCancellationRequested)
+                    {
+                        source.TrySetCanceled();
+                    }
+                    else if (web.result == UnityWebRequest.Result.ConnectionError || web.responseCode == 0)
+                    {
+                        source.TrySetException(new NetworkException(web.error ?? "no response"));
+                    }
+                    else
+                    {
+                        // ProtocolError is an HTTP error status: a response like any other here.
+                        source.TrySetResult(ToResponse(web));
+                    }
+                }
+                catch (Exception e)
+                {
+                    source.TrySetException(e);
+                }
+                finally
+                {
+                    web.Dispose();
+                }
+            };
+            return source.Task;
+        }
+
+        private static HttpResponseData ToResponse(UnityWebRequest web)
+        {
+            var response = new HttpResponseData
+            {
+                Status = (int)web.responseCode,
+                Body = web.downloadHandler != null ? web.downloadHandler.text ?? "" : "",
+            };
+            var headers = web.GetResponseHeaders();
+            if (headers != null)
+            {
+                foreach (var header in headers) response.Headers[header.Key] = header.Value;
+            }
+            return response;
+        }
+    }
+
+    /// <summary>The device credentials in PlayerPrefs (one string per key).</summary>
+    public sealed class PlayerPrefsStore : IKeyValueStore
+    {
+        public string Get(string key)
+        {
+            return PlayerPrefs.HasKey(key) ? PlayerPrefs.GetString(key) : null;
+        }
+
+        public void Set(string key, string value)
+        {
+            PlayerPrefs.SetString(key, value);
+            PlayerPrefs.Save();
+        }
+
+        public void Delete(string key)
+        {
+            PlayerPrefs.DeleteKey(key);
+            PlayerPrefs.Save();
+        }
+    }
+}
