@@ -11,3 +11,8 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 pytest_plugins = ["tests.standin_fixtures", "tests.app_fixtures"]
+
+
+def pytest_collection_modifyitems(items):  # type: ignore[no-untyped-def]
+    """schemathesis goes last: its generated writes land on the shared boards and queues."""
+    items.sort(key=lambda item: "test_schemathesis" in item.nodeid)

@@ -112,6 +112,28 @@ def _reject_non_finite(value: str) -> Any:
     raise ValueError("numbers must be finite")
 
 
+class _NumberOutOfRange(ValueError):
+    pass
+
+
+# What DynamoDB can store (38 digits, magnitude 1e-130 to 1e126), with a margin.
+_MAX_MAGNITUDE = 1e120
+_MIN_MAGNITUDE = 1e-120
+
+
+def _bounded_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or abs(value) > _MAX_MAGNITUDE or (value and abs(value) < _MIN_MAGNITUDE):
+        raise _NumberOutOfRange(f"the number {text[:40]} is outside the storable range (1e-120 to 1e120)")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > 38:
+        raise _NumberOutOfRange(f"the number {text[:40]}... has more than 38 digits")
+    return int(text)
+
+
 def parse_json_body(request: Request) -> Any:
     raw = request.raw_body or b""
     if len(raw) > get_settings().max_body_bytes:
@@ -122,7 +144,9 @@ def parse_json_body(request: Request) -> Any:
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw, parse_constant=_reject_non_finite)
+        return json.loads(raw, parse_constant=_reject_non_finite, parse_float=_bounded_float, parse_int=_bounded_int)
+    except _NumberOutOfRange as exc:
+        raise Invalid(f"body: {exc}", field="body") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise Invalid(f"request body is not valid JSON: {exc}", field="body") from None
     except RecursionError:  # a body of thousands of nested brackets

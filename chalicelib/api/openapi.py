@@ -23,6 +23,7 @@ ERROR_TEXT = {
     404: "Not found",
     409: "Conflict; `details` holds the current state",
     413: "Body or value too large",
+    414: "URI too long (answered by the HTTP front end, before the app)",
     429: "Too many requests; see `Retry-After`",
     500: "Unexpected failure (details are logged, never returned)",
     503: "The store is throttling; retry after `Retry-After` seconds",
@@ -31,7 +32,9 @@ PATH_PARAM = re.compile(r"{([^}]+)}")
 
 
 def _operation_id(doc: RouteDoc) -> str:
-    return f"{doc.name}_{doc.method.lower()}" if doc.method not in ("GET", "POST") else doc.name
+    """Unique by construction: the method and the path, e.g. `get_players_me_stats`."""
+    words = re.findall(r"[A-Za-z0-9]+", doc.path)
+    return "_".join([doc.method.lower(), *words])
 
 
 def build_document(routes: list[RouteDoc] | None = None) -> dict[str, Any]:
@@ -89,6 +92,8 @@ def build_document(routes: list[RouteDoc] | None = None) -> dict[str, Any]:
             codes |= {400}
         if doc.body is not None:
             codes |= {413}
+        if doc.query is not None:
+            codes |= {414}
         if doc.auth != "none":
             codes |= {401}
             operation["security"] = [{"bearerAuth": []}]

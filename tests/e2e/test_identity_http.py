@@ -71,11 +71,13 @@ def test_fifty_concurrent_increments_land_exactly_over_http(backend):
 
     def bump(_: int) -> int:
         return backend.request("POST", "/players/me/stats", token=guest["id_token"],
-                               json={"updates": {"kills": 1, "xp": 3}}).status_code
+                               json={"updates": {"kills": 1, "deaths": 3}}).status_code
 
     with ThreadPoolExecutor(max_workers=10) as pool:
         codes = list(pool.map(bump, range(50)))
     assert codes == [200] * 50
     stats = backend.request("GET", "/players/me/stats", token=guest["id_token"]).json()["stats"]
     assert stats["kills"] == 50
-    assert stats["xp"] == 150
+    assert stats["deaths"] == 150
+    # Crossing 1 kill unlocks first_blood, whose reward (+50 xp) is given exactly once.
+    assert stats["xp"] == 50

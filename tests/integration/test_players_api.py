@@ -280,3 +280,12 @@ def test_unexpected_failure_is_a_generic_500(api, new_player, monkeypatch):
 
 def test_claims_type_is_what_routes_see():
     assert Claims(sub="a", username="u", groups=("admins",), token_use="id", raw={}).in_group("admins")
+
+
+@pytest.mark.parametrize("number", ["4.8e-234", "1e200", "1" * 39])
+def test_numbers_dynamodb_cannot_store_are_400_anywhere(api, admin, number):
+    """Found by schemathesis: a tiny float inside free-form data reached the store as a 500."""
+    raw = '{"title": "x", "broadcast": true, "data": {"n": ' + number + "}}"
+    resp = api.post("/admin/notifications", raw=raw, player=admin)
+    assert resp.status == 400, resp.body
+    assert resp.json["details"]["field"] == "body"
