@@ -112,26 +112,9 @@ def _reject_non_finite(value: str) -> Any:
     raise ValueError("numbers must be finite")
 
 
-class _NumberOutOfRange(ValueError):
-    pass
-
-
 # What DynamoDB can store (38 digits, magnitude 1e-130 to 1e126), with a margin.
 _MAX_MAGNITUDE = 1e120
 _MIN_MAGNITUDE = 1e-120
-
-
-def _bounded_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value) or abs(value) > _MAX_MAGNITUDE or (value and abs(value) < _MIN_MAGNITUDE):
-        raise _NumberOutOfRange(f"the number {text[:40]} is outside the storable range (1e-120 to 1e120)")
-    return value
-
-
-def _bounded_int(text: str) -> int:
-    if len(text.lstrip("-")) > 38:
-        raise _NumberOutOfRange(f"the number {text[:40]}... has more than 38 digits")
-    return int(text)
 
 
 def parse_json_body(request: Request) -> Any:
@@ -144,13 +127,16 @@ def parse_json_body(request: Request) -> Any:
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw, parse_constant=_reject_non_finite, parse_float=_bounded_float, parse_int=_bounded_int)
-    except _NumberOutOfRange as exc:
-        raise Invalid(f"body: {exc}", field="body") from None
+        data = json.loads(raw, parse_constant=_reject_non_finite)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Invalid(f"request body is not valid JSON: {exc}", field="body") from None
     except RecursionError:  # a body of thousands of nested brackets
         raise Invalid("request body nests too deeply", field="body") from None
+    try:
+        check_storable(data)
+    except RecursionError:
+        raise Invalid("request body nests too deeply", field="body") from None
+    return data
 
 
 def validate_body(model: type[BaseModel], data: Any) -> Any:
@@ -174,16 +160,21 @@ def to_jsonable(result: Any) -> Any:
     return result
 
 
-def check_finite(value: Any, path: str = "body") -> None:
-    """Reject NaN and infinities anywhere in a decoded JSON value."""
-    if isinstance(value, float) and not math.isfinite(value):
-        raise Invalid(f"{path}: numbers must be finite", field=path)
-    if isinstance(value, dict):
+def check_storable(value: Any, path: str = "") -> None:
+    """Every number of a body must be finite and storable (DynamoDB: 38 digits, 1e-130..1e126)."""
+    if isinstance(value, float):
+        if not math.isfinite(value) or abs(value) > _MAX_MAGNITUDE or (value and abs(value) < _MIN_MAGNITUDE):
+            raise Invalid(f"{path or 'body'}: numbers must be finite, within 1e-120 to 1e120 in magnitude",
+                          field=path or "body")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) >= 10**38:
+            raise Invalid(f"{path or 'body'}: integers may have at most 38 digits", field=path or "body")
+    elif isinstance(value, dict):
         for key, item in value.items():
-            check_finite(item, f"{path}.{key}")
+            check_storable(item, f"{path}.{key}" if path else str(key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            check_finite(item, f"{path}.{index}")
+            check_storable(item, f"{path}.{index}" if path else str(index))
 
 
 def run_view(

@@ -288,4 +288,4 @@ def test_numbers_dynamodb_cannot_store_are_400_anywhere(api, admin, number):
     raw = '{"title": "x", "broadcast": true, "data": {"n": ' + number + "}}"
     resp = api.post("/admin/notifications", raw=raw, player=admin)
     assert resp.status == 400, resp.body
-    assert resp.json["details"]["field"] == "body"
+    assert resp.json["details"]["field"] == "data.n"

@@ -7,7 +7,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from bench.harness import Figure, count_requests
 
@@ -15,16 +14,10 @@ TABLE = "bench-counter"
 
 
 @pytest.fixture
-def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
+def dynamodb(standin: Any) -> Iterator[Any]:
+    """A small table on the session's stand-in (moto in-process would reset its state)."""
+    client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=standin.endpoint_url)
+    try:
         client.create_table(
             TableName=TABLE,
             BillingMode="PAY_PER_REQUEST",
@@ -37,9 +30,14 @@ def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
                 {"AttributeName": "SK", "AttributeType": "S"},
             ],
         )
-        for sk in ("a", "b", "c"):
-            client.put_item(TableName=TABLE, Item={"PK": {"S": "p"}, "SK": {"S": sk}})
-        yield client
+    except client.exceptions.ResourceInUseException:
+        pass
+    stale = client.query(TableName=TABLE, KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": {"S": "p"}})
+    for item in stale["Items"]:
+        client.delete_item(TableName=TABLE, Key={"PK": item["PK"], "SK": item["SK"]})
+    for sk in ("a", "b", "c"):
+        client.put_item(TableName=TABLE, Item={"PK": {"S": "p"}, "SK": {"S": sk}})
+    yield client
 
 
 def _key(sk: str) -> dict[str, Any]:
