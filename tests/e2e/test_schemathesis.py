@@ -49,4 +49,9 @@ def test_api_conforms(case: Any, backend: Any, tokens: dict[str, str]) -> None:
     headers = {"Authorization": f"Bearer {token}"} if case.operation.definition.raw.get("security") else {}
     # positive_data_acceptance is left out: a schema-valid request may still break a game
     # rule that no schema states (a sum leaving its bounds, an upgrade of a non-guest).
-    case.call_and_validate(base_url=backend.url, headers=headers, excluded_checks=[positive_data_acceptance])
+    response = case.call(base_url=backend.url, headers=headers)
+    if response.status_code == 414:
+        # chalice local's HTTP server refuses a very long URI itself (an HTML page), before
+        # the app; deployed, API Gateway does the same with its own limit.
+        return
+    case.validate_response(response, excluded_checks=[positive_data_acceptance])
