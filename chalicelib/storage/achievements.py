@@ -14,14 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.config import get_settings
 from chalicelib.errors import Throttled
-from chalicelib.storage import aws
+from chalicelib.storage.base import TableRepository
 from chalicelib.storage.errors import condition_failed, error_code
 from chalicelib.storage.items import from_item, to_item, values
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    pass
 
 SHARDS = 8
 PLAYERS_COUNTER = "players"
@@ -46,20 +45,10 @@ def _reasons(exc: ClientError) -> list[str]:
     return [str(r.get("Code") or "None") for r in exc.response.get("CancellationReasons", [])]  # type: ignore[attr-defined]
 
 
-class AchievementsRepository:
+class AchievementsRepository(TableRepository):
     """Every read and write of the achievements table."""
 
-    def __init__(self, *, client: DynamoDBClient | None = None, table: str | None = None) -> None:
-        self._client = client
-        self._table = table
-
-    @property
-    def client(self) -> DynamoDBClient:
-        return self._client or aws.dynamodb()
-
-    @property
-    def table(self) -> str:
-        return self._table or get_settings().table_name("achievements")
+    table_key = "achievements"
 
     # per-player records -----------------------------------------------------------------
 

@@ -25,15 +25,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
 
-from chalicelib.config import get_settings
 from chalicelib.errors import Throttled
 from chalicelib.game_config.schema import BoardDef
-from chalicelib.storage import aws
+from chalicelib.storage.base import TableRepository
 from chalicelib.storage.errors import THROTTLING_CODES, condition_failed, error_code
 from chalicelib.storage.items import from_item, to_item, values
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    pass
 
 INDEX = "by_score"
 LEVEL_BITS = 8
@@ -211,20 +210,10 @@ def _parallel(fn: Callable[[T], R], args: Sequence[T]) -> list[R]:
         return list(pool.map(fn, args))
 
 
-class LeaderboardsRepository:
+class LeaderboardsRepository(TableRepository):
     """Every read and write of the leaderboards table."""
 
-    def __init__(self, *, client: DynamoDBClient | None = None, table: str | None = None) -> None:
-        self._client = client
-        self._table = table
-
-    @property
-    def client(self) -> DynamoDBClient:
-        return self._client or aws.dynamodb()
-
-    @property
-    def table(self) -> str:
-        return self._table or get_settings().table_name("leaderboards")
+    table_key = "leaderboards"
 
     # entries ----------------------------------------------------------------------------
 

@@ -19,15 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.config import get_settings
 from chalicelib.errors import ConditionFailed
-from chalicelib.storage import aws
+from chalicelib.storage.base import TableRepository
 from chalicelib.storage.errors import THROTTLING_CODES, condition_failed, error_code
 from chalicelib.storage.items import from_item, serialize, to_item, values
 from chalicelib.storage.players import batch_write_all, delete_partition
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    pass
 
 ACTIVE = "ACTIVE"
 WAIT_SLOTS = 16
@@ -76,20 +75,10 @@ class ClaimLost(Exception):
         self.lost = lost
 
 
-class MatchmakingRepository:
+class MatchmakingRepository(TableRepository):
     """Every read and write of the matchmaking table."""
 
-    def __init__(self, *, client: DynamoDBClient | None = None, table: str | None = None) -> None:
-        self._client = client
-        self._table = table
-
-    @property
-    def client(self) -> DynamoDBClient:
-        return self._client or aws.dynamodb()
-
-    @property
-    def table(self) -> str:
-        return self._table or get_settings().table_name("matchmaking")
+    table_key = "matchmaking"
 
     # reads ------------------------------------------------------------------------------
 

@@ -17,15 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.config import get_settings
 from chalicelib.errors import Throttled
-from chalicelib.storage import aws
+from chalicelib.storage.base import TableRepository
 from chalicelib.storage.errors import condition_failed, error_code
 from chalicelib.storage.items import from_item, to_item, values
 from chalicelib.storage.players import delete_partition
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    pass
 
 BROADCAST_PK = "BROADCAST"
 INBOX_SK = "N#n"
@@ -48,20 +47,10 @@ def _t_of_sk(sk: str) -> str:
     return sk[len(INBOX_SK) :]
 
 
-class NotificationsRepository:
+class NotificationsRepository(TableRepository):
     """Every read and write of the notifications table."""
 
-    def __init__(self, *, client: DynamoDBClient | None = None, table: str | None = None) -> None:
-        self._client = client
-        self._table = table
-
-    @property
-    def client(self) -> DynamoDBClient:
-        return self._client or aws.dynamodb()
-
-    @property
-    def table(self) -> str:
-        return self._table or get_settings().table_name("notifications")
+    table_key = "notifications"
 
     def _transact(self, items: list[dict[str, Any]]) -> None:
         self.client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]

@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.config import get_settings
 from chalicelib.errors import ConditionFailed
-from chalicelib.storage import aws
+from chalicelib.storage.base import TableRepository
 from chalicelib.storage.errors import condition_failed
 from chalicelib.storage.items import from_item, serialize, to_item, values
 
@@ -40,20 +39,10 @@ class StatWrite:
     absent_ok: bool = True
 
 
-class PlayersRepository:
+class PlayersRepository(TableRepository):
     """Every read and write of the players table."""
 
-    def __init__(self, *, client: DynamoDBClient | None = None, table: str | None = None) -> None:
-        self._client = client
-        self._table = table
-
-    @property
-    def client(self) -> DynamoDBClient:
-        return self._client or aws.dynamodb()
-
-    @property
-    def table(self) -> str:
-        return self._table or get_settings().table_name("players")
+    table_key = "players"
 
     # profiles ---------------------------------------------------------------------------
 
