@@ -1,4 +1,4 @@
-"""Throttling injected on each service's main write path (botocore hook, before sending).
+"""Throttling injected on each service's main read and write paths (botocore hook, before sending).
 
 Once: botocore's standard retries absorb it and the request takes effect exactly once.
 Persistently: a clean 503 with Retry-After, no traceback, and nothing half-written.
@@ -107,3 +107,35 @@ def test_events_under_persistent_throttling_are_reported_per_event_and_not_store
     assert [r["code"] for r in resp.json["rejected"]] == ["unavailable"]
     again = api.post("/events", body, player=player).json
     assert again["accepted"] == 1 and again["duplicates"] == 0
+
+
+READS = {
+    "players": ("/players/me", ("GetItem",)),
+    "leaderboards": ("/leaderboards/global?limit=5", ("Query", "BatchGetItem")),
+    "achievements": ("/achievements", ("BatchGetItem", "Query", "GetItem")),
+    "notifications": ("/notifications?limit=5", ("Query", "GetItem", "BatchGetItem")),
+    "saves": ("/saves", ("Query",)),
+}
+
+
+@pytest.mark.parametrize("service", sorted(READS))
+def test_read_throttled_once_still_answers(api, new_player, service):
+    path, operations = READS[service]
+    player = new_player()
+    expected = api.get(path, player=player).json
+    with fast_retries(), throttle(aws.dynamodb(), *operations, times=1) as hook:
+        resp = api.get(path, player=player)
+    assert hook.injected == 1, service
+    assert resp.status == 200, (service, resp.body)
+    assert resp.json.keys() == expected.keys()
+
+
+@pytest.mark.parametrize("service", sorted(READS))
+def test_read_throttled_persistently_is_a_clean_503(api, new_player, service):
+    path, operations = READS[service]
+    player = new_player()
+    with fast_retries(), throttle(aws.dynamodb(), *operations, times=None):
+        resp = api.get(path, player=player)
+    assert resp.status == 503, (service, resp.status, resp.body)
+    assert int(resp.headers["Retry-After"]) >= 1
+    assert b"Traceback" not in resp.body
