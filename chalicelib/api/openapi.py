@@ -10,6 +10,7 @@ from chalice import Blueprint
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from chalicelib.api.examples import EXAMPLES
 from chalicelib.api.http import MAX_PATH_PARAM, ROUTES, Call, RouteDoc, route
 from chalicelib.config import get_settings
 from chalicelib.models.common import ErrorBody
@@ -83,6 +84,9 @@ def build_document(routes: list[RouteDoc] | None = None) -> dict[str, Any]:
                 "required": needs_body,
                 "content": {"application/json": {"schema": refs[(doc.body, "validation")]}},
             }
+            example = EXAMPLES.get((doc.method, doc.path))
+            if example is not None:
+                operation["requestBody"]["content"]["application/json"]["example"] = example
         ok: dict[str, Any] = {"description": "Success"}
         if doc.response is not None:
             ok["content"] = {"application/json": {"schema": refs[(doc.response, "serialization")]}}

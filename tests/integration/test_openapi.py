@@ -32,3 +32,19 @@ def test_protected_routes_declare_security_and_401(api, chalice_app):
                 assert "401" in op["responses"], (path, method)
             if path.startswith("/admin/"):
                 assert "403" in op["responses"], (path, method)
+
+
+def test_every_documented_example_is_valid_for_its_route():
+    from chalicelib.api.examples import EXAMPLES
+    from chalicelib.api.http import ROUTES
+
+    bodies = {(doc.method, doc.path): doc.body for doc in ROUTES if doc.body is not None}
+    assert set(EXAMPLES) <= set(bodies), "an example for a route without a body"
+    for key, example in EXAMPLES.items():
+        bodies[key].model_validate(example)
+
+
+def test_examples_appear_in_the_document(api):
+    doc = api.get("/openapi.json").json
+    body = doc["paths"]["/players/me/stats"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["example"] == {"updates": {"kills": 3, "high_score": 1200, "level": 4}}
