@@ -132,6 +132,7 @@ E2E_TESTS = {
     "EndToEndTests.TwoGuestsAreMatchedWithEachOther": "/matchmaking/tickets",
     "EndToEndTests.ACloudSaveConflictIsSurfacedAndResolvedByMerging": "/saves/{slot}",
     "EndToEndTests.AnEventBatchWhoseFirstAttemptFailsInTheTransportIsCountedOnce": "/events",
+    "EndToEndTests.AnUnlockedAchievementShowsInTheListAndTheInbox": "/notifications/{id}",
 }
 
 

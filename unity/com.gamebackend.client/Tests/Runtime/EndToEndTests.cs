@@ -318,5 +318,81 @@ namespace GameBackend.Tests
             Assert.AreEqual(12, result2.Accepted);
             Assert.AreEqual(0, result2.Duplicates);
         }
+
+        [Test]
+        public void AnUnlockedAchievementShowsInTheListAndTheInbox()
+        {
+            Require("GET /achievements", "POST /achievements/{id}/progress", "POST /players/me/stats",
+                "GET /notifications", "POST /notifications/read", "DELETE /notifications/{id}");
+            var player = Guest("Achiever");
+            var before = Sync.RunResult(() => player.Achievements.ListAsync());
+            Assert.AreEqual(player.PlayerId, before.PlayerId);
+            var firstBlood = before.Achievements.Single(x => x.Id == "first_blood");
+            Assert.IsFalse(firstBlood.Unlocked);
+            Assert.AreEqual("threshold", firstBlood.Kind);
+            Assert.AreEqual("kills", firstBlood.Stat);
+            Assert.AreEqual(1, firstBlood.Target);
+            Assert.AreEqual("xp", firstBlood.Reward.Stat);
+            var hidden = before.Achievements.Single(x => x.Id == "speed_demon");
+            Assert.IsTrue(hidden.Hidden);
+            Assert.IsNull(hidden.Title, "a hidden, locked achievement is masked");
+            Assert.AreEqual(0, Sync.RunResult(() => player.Notifications.ListAsync()).UnreadCount);
+
+            // One kill reaches first_blood's target: it unlocks, with its reward and a notice.
+            Sync.Run(() => player.Stats.UpdateAsync(new Dictionary<string, double> { { "kills", 1 } }));
+            var after = Sync.RunResult(() => player.Achievements.ListAsync());
+            var unlocked = after.Achievements.Single(x => x.Id == "first_blood");
+            Assert.IsTrue(unlocked.Unlocked);
+            Assert.IsNotNull(unlocked.UnlockedAt);
+            Assert.AreEqual(1, unlocked.Progress);
+            Assert.Greater(unlocked.RarityPercent, 0);
+            Assert.AreEqual(before.UnlockedCount + 1, after.UnlockedCount);
+            Assert.AreEqual(before.PointsEarned + unlocked.Points, after.PointsEarned);
+            Assert.GreaterOrEqual(Sync.RunResult(() => player.Stats.GetAsync()).Get("xp"), 50, "the reward");
+
+            var inbox = Sync.RunResult(() => player.Notifications.ListAsync(10));
+            Assert.GreaterOrEqual(inbox.UnreadCount, 1);
+            var notice = inbox.Notifications.Single(n => n.Kind == "achievement_unlocked" && (string)n.Data["achievement_id"] == "first_blood");
+            Assert.IsFalse(notice.Read);
+            Assert.IsFalse(notice.Broadcast);
+            StringAssert.Contains("First Blood", notice.Title);
+            var unread = Sync.RunResult(() => player.Notifications.ListAsync(10, null, true));
+            Assert.IsTrue(unread.Notifications.Any(n => n.Id == notice.Id) && unread.Notifications.All(n => !n.Read));
+
+            var marked = Sync.RunResult(() => player.Notifications.MarkReadAsync(new[] { notice.Id }));
+            Assert.AreEqual(1, marked.Marked);
+            Assert.AreEqual(inbox.UnreadCount - 1, marked.UnreadCount);
+            Assert.IsTrue(Sync.RunResult(() => player.Notifications.ListAsync(10)).Notifications.Single(n => n.Id == notice.Id).Read);
+            Assert.IsFalse(Sync.RunResult(() => player.Notifications.ListAsync(10, null, true)).Notifications.Any(n => n.Id == notice.Id));
+            Assert.AreEqual(0, Sync.RunResult(() => player.Notifications.MarkAllReadAsync()).UnreadCount);
+
+            var deleted = Sync.RunResult(() => player.Notifications.DeleteAsync(notice.Id));
+            Assert.AreEqual(notice.Id, deleted.Id);
+            Assert.IsTrue(deleted.Deleted);
+            Assert.IsFalse(Sync.RunResult(() => player.Notifications.ListAsync(10)).Notifications.Any(n => n.Id == notice.Id));
+            Sync.Throws<NotFoundException>(() => player.Notifications.DeleteAsync(notice.Id));
+            Sync.Throws<InvalidRequestException>(() => player.Notifications.MarkReadAsync(new string[0]));
+
+            // Incremental progress reported by the client, unlocking at the target.
+            var step = Sync.RunResult(() => player.Achievements.ReportProgressAsync("tutorial_graduate", 2));
+            Assert.IsTrue(step.Applied);
+            Assert.IsFalse(step.UnlockedNow);
+            Assert.AreEqual(2, step.Achievement.Progress);
+            Assert.AreEqual(5, step.Achievement.Target);
+            var last = Sync.RunResult(() => player.Achievements.ReportProgressAsync("tutorial_graduate", 3));
+            Assert.IsTrue(last.UnlockedNow);
+            Assert.IsTrue(last.Achievement.Unlocked);
+            var again = Sync.RunResult(() => player.Achievements.ReportProgressAsync("tutorial_graduate"));
+            Assert.IsFalse(again.Applied, "already unlocked: nothing changes");
+            Assert.IsFalse(again.UnlockedNow);
+            Assert.IsTrue(Sync.RunResult(() => player.Notifications.ListAsync(10)).Notifications.Any(
+                n => n.Kind == "achievement_unlocked" && (string)n.Data["achievement_id"] == "tutorial_graduate"));
+
+            // Steps the server does not take from a client.
+            Sync.Throws<ForbiddenException>(() => player.Achievements.ReportProgressAsync("tournament_champion"));
+            Sync.Throws<NotFoundException>(() => player.Achievements.ReportProgressAsync("no_such_achievement"));
+            Sync.Throws<InvalidRequestException>(() => player.Achievements.ReportProgressAsync("explorer", 0));
+            Sync.Throws<InvalidRequestException>(() => player.Achievements.ReportProgressAsync("explorer", 2)); // more than its max step
+        }
     }
 }
