@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.config import get_settings
-from chalicelib.storage import aws
+from chalicelib.storage.base import TableRepository
 from chalicelib.storage.errors import THROTTLING_CODES, error_code
 from chalicelib.storage.items import from_item, to_item, values
 from chalicelib.storage.players import delete_partition
@@ -61,8 +60,10 @@ class Marker:
     attrs: dict[str, Any] = field(default_factory=dict)
 
 
-class AnalyticsRepository:
+class AnalyticsRepository(TableRepository):
     """Every read and write of the analytics table."""
+
+    table_key = "analytics"
 
     def __init__(
         self,
@@ -72,18 +73,9 @@ class AnalyticsRepository:
         attempts: int = 6,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._client = client
-        self._table = table
+        super().__init__(client=client, table=table)
         self.attempts = attempts
         self.sleep = sleep
-
-    @property
-    def client(self) -> DynamoDBClient:
-        return self._client or aws.dynamodb()
-
-    @property
-    def table(self) -> str:
-        return self._table or get_settings().table_name("analytics")
 
     def markers(self, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
         """The markers that exist among (player_id, name) pairs: BatchGetItem, 100 a request."""

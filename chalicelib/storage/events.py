@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.config import get_settings
 from chalicelib.observability import logger
-from chalicelib.storage import aws
+from chalicelib.storage.base import TableRepository
 from chalicelib.storage.errors import is_throttling
 from chalicelib.storage.items import from_item, to_item
 from chalicelib.storage.players import delete_partition
@@ -87,8 +86,10 @@ def event_from_image(image: Mapping[str, Any]) -> StoredEvent | None:
 Sleep = Callable[[float], None]
 
 
-class EventsRepository:
+class EventsRepository(TableRepository):
     """Every read and write of the events table."""
+
+    table_key = "events"
 
     def __init__(
         self,
@@ -98,18 +99,9 @@ class EventsRepository:
         attempts: int = 6,
         sleep: Sleep = time.sleep,
     ) -> None:
-        self._client = client
-        self._table = table
+        super().__init__(client=client, table=table)
         self.attempts = attempts
         self.sleep = sleep
-
-    @property
-    def client(self) -> DynamoDBClient:
-        return self._client or aws.dynamodb()
-
-    @property
-    def table(self) -> str:
-        return self._table or get_settings().table_name("events")
 
     def existing(self, player_id: str, event_ids: list[str], now: float) -> set[str]:
         """Which of the player's event ids are stored and not expired: one BatchGetItem."""
