@@ -114,6 +114,32 @@ def _item(
     }
 
 
+def _store(
+    player_id: str | None,
+    *,
+    kind: str,
+    title: str,
+    body: str,
+    data: dict[str, Any] | None,
+    dedupe_key: str | None,
+    config: GameConfig,
+    repo: NotificationsRepository,
+    clock: Clock,
+) -> dict[str, Any]:
+    """One inbox item (player_id) or one broadcast item (None); a repeated dedupe_key stores nothing."""
+    now = clock()
+    day = expiry_day(now, config.notifications.ttl_days)
+    prefix = "n" if player_id is not None else "b"
+    item = _item(prefix, kind=kind, title=title, body=body, data=data or {}, now=now, day=day)
+    stored = repo.put(player_id, item, day=day, dedupe_key=dedupe_key)
+    return {
+        "id": item["id"] if stored else None,
+        "player_id": player_id,
+        "broadcast": player_id is None,
+        "duplicate": not stored,
+    }
+
+
 def send_to_player(
     *,
     player_id: str,
@@ -127,11 +153,17 @@ def send_to_player(
     clock: Clock = system_clock,
 ) -> dict[str, Any]:
     """Put one notification in a player's inbox; a repeated dedupe_key stores nothing."""
-    now = clock()
-    day = expiry_day(now, config.notifications.ttl_days)
-    item = _item("n", kind=kind, title=title, body=body, data=data or {}, now=now, day=day)
-    stored = repo.put(player_id, item, day=day, dedupe_key=dedupe_key)
-    return {"id": item["id"] if stored else None, "player_id": player_id, "broadcast": False, "duplicate": not stored}
+    return _store(
+        player_id,
+        kind=kind,
+        title=title,
+        body=body,
+        data=data,
+        dedupe_key=dedupe_key,
+        config=config,
+        repo=repo,
+        clock=clock,
+    )
 
 
 def broadcast(
@@ -146,12 +178,11 @@ def broadcast(
     clock: Clock = system_clock,
 ) -> dict[str, Any]:
     """One item that every player sees, each with their own read state."""
-    now = clock()
-    day = expiry_day(now, config.notifications.ttl_days)
-    item = _item("b", kind=kind, title=title, body=body, data=data or {}, now=now, day=day)
-    stored = repo.put(None, item, day=day, dedupe_key=dedupe_key)
-    logger.info("broadcast sent", extra={"notification_id": item["id"], "duplicate": not stored})
-    return {"id": item["id"] if stored else None, "player_id": None, "broadcast": True, "duplicate": not stored}
+    result = _store(
+        None, kind=kind, title=title, body=body, data=data, dedupe_key=dedupe_key, config=config, repo=repo, clock=clock
+    )
+    logger.info("broadcast sent", extra={"notification_id": result["id"], "duplicate": result["duplicate"]})
+    return result
 
 
 def _unread_count(
