@@ -1,3 +1,4 @@
+#if !UNITY_WEBGL || UNITY_EDITOR
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -8,7 +9,10 @@ using System.Threading.Tasks;
 
 namespace GameBackend
 {
-    /// <summary>An ITransport over System.Net.Http.HttpClient: editor tools, dedicated servers, tests.</summary>
+    /// <summary>
+    /// An ITransport over System.Net.Http.HttpClient: editor tools, dedicated servers, tests. Not
+    /// compiled into WebGL players (no sockets, no threads there): use UnityWebRequestTransport.
+    /// </summary>
     public sealed class HttpClientTransport : ITransport, IDisposable
     {
         private readonly HttpClient _http;
@@ -92,3 +96,4 @@ namespace GameBackend
         }
     }
 }
+#endif

@@ -11,6 +11,32 @@ namespace GameBackend
         Task Delay(TimeSpan delay, CancellationToken cancellationToken);
     }
 
+    /// <summary>
+    /// The time source a client gets when none is given. In a Unity player the Unity layer sets it to
+    /// a clock whose waits are driven by the player loop (no thread, no Task.Delay, so WebGL works);
+    /// elsewhere it is <see cref="SystemTime"/>. A WebGL build has no SystemTime at all.
+    /// </summary>
+    public static class TimeSources
+    {
+        private static ITimeSource _default;
+
+        public static ITimeSource Default
+        {
+            get
+            {
+                if (_default != null) return _default;
+#if UNITY_WEBGL && !UNITY_EDITOR
+                throw new InvalidOperationException("no time source: GameBackend.Unity sets one when the player starts; pass an ITimeSource to BackendClient");
+#else
+                return SystemTime.Instance;
+#endif
+            }
+            set { _default = value; }
+        }
+    }
+
+#if !UNITY_WEBGL || UNITY_EDITOR
+    /// <summary>The system clock and Task.Delay: editor tools, dedicated servers, tests. Never in a WebGL player.</summary>
     public sealed class SystemTime : ITimeSource
     {
         public static readonly SystemTime Instance = new SystemTime();
@@ -25,6 +51,7 @@ namespace GameBackend
             return delay <= TimeSpan.Zero ? Task.FromResult(0) : Task.Delay(delay, cancellationToken);
         }
     }
+#endif
 
     /// <summary>Exponential backoff with full jitter: a random wait in [0, min(max, base * 2^attempt)].</summary>
     public sealed class Backoff

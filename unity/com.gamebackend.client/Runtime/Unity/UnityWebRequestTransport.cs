@@ -9,7 +9,8 @@ namespace GameBackend.Unity
 {
     /// <summary>
     /// An ITransport over UnityWebRequest, for player builds (every platform Unity supports,
-    /// WebGL included). Call it from the main thread: the client's awaits resume there.
+    /// WebGL included). Call it from the main thread: the client's awaits resume there, and the
+    /// completion callback and any abort run there too.
     /// </summary>
     public sealed class UnityWebRequestTransport : ITransport
     {
@@ -31,10 +32,17 @@ namespace GameBackend.Unity
                 // UnityWebRequest refuses to set Content-Length itself; it derives it from the body.
                 if (!HttpRequestData.IsDerivedHeader(header.Key)) web.SetRequestHeader(header.Key, header.Value);
             }
-            var registration = cancellationToken.Register(() => web.Abort());
+            var finished = false;
+            // Cancellation may come from any thread (a timer, a linked token): the abort is posted
+            // to the context SendAsync was called on (Unity's main thread), where UnityWebRequest lives.
+            var registration = cancellationToken.Register(() =>
+            {
+                if (!finished) web.Abort();
+            }, true);
             var operation = web.SendWebRequest();
             operation.completed += _ =>
             {
+                finished = true;
                 registration.Dispose();
                 try
                 {
@@ -77,27 +85,6 @@ namespace GameBackend.Unity
                 foreach (var header in headers) response.Headers[header.Key] = header.Value;
             }
             return response;
-        }
-    }
-
-    /// <summary>The device credentials in PlayerPrefs (one string per key).</summary>
-    public sealed class PlayerPrefsStore : IKeyValueStore
-    {
-        public string Get(string key)
-        {
-            return PlayerPrefs.HasKey(key) ? PlayerPrefs.GetString(key) : null;
-        }
-
-        public void Set(string key, string value)
-        {
-            PlayerPrefs.SetString(key, value);
-            PlayerPrefs.Save();
-        }
-
-        public void Delete(string key)
-        {
-            PlayerPrefs.DeleteKey(key);
-            PlayerPrefs.Save();
         }
     }
 }

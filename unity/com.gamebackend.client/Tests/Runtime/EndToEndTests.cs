@@ -56,7 +56,7 @@ namespace GameBackend.Tests
 
         private static BackendClient NewClient(IKeyValueStore store = null, ITransport transport = null)
         {
-            return new BackendClient(new BackendOptions { BaseUrl = Url }, transport ?? Http, store ?? new MemoryStore());
+            return new BackendClient(new BackendOptions { BaseUrl = Url }, new MainThreadTransport(transport ?? Http), new KeyValueCredentialStore(store ?? new MemoryStore()));
         }
 
         private static BackendClient Guest(string name = null)
@@ -297,7 +297,7 @@ namespace GameBackend.Tests
             var flaky = new FlakyTransport(Http) { Matches = r => r.Url.EndsWith("/events"), Failures = 1, LoseResponse = true };
             var client = NewClient(null, flaky);
             Sync.Run(() => client.SignInAsGuestAsync());
-            var tracker = new EventTracker(client, DeviceFolder(), null, new Backoff { Base = TimeSpan.FromMilliseconds(50), Max = TimeSpan.FromMilliseconds(200) });
+            var tracker = new EventTracker(client, new FileEventJournal(Path.Combine(Path.GetTempPath(), "gamebackend-device-" + Guid.NewGuid().ToString("N"), "events.jsonl")), null, new Backoff { Base = TimeSpan.FromMilliseconds(50), Max = TimeSpan.FromMilliseconds(200) });
             for (var i = 0; i < 7; i++) tracker.Track("level_complete", new Dictionary<string, object> { { "level", i } });
             var result = Sync.RunResult(() => tracker.FlushAsync());
             Assert.AreEqual(1, flaky.Broken);
@@ -311,7 +311,7 @@ namespace GameBackend.Tests
             var early = new FlakyTransport(Http) { Matches = r => r.Url.EndsWith("/events"), Failures = 1 };
             var second = NewClient(null, early);
             Sync.Run(() => second.SignInAsGuestAsync());
-            var tracker2 = new EventTracker(second, new MemoryStore(), null, new Backoff { Base = TimeSpan.FromMilliseconds(50) });
+            var tracker2 = new EventTracker(second, new MemoryEventJournal(), null, new Backoff { Base = TimeSpan.FromMilliseconds(50) });
             for (var i = 0; i < 12; i++) tracker2.Track("level_complete", new Dictionary<string, object> { { "level", i } });
             var result2 = Sync.RunResult(() => tracker2.FlushAsync());
             Assert.AreEqual(3, result2.Attempts, "batches of 10 and 2, the first retried once");
