@@ -51,7 +51,7 @@ namespace GameBackend
     public sealed class PlayerStats
     {
         [Preserve] public string PlayerId;
-        public Dictionary<string, double> Stats = new Dictionary<string, double>();
+        [Preserve] public Dictionary<string, double> Stats = new Dictionary<string, double>();
         [Preserve] public string UpdatedAt;
 
         public double Get(string name, double fallback = 0)

@@ -47,7 +47,7 @@ namespace GameBackend
     public sealed class AchievementList
     {
         [Preserve] public string PlayerId;
-        public List<Achievement> Achievements = new List<Achievement>();
+        [Preserve] public List<Achievement> Achievements = new List<Achievement>();
         [Preserve] public int UnlockedCount;
         [Preserve] public int PointsEarned;
         [Preserve] public int PointsTotal;

@@ -34,7 +34,7 @@ namespace GameBackend
     {
         [Preserve] public int Accepted;
         [Preserve] public int Duplicates;
-        public List<EventRejection> Rejected = new List<EventRejection>();
+        [Preserve] public List<EventRejection> Rejected = new List<EventRejection>();
         [Preserve, JsonExtensionData] public IDictionary<string, JToken> Extra;
     }
 
@@ -68,7 +68,7 @@ namespace GameBackend
         [Preserve] public int Attempts;
         /// <summary>Events still queued (kept on disk) when the flush ended.</summary>
         [Preserve] public int Remaining;
-        public List<TimeSpan> Waits = new List<TimeSpan>();
+        [Preserve] public List<TimeSpan> Waits = new List<TimeSpan>();
     }
 
     /// <summary>

@@ -38,7 +38,7 @@ namespace GameBackend
     [Preserve]
     public sealed class LeaderboardList
     {
-        public List<LeaderboardDefinition> Leaderboards = new List<LeaderboardDefinition>();
+        [Preserve] public List<LeaderboardDefinition> Leaderboards = new List<LeaderboardDefinition>();
     }
 
     [Preserve]
@@ -46,7 +46,7 @@ namespace GameBackend
     {
         [Preserve] public string Board;
         [Preserve] public string Period;
-        public List<LeaderboardEntry> Entries = new List<LeaderboardEntry>();
+        [Preserve] public List<LeaderboardEntry> Entries = new List<LeaderboardEntry>();
         /// <summary>Pass to the next call for the following page; null on the last page.</summary>
         [Preserve] public string NextCursor;
         [Preserve] public int TotalEntries;
@@ -60,7 +60,7 @@ namespace GameBackend
         /// <summary>The caller's entry, null when they have no score on this board.</summary>
         [Preserve] public LeaderboardEntry Entry;
         /// <summary>The window around the caller, best first, the caller included.</summary>
-        public List<LeaderboardEntry> Entries = new List<LeaderboardEntry>();
+        [Preserve] public List<LeaderboardEntry> Entries = new List<LeaderboardEntry>();
         [Preserve] public int TotalEntries;
     }
 
@@ -84,14 +84,14 @@ namespace GameBackend
         [Preserve] public string EndedAt;
         [Preserve] public string ClosedAt;
         [Preserve] public int TotalEntries;
-        public List<LeaderboardEntry> Top = new List<LeaderboardEntry>();
+        [Preserve] public List<LeaderboardEntry> Top = new List<LeaderboardEntry>();
     }
 
     [Preserve]
     public sealed class LeaderboardPeriodsPage
     {
         [Preserve] public string Board;
-        public List<LeaderboardPeriod> Periods = new List<LeaderboardPeriod>();
+        [Preserve] public List<LeaderboardPeriod> Periods = new List<LeaderboardPeriod>();
         [Preserve] public string NextCursor;
     }
 

@@ -12,8 +12,8 @@ namespace GameBackend
         [Preserve] public string Queue;
         [Preserve] public string Region;
         /// <summary>Player ids per team, balanced by skill.</summary>
-        public List<List<string>> Teams = new List<List<string>>();
-        public List<string> Players = new List<string>();
+        [Preserve] public List<List<string>> Teams = new List<List<string>>();
+        [Preserve] public List<string> Players = new List<string>();
         [Preserve] public string CreatedAt;
     }
 
@@ -26,8 +26,8 @@ namespace GameBackend
         /// <summary>forming (a party waiting for members) | searching | matched | timed_out | cancelled.</summary>
         [Preserve] public string Status;
         [Preserve] public string Leader;
-        public List<string> Members = new List<string>();
-        public List<string> Joined = new List<string>();
+        [Preserve] public List<string> Members = new List<string>();
+        [Preserve] public List<string> Joined = new List<string>();
         [Preserve] public string CreatedAt;
         [Preserve] public string TimeoutAt;
         [Preserve] public double? SkillWindow;

@@ -27,7 +27,7 @@ namespace GameBackend
     [Preserve]
     public sealed class NotificationPage
     {
-        public List<Notification> Notifications = new List<Notification>();
+        [Preserve] public List<Notification> Notifications = new List<Notification>();
         /// <summary>Pass to ListAsync for the next page; null on the last one.</summary>
         [Preserve] public string NextCursor;
         /// <summary>Unread notifications in the whole inbox, broadcasts included.</summary>

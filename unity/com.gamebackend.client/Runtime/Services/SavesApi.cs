@@ -24,7 +24,7 @@ namespace GameBackend
     [Preserve]
     public sealed class SaveSlotList
     {
-        public List<SaveSlotInfo> Slots = new List<SaveSlotInfo>();
+        [Preserve] public List<SaveSlotInfo> Slots = new List<SaveSlotInfo>();
         [Preserve] public string NextCursor;
         [Preserve] public int MaxSlots;
         [Preserve, JsonExtensionData] public IDictionary<string, JToken> Extra;
@@ -58,7 +58,7 @@ namespace GameBackend
         [Preserve] public string UploadId;
         [Preserve] public string Url;
         [Preserve] public string Method = "PUT";
-        public Dictionary<string, string> Headers = new Dictionary<string, string>();
+        [Preserve] public Dictionary<string, string> Headers = new Dictionary<string, string>();
         [Preserve] public string ExpiresAt;
     }
 

@@ -298,3 +298,50 @@ namespace GameBackend.Tests
         }
     }
 }
+
+namespace GameBackend.Tests
+{
+    /// <summary>Records the method and path of every request that goes through it.</summary>
+    public sealed class RecordingTransport : ITransport
+    {
+        private readonly ITransport _inner;
+        public readonly List<string> Calls = new List<string>();
+
+        public RecordingTransport(ITransport inner)
+        {
+            _inner = inner;
+        }
+
+        public Task<HttpResponseData> SendAsync(HttpRequestData request, CancellationToken cancellationToken)
+        {
+            lock (Calls) Calls.Add(request.Method + " " + new Uri(request.Url).AbsolutePath);
+            return _inner.SendAsync(request, cancellationToken);
+        }
+    }
+
+    /// <summary>A reversible stand-in for a platform protector, so a test can see what reaches the store.</summary>
+    public sealed class ReversingProtector : ICredentialProtector
+    {
+        public string Scheme
+        {
+            get { return "test"; }
+        }
+
+        public string Protect(string plain)
+        {
+            return Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(Reverse(plain)));
+        }
+
+        public string Unprotect(string stored)
+        {
+            return Reverse(System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(stored)));
+        }
+
+        private static string Reverse(string s)
+        {
+            var chars = s.ToCharArray();
+            Array.Reverse(chars);
+            return new string(chars);
+        }
+    }
+}
