@@ -306,6 +306,8 @@ namespace GameBackend.Tests
     {
         private readonly ITransport _inner;
         public readonly List<string> Calls = new List<string>();
+        /// <summary>The Idempotency-Key of each call, null when it had none.</summary>
+        public readonly List<string> Keys = new List<string>();
 
         public RecordingTransport(ITransport inner)
         {
@@ -314,7 +316,12 @@ namespace GameBackend.Tests
 
         public Task<HttpResponseData> SendAsync(HttpRequestData request, CancellationToken cancellationToken)
         {
-            lock (Calls) Calls.Add(request.Method + " " + new Uri(request.Url).AbsolutePath);
+            string key;
+            lock (Calls)
+            {
+                Calls.Add(request.Method + " " + new Uri(request.Url).AbsolutePath);
+                Keys.Add(request.Headers.TryGetValue(BackendClient.IdempotencyHeader, out key) ? key : null);
+            }
             return _inner.SendAsync(request, cancellationToken);
         }
     }
