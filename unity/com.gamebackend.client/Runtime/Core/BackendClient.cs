@@ -406,9 +406,10 @@ namespace GameBackend
             if (handler != null) handler(state);
         }
 
+        /// <summary>Sign-in calls: login and refresh change nothing on a retry, so they are retried like reads; creating a guest is not.</summary>
         private Task<Tokens> PostAuthAsync(string path, object body, CancellationToken ct)
         {
-            return SendAsync<Tokens>("POST", path, body, false, ct);
+            return DecodeAsync<Tokens>(SendCoreAsync("POST", path, body, false, null, path != "/auth/guest", ct));
         }
 
         // ---- requests ----

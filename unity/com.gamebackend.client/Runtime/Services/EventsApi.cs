@@ -97,6 +97,8 @@ namespace GameBackend
         public int MaxQueued = 1000;
         /// <summary>The consent switch: false keeps events on the device and sends nothing until the game sets it.</summary>
         public bool SendingAllowed { get; set; }
+        /// <summary>The journal is rewritten as the queue alone once it holds more lines than this (and twice the queue).</summary>
+        public int CompactAfterLines = 200;
         /// <summary>Journal lines that could not be read when it was loaded (a line torn by a crash).</summary>
         public int SkippedLines { get; private set; }
 
@@ -246,8 +248,7 @@ namespace GameBackend
         {
             lock (_queue)
             {
-                if (_journalLines <= _queue.Count * 2 + 50 && _queue.Count > 0) return;
-                if (_journalLines == _queue.Count) return;
+                if (_journalLines <= Math.Max(CompactAfterLines, _queue.Count * 2)) return;
                 _journal.Rewrite(_queue.Select(e => Json.Serialize(e)).ToList());
                 _journalLines = _queue.Count;
             }

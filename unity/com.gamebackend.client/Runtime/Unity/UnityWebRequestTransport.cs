@@ -33,6 +33,8 @@ namespace GameBackend.Unity
                 if (!HttpRequestData.IsDerivedHeader(header.Key)) web.SetRequestHeader(header.Key, header.Value);
             }
             var finished = false;
+            var late = false;
+            var watch = new CancellationTokenSource();
             // Cancellation may come from any thread (a timer, a linked token): the abort is posted
             // to the context SendAsync was called on (Unity's main thread), where UnityWebRequest lives.
             var registration = cancellationToken.Register(() =>
@@ -40,10 +42,14 @@ namespace GameBackend.Unity
                 if (!finished) web.Abort();
             }, true);
             var operation = web.SendWebRequest();
+            // UnityWebRequest.timeout is the first line; this frame-driven watch is the backstop
+            // for platforms where it is not honoured. Both end in an abort on the main thread.
+            AbortWhenLate(web, Math.Max(1, request.TimeoutSeconds) + 1, () => finished, () => late = true, watch.Token);
             operation.completed += _ =>
             {
                 finished = true;
                 registration.Dispose();
+                watch.Cancel();
                 try
                 {
                     if (cancellationToken.IsCancellationRequested)
@@ -52,7 +58,7 @@ namespace GameBackend.Unity
                     }
                     else if (web.result == UnityWebRequest.Result.ConnectionError || web.responseCode == 0)
                     {
-                        source.TrySetException(new NetworkException(web.error ?? "no response"));
+                        source.TrySetException(new NetworkException(late ? "request timed out after " + request.TimeoutSeconds + " s" : web.error ?? "no response"));
                     }
                     else
                     {
@@ -70,6 +76,25 @@ namespace GameBackend.Unity
                 }
             };
             return source.Task;
+        }
+
+        private static async void AbortWhenLate(UnityWebRequest web, int seconds, Func<bool> finished, Action markLate, CancellationToken stop)
+        {
+            try
+            {
+                await TimeSources.Default.Delay(TimeSpan.FromSeconds(seconds), stop);
+                if (finished()) return;
+                markLate();
+                web.Abort();
+            }
+            catch (OperationCanceledException)
+            {
+                // answered in time
+            }
+            catch (Exception e)
+            {
+                Debug.LogException(e);
+            }
         }
 
         private static HttpResponseData ToResponse(UnityWebRequest web)

@@ -133,6 +133,34 @@ namespace GameBackend.Tests
         }
 
         [Test]
+        public void AnOfflineSignInIsRetriedAndNeverTurnsIntoAGuest()
+        {
+            var device = new MemoryStore();
+            new KeyValueCredentialStore(device).Save(new StoredCredentials { Username = "guest-p1", Password = "pw", PlayerId = "p1", IsGuest = true });
+            var logins = 0;
+            var online = false;
+            var transport = new FakeTransport(r =>
+            {
+                if (r.Url.EndsWith("/auth/guest")) return FakeTransport.Answer(201, TokensJson("t9", 3600, "r9", "p9"));
+                logins++;
+                if (!online) throw new NetworkException("no connection");
+                return logins % 3 == 0 ? FakeTransport.Answer(200, TokensJson("t1", 3600)) : FakeTransport.Answer(503, "{\"error\":\"busy\",\"code\":\"throttled\"}");
+            });
+            var time = new FakeTime();
+            var client = Client(transport, device, time);
+            Sync.Throws<NetworkException>(() => client.SignInAsGuestAsync());
+            Assert.AreEqual(3, logins, "login is retried like a read");
+            Assert.AreEqual(AuthState.SignedOut, client.State, "offline is not a refusal: the game can try again");
+            Assert.IsNotNull(new KeyValueCredentialStore(device).Load());
+
+            online = true;
+            logins = 0;
+            Assert.AreEqual("p1", Sync.RunResult(() => client.SignInAsGuestAsync()));
+            Assert.AreEqual(3, logins, "two 503s, then signed in");
+            Assert.IsFalse(transport.Paths().Contains("POST /auth/guest"));
+        }
+
+        [Test]
         public void UnreadableCredentialsAreNeverReplacedByAGuest()
         {
             var device = new MemoryStore();

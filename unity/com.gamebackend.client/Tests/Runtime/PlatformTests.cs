@@ -231,7 +231,8 @@ namespace GameBackend.Tests
                 ? FakeTransport.Answer(201, TokensJson())
                 : FakeTransport.Answer(202, "{\"accepted\":10,\"duplicates\":0,\"rejected\":[]}"));
             var client = SignedIn(transport, new FakeTime());
-            var tracker = new EventTracker(client, journal);
+            // 25 events and 2 acknowledgements make 27 lines: at the threshold the journal is kept; the next acknowledgement crosses it.
+            var tracker = new EventTracker(client, journal) { CompactAfterLines = 27 };
             for (var i = 0; i < 25; i++) tracker.Track("e");
             tracker.BatchSize = 10;
             transport.Handler = r => r.Url.EndsWith("/events") && transport.Requests.Count(q => q.Url.EndsWith("/events")) > 2
@@ -239,12 +240,12 @@ namespace GameBackend.Tests
                 : FakeTransport.Answer(202, "{\"accepted\":10,\"duplicates\":0,\"rejected\":[]}");
             var result = Sync.RunResult(() => tracker.FlushAsync(1));
             Assert.AreEqual(5, result.Remaining, "two batches sent, the third refused for now");
-            Assert.AreEqual(0, journal.Rewrites, "the journal is small: no compaction yet");
+            Assert.AreEqual(0, journal.Rewrites, "under the threshold: no compaction");
             Assert.AreEqual(5, new EventTracker(client, new FileEventJournal(path)).Pending, "acknowledged events do not come back after a restart");
 
             transport.Handler = r => FakeTransport.Answer(202, "{\"accepted\":5,\"duplicates\":0,\"rejected\":[]}");
             Sync.Run(() => tracker.FlushAsync());
-            Assert.AreEqual(1, journal.Rewrites, "an empty queue: the journal is rewritten empty");
+            Assert.AreEqual(1, journal.Rewrites, "over the threshold: the journal is rewritten as the (empty) queue");
             Assert.AreEqual(0, File.ReadAllText(path).Trim().Length);
         }
 
