@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "unity" / "com.gamebackend.client"
 INSTALL = ROOT / "unity" / "tools" / "install-mono.sh"
 CHECKER = ROOT / "unity" / "tools" / "PlayerBuildCheck.cs"
+PLAYERS = {"webgl": "UNITY_WEBGL", "android": "UNITY_ANDROID"}
 LANG = "-langversion:7.2"  # what Mono's mcs accepts; Unity 2021.3 compiles C# 9, a superset
 
 
@@ -112,19 +113,21 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
         ["GameBackend.Client.dll", "System.Net.Http", "Newtonsoft.Json.dll", "nunit.framework.dll"],
     )
     b.mcs("exe", "PlayerBuildCheck.exe", [str(CHECKER)], [])
-    # A WebGL player's code: without System.Net.Http, with UNITY_WEBGL defined (and not UNITY_EDITOR).
-    webgl = out / "webgl"
-    webgl.mkdir()
-    for dll in ("Newtonsoft.Json.dll", "UnityEngine.dll"):
-        shutil.copy(out / dll, webgl)
-    b.mcs("library", "webgl/GameBackend.Client.dll", sources("Runtime/Core", "Runtime/Services"), ["Newtonsoft.Json.dll"], ("UNITY_WEBGL",))
-    b.mcs(
-        "library",
-        "webgl/GameBackend.Client.Unity.dll",
-        sources("Runtime/Unity"),
-        ["webgl/GameBackend.Client.dll", "UnityEngine.dll", "Newtonsoft.Json.dll"],
-        ("UNITY_WEBGL",),
-    )
+    # Player builds' code (WebGL, Android): Unity's defines, not UNITY_EDITOR, and no System.Net.Http.
+    for platform, define in PLAYERS.items():
+        folder = out / platform
+        folder.mkdir()
+        for dll in ("Newtonsoft.Json.dll", "UnityEngine.dll"):
+            shutil.copy(out / dll, folder)
+        defines = ("UNITY_5_3_OR_NEWER", "UNITY_2021_3_OR_NEWER", define)
+        b.mcs("library", f"{platform}/GameBackend.Client.dll", sources("Runtime/Core", "Runtime/Services"), ["Newtonsoft.Json.dll"], defines)
+        b.mcs(
+            "library",
+            f"{platform}/GameBackend.Client.Unity.dll",
+            sources("Runtime/Unity"),
+            [f"{platform}/GameBackend.Client.dll", "UnityEngine.dll", "Newtonsoft.Json.dll"],
+            defines,
+        )
     # A Windows player's Unity layer: the DPAPI protector is compiled only there.
     b.mcs(
         "library",
@@ -159,13 +162,14 @@ def test_client_logic_offline_on_a_single_threaded_main_thread_context(build: Bu
     assert results.get("PlatformTests.TheTestContextCatchesCodeThatLeavesTheMainThread") == "PASS"
 
 
-def test_webgl_player_code_reaches_no_thread_timer_task_delay_or_httpclient(build: Build) -> None:
-    webgl = build.out / "webgl"
-    proc = build.run(str(webgl / "GameBackend.Client.dll"), str(webgl / "GameBackend.Client.Unity.dll"), exe="PlayerBuildCheck.exe")
+@pytest.mark.parametrize("platform", sorted(PLAYERS))
+def test_player_code_reaches_no_thread_timer_task_delay_or_httpclient(build: Build, platform: str) -> None:
+    folder = build.out / platform
+    proc = build.run(str(folder / "GameBackend.Client.dll"), str(folder / "GameBackend.Client.Unity.dll"), exe="PlayerBuildCheck.exe")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert re.search(r"checked (\d+) methods: 0 forbidden", proc.stdout), proc.stdout
-    assert int(re.search(r"checked (\d+) methods", proc.stdout).group(1)) > 200, proc.stdout  # type: ignore[union-attr]
-    # The same check on the editor/server build finds what WebGL leaves out: the check can fail.
+    checked = re.search(r"checked (\d+) methods: 0 forbidden", proc.stdout)
+    assert checked and int(checked.group(1)) > 200, proc.stdout
+    # The same check on the editor/server build finds what players leave out: the check can fail.
     full = build.run(str(build.out / "GameBackend.Client.dll"), exe="PlayerBuildCheck.exe")
     assert full.returncode == 1, full.stdout
     assert "FORBIDDEN System.Threading.Tasks.Task.Delay in GameBackend.SystemTime.Delay" in full.stdout, full.stdout

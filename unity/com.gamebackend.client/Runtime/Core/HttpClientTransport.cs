@@ -1,4 +1,5 @@
-#if !UNITY_WEBGL || UNITY_EDITOR
+// Outside Unity, in the editor and in dedicated server builds only: player builds use UnityWebRequest.
+#if !UNITY_5_3_OR_NEWER || UNITY_EDITOR || UNITY_SERVER
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -11,7 +12,7 @@ namespace GameBackend
 {
     /// <summary>
     /// An ITransport over System.Net.Http.HttpClient: editor tools, dedicated servers, tests. Not
-    /// compiled into WebGL players (no sockets, no threads there): use UnityWebRequestTransport.
+    /// compiled into player builds (WebGL has no sockets or threads): use UnityWebRequestTransport.
     /// </summary>
     public sealed class HttpClientTransport : ITransport, IDisposable
     {

@@ -12,9 +12,10 @@ namespace GameBackend
     }
 
     /// <summary>
-    /// The time source a client gets when none is given. In a Unity player the Unity layer sets it to
-    /// a clock whose waits are driven by the player loop (no thread, no Task.Delay, so WebGL works);
-    /// elsewhere it is <see cref="SystemTime"/>. A WebGL build has no SystemTime at all.
+    /// The time source a client gets when none is given. In Unity the Unity layer sets it, before
+    /// the first scene loads, to a clock whose waits are driven by the player loop (no thread, no
+    /// Task.Delay, so WebGL works); elsewhere it is <see cref="SystemTime"/>. Player builds have no
+    /// SystemTime at all.
     /// </summary>
     public static class TimeSources
     {
@@ -25,18 +26,19 @@ namespace GameBackend
             get
             {
                 if (_default != null) return _default;
-#if UNITY_WEBGL && !UNITY_EDITOR
-                throw new InvalidOperationException("no time source: GameBackend.Unity sets one when the player starts; pass an ITimeSource to BackendClient");
-#else
+#if !UNITY_5_3_OR_NEWER || UNITY_EDITOR || UNITY_SERVER
                 return SystemTime.Instance;
+#else
+                throw new InvalidOperationException("no time source: GameBackend.Unity sets one when the player starts; pass an ITimeSource to BackendClient");
 #endif
             }
             set { _default = value; }
         }
     }
 
-#if !UNITY_WEBGL || UNITY_EDITOR
-    /// <summary>The system clock and Task.Delay: editor tools, dedicated servers, tests. Never in a WebGL player.</summary>
+// Outside Unity, in the editor and in dedicated server builds only.
+#if !UNITY_5_3_OR_NEWER || UNITY_EDITOR || UNITY_SERVER
+    /// <summary>The system clock and Task.Delay: editor tools, dedicated servers, tests. Never in a player build.</summary>
     public sealed class SystemTime : ITimeSource
     {
         public static readonly SystemTime Instance = new SystemTime();

@@ -150,9 +150,7 @@ namespace GameBackend.Tests
         public async Task<HttpResponseData> SendAsync(HttpRequestData request, CancellationToken cancellationToken)
         {
             MainThreadContext.Check("transport " + request.Method + " " + request.Url);
-            var response = await _inner.SendAsync(request, cancellationToken);
-            MainThreadContext.Check("continuation after " + request.Method + " " + request.Url);
-            return response;
+            return await _inner.SendAsync(request, cancellationToken);
         }
     }
 
