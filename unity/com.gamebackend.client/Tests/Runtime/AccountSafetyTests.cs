@@ -161,6 +161,22 @@ namespace GameBackend.Tests
         }
 
         [Test]
+        public void ATokenOfADeletedAccountEndsInTheDeletedStateWithoutSigningInAgain()
+        {
+            var transport = new FakeTransport(r =>
+            {
+                if (r.Url.EndsWith("/auth/guest")) return FakeTransport.Answer(201, TokensJson("t1", 3600));
+                return Refused(401, "account_deleted");  // the call, then the refresh
+            });
+            var client = Client(transport, new MemoryStore());
+            Sync.Run(() => client.SignInAsGuestAsync());
+            Sync.Throws<AccountDeletedException>(() => client.Stats.GetAsync());
+            Assert.AreEqual(AuthState.Deleted, client.State);
+            CollectionAssert.AreEqual(new[] { "POST /auth/guest", "GET /players/me/stats", "POST /auth/refresh" }, transport.Paths(),
+                "no login with the kept password, no new guest");
+        }
+
+        [Test]
         public void UnreadableCredentialsAreNeverReplacedByAGuest()
         {
             var device = new MemoryStore();
