@@ -11,7 +11,8 @@ namespace GameBackend.Unity
     /// <summary>
     /// The scene component: builds the client from a GameBackendSettings asset (UnityWebRequest
     /// transport, the platform's credential store, the player-loop clock, an event journal on
-    /// disk), signs in as this device's account (single-flight: any other SignIn joins it), sends
+    /// disk; one client per running game, shared by every manager), signs in as this device's
+    /// account (single-flight: any other SignIn joins it), sends
     /// queued events every few seconds, and offers coroutine wrappers in the seed's style
     /// (UpdatePlayerStats, GetLeaderboard, TrackGameEvent, ...). Every wrapper takes an optional
     /// CancellationToken; all of them are cancelled when the component is destroyed, and a
@@ -27,6 +28,20 @@ namespace GameBackend.Unity
         [SerializeField] private string guestDisplayName = "";
 
         private readonly CancellationTokenSource _lifetime = new CancellationTokenSource();
+        private Action<AuthState> _forwardState;
+
+        // One client and one event queue per running game, whatever the number of managers (one per
+        // scene, a prefab placed twice): two clients on one device would sign in twice and make two guests.
+        private static BackendClient _sharedClient;
+        private static EventTracker _sharedEvents;
+
+        [RuntimeInitializeOnLoadMethod(RuntimeInitializeLoadType.SubsystemRegistration)]
+        private static void ResetShared()
+        {
+            // Entering play mode without a domain reload starts a new game.
+            _sharedClient = null;
+            _sharedEvents = null;
+        }
 
         public BackendClient Client { get; private set; }
         public EventTracker Events { get; private set; }
@@ -50,15 +65,25 @@ namespace GameBackend.Unity
         private void Awake()
         {
             if (settings == null) settings = ScriptableObject.CreateInstance<GameBackendSettings>();
-            Client = new BackendClient(settings.ToOptions(), new UnityWebRequestTransport(), UnityCredentialStore.CreateDefault(), PlayerLoopTime.Instance);
-            Client.AuthStateChanged += state =>
+            if (_sharedClient == null)
+            {
+                _sharedClient = new BackendClient(settings.ToOptions(), new UnityWebRequestTransport(), UnityCredentialStore.CreateDefault(), PlayerLoopTime.Instance);
+                var journal = new FileEventJournal(Path.Combine(Path.Combine(Application.persistentDataPath, "gamebackend"), EventTracker.DefaultFileName));
+                _sharedEvents = new EventTracker(_sharedClient, journal, null, null, !settings.eventsWaitForConsent);
+                _sharedEvents.EventRejected += (e, why) => Debug.LogWarning("event " + e.Type + " refused: " + why.Code + " " + why.Message);
+            }
+            else if (_sharedClient.Options.BaseUrl != settings.ActiveUrl)
+            {
+                Debug.LogWarning("game backend: another GameBackendManager already talks to " + _sharedClient.Options.BaseUrl + "; this one shares its client");
+            }
+            Client = _sharedClient;
+            Events = _sharedEvents;
+            _forwardState = state =>
             {
                 var handler = OnAuthStateChanged;
                 if (handler != null) handler(state);
             };
-            var journal = new FileEventJournal(Path.Combine(Path.Combine(Application.persistentDataPath, "gamebackend"), EventTracker.DefaultFileName));
-            Events = new EventTracker(Client, journal, null, null, !settings.eventsWaitForConsent);
-            Events.EventRejected += (e, why) => Debug.LogWarning("event " + e.Type + " refused: " + why.Code + " " + why.Message);
+            Client.AuthStateChanged += _forwardState;
         }
 
         private void Start()
@@ -70,6 +95,7 @@ namespace GameBackend.Unity
         private void OnDestroy()
         {
             _lifetime.Cancel();
+            if (Client != null) Client.AuthStateChanged -= _forwardState;
         }
 
         /// <summary>The consent switch for analytics: events are kept on the device until it is on.</summary>
