@@ -178,6 +178,10 @@ def _lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
         dynamodb["ApproximateCreationDateTime"] = int(created.timestamp())
     record["dynamodb"] = dynamodb
     record["eventSourceARN"] = stream_arn
+    identity = record.get("userIdentity")
+    if isinstance(identity, dict):
+        # A Time to Live deletion: Lambda spells the Streams API's Type/PrincipalId so.
+        record["userIdentity"] = {"type": identity.get("Type"), "principalId": identity.get("PrincipalId")}
     return record
 
 
