@@ -373,8 +373,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--app-dir", type=Path, default=Path.cwd())
     parser.add_argument("--state-dir", type=Path, default=Path(".local"))
     parser.add_argument("--poll-seconds", type=float, default=1.0)
+    parser.add_argument("--verbose", action="store_true", help="INFO logs (the AWS SDK's included)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
