@@ -33,6 +33,7 @@ import json
 import logging
 import os
 import pickle
+import resource
 import signal
 import sys
 import threading
@@ -60,6 +61,8 @@ HOUSEKEEPING_INTERVAL_SECONDS = 60.0
 # DynamoDB's idempotency window for TransactWriteItems' ClientRequestToken.
 IDEMPOTENCY_WINDOW_SECONDS = 600.0
 _TRANSACT_WRITE = "DynamoDB_20120810.TransactWriteItems"
+# GET on this path answers the stand-in's own counters (no AWS API uses it).
+STATS_PATH = "/_standin/stats"
 _JSON_CONTENT_TYPE = "application/x-amz-json-1.0"
 
 # Operations that never change state: a request naming one does not make the state dirty.
@@ -198,16 +201,41 @@ class _SerializedApp:
         self.request_lock: Any = self.lock if serialize else contextlib.nullcontext()
         self.dirty = False
         self.requests = 0
+        # Seconds spent serving requests (lock held) and waiting for the lock.
+        self.busy_seconds = 0.0
+        self.wait_seconds = 0.0
         self.tokens = _TransactionTokens(clock)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        if environ.get("PATH_INFO") == STATS_PATH and environ.get("REQUEST_METHOD") == "GET":
+            return self._stats(start_response)
+        queued = time.perf_counter()
         with self.lock:
-            self.requests += 1
-            if environ.get("HTTP_X_AMZ_TARGET") == _TRANSACT_WRITE:
-                return self._transact_write(environ, start_response)
-            if _changes_state(environ):
-                self.dirty = True
-            return self._call(environ, start_response)
+            started = time.perf_counter()
+            self.wait_seconds += started - queued
+            try:
+                self.requests += 1
+                if environ.get("HTTP_X_AMZ_TARGET") == _TRANSACT_WRITE:
+                    return self._transact_write(environ, start_response)
+                if _changes_state(environ):
+                    self.dirty = True
+                return self._call(environ, start_response)
+            finally:
+                self.busy_seconds += time.perf_counter() - started
+
+    def _stats(self, start_response: Callable[..., Any]) -> list[bytes]:
+        body = json.dumps(
+            {
+                "requests": self.requests,
+                "busy_seconds": round(self.busy_seconds, 3),
+                "wait_seconds": round(self.wait_seconds, 3),
+                "remembered_tokens": len(self.tokens),
+                "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                "rss_kb": _rss_kb(),
+            }
+        ).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
 
     def _call(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         result = self.app(environ, start_response)
@@ -253,6 +281,16 @@ class _SerializedApp:
                 fingerprint, captured["status"], captured["headers"], body[0], self.tokens.clock()
             )
         return body
+
+
+def _rss_kb() -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 def _changes_state(environ: dict[str, Any]) -> bool:
