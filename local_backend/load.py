@@ -263,6 +263,41 @@ class OwnBackend:
         shutil.rmtree(self.state_dir, ignore_errors=True)
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _processes(backend: OwnBackend) -> dict[str, int]:
+    """The backend's processes by role: the stand-in (inside the run command), the API
+    (the app, behind chalice's local gateway) and the event runner."""
+    assert backend.process is not None
+    pid = backend.process.pid
+    roles = {"stand-in (run command)": pid}
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for child in children:
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "local_backend.api_server" in command:
+            roles["API (app + local gateway)"] = int(child)
+        elif "local_backend.events" in command:
+            roles["event runner"] = int(child)
+    return roles
+
+
+def _cpu(roles: dict[str, int]) -> dict[str, float | None]:
+    return {role: _cpu_seconds(pid) for role, pid in roles.items()} | {"load generator": _cpu_seconds(os.getpid())}
+
+
 def _standin_stats(url: str) -> dict[str, Any] | None:
     if not url:
         return None
@@ -298,9 +333,11 @@ def run(players: int, seconds: float, base_url: str | None, out: Path) -> dict[s
         base_url = backend.url
     standin_url = backend.standin_url if backend else ""
     memory: list[tuple[float, int | None]] = []
+    roles = _processes(backend) if backend is not None else {}
     try:
         keep_alive = _keep_alive_figures(base_url)
         before = _standin_stats(standin_url)
+        cpu_before = _cpu(roles)
         recorder = Recorder()
         started = time.monotonic()
         deadline = started + seconds
@@ -318,6 +355,7 @@ def run(players: int, seconds: float, base_url: str | None, out: Path) -> dict[s
             alive[0].join(MEMORY_SAMPLE_SECONDS)
         elapsed = time.monotonic() - started
         after = _standin_stats(standin_url)
+        cpu_after = _cpu(roles)
     finally:
         stop_seconds = state_bytes = None
         if backend is not None:
@@ -373,6 +411,13 @@ def run(players: int, seconds: float, base_url: str | None, out: Path) -> dict[s
             "rss_mb_peak": after.get("max_rss_kb", 0) / 1024,
             "rss_mb_samples": [(t, (kb or 0) / 1024) for t, kb in memory],
         }
+    cpu = {
+        role: round(cpu_after[role] - first, 1)  # type: ignore[operator]
+        for role, first in cpu_before.items()
+        if first is not None and cpu_after.get(role) is not None
+    }
+    result["cpu_seconds"] = cpu
+    result["cpu_ms_per_request"] = {role: 1000 * seconds / total for role, seconds in cpu.items()} if total else {}
     if backend is not None:
         result["state_folder_bytes"] = {"before_stop": state_bytes, "after_stop": state_bytes_after}
         result["stop_seconds"] = stop_seconds
@@ -408,6 +453,9 @@ def _print(result: dict[str, Any], out: Path) -> None:
             f"requests' time in it or waiting for it; memory {standin['rss_mb_start']:.0f} MB -> "
             f"{standin['rss_mb_end']:.0f} MB (peak {standin['rss_mb_peak']:.0f} MB)"
         )
+    if result.get("cpu_ms_per_request"):
+        shares = ", ".join(f"{role} {ms:.0f}" for role, ms in result["cpu_ms_per_request"].items())
+        print(f"CPU ms per request (independent of the machine's load): {shares}")
     if "state_folder_bytes" in result:
         print(
             f"state folder {result['state_folder_bytes']['after_stop'] / 1e6:.1f} MB; the backend stopped "
