@@ -3,7 +3,7 @@
     python -m local_backend.load [--players 30] [--seconds 60] [--base-url URL] [--out FILE]
     make load PLAYERS=30 SECONDS=60 [BASE_URL=http://127.0.0.1:8000]
 
-Each simulated player signs in as a guest, then, until the time is up, plays a weighted
+Players arrive over the first 15 s (a quarter of a short run). Each signs in as a guest, then, until the time is up, plays a weighted
 mix on one kept-alive connection: stat updates, scores, rank reads, matchmaking tickets
 (create, poll, cancel), event batches, cloud saves (with their version), inbox reads and
 token refreshes (sign-ins). No think time: the figures are the backend's capacity.
@@ -60,6 +60,8 @@ MIX = [
     ("refresh", 5),
 ]
 EVENTS_PER_BATCH = 10
+# Players arrive evenly over this many seconds (at most a quarter of the run).
+RAMP_SECONDS = 15.0
 
 
 @dataclass
@@ -167,8 +169,10 @@ class Player:
                 self.save_version = int(current.json().get("version", 0))
 
 
-def _play(base_url: str, recorder: Recorder, seed: int, deadline: float) -> None:
+def _play(base_url: str, recorder: Recorder, seed: int, start: float, deadline: float) -> None:
     rng = random.Random(seed)
+    # Players arrive over the ramp, not all in the same instant.
+    time.sleep(max(0.0, start - time.monotonic()))
     player = Player(base_url, recorder, rng)
     actions = [name for name, _ in MIX]
     weights = [weight for _, weight in MIX]
@@ -341,8 +345,11 @@ def run(players: int, seconds: float, base_url: str | None, out: Path) -> dict[s
         recorder = Recorder()
         started = time.monotonic()
         deadline = started + seconds
+        ramp = min(RAMP_SECONDS, seconds / 4)
         threads = [
-            threading.Thread(target=_play, args=(base_url, recorder, seed, deadline), daemon=True)
+            threading.Thread(
+                target=_play, args=(base_url, recorder, seed, started + ramp * seed / players, deadline), daemon=True
+            )
             for seed in range(players)
         ]
         for thread in threads:
