@@ -280,6 +280,24 @@ class PlayersRepository(TableRepository):
             raise
         return from_item(resp.get("Attributes"))
 
+    def apply_stats_with(self, player_id: str, writes: list[StatWrite], now: str, ops: list[dict[str, Any]]) -> None:
+        """Sum/latest writes and other operations in ONE transaction (the stats update first).
+
+        Raises ConditionFailed with the cancellation reasons; retries nothing itself but
+        botocore's own retries, which reuse the transaction's ClientRequestToken.
+        """
+        update = self.stats_update(player_id, writes, now)
+        try:
+            self.client.transact_write_items(TransactItems=[{"Update": update}, *ops])  # type: ignore[list-item,typeddict-item]
+        except ClientError as exc:
+            failed = condition_failed(exc)
+            if failed is not None:
+                raise failed from exc
+            reasons = {str(r.get("Code")) for r in exc.response.get("CancellationReasons", [])}  # type: ignore[attr-defined]
+            if "TransactionConflict" in reasons:
+                raise ConditionFailed(reasons=sorted(reasons)) from exc
+            raise
+
     def apply_extreme(self, player_id: str, write: StatWrite, now: str) -> dict[str, Any]:
         """Apply one max/min write; a value that is not better leaves the item as it is."""
         op = ">" if write.aggregation == "max" else "<"
