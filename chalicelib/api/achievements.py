@@ -44,6 +44,7 @@ def list_achievements(call: Call) -> dict[str, Any]:
     response=ProgressResult,
     tags=("achievements",),
     errors=(400, 403, 404),
+    idempotent=True,
 )
 def report_progress(call: Call, achievement_id: str) -> dict[str, Any]:
     """Report steps of an incremental achievement the client may report; unlocks at the target."""
@@ -61,6 +62,7 @@ def report_progress(call: Call, achievement_id: str) -> dict[str, Any]:
     response=GrantResult,
     tags=("admin", "achievements"),
     errors=(400, 403, 404),
+    idempotent=True,
 )
 def admin_grant(call: Call, achievement_id: str) -> dict[str, Any]:
     """Grant an achievement (and its reward, once) to the player the body names."""

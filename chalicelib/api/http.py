@@ -19,6 +19,7 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 from pydantic import BaseModel, ValidationError
 
+from chalicelib.api import idempotency
 from chalicelib.api.identity import authenticate, gateway_authorizer
 from chalicelib.config import get_settings
 from chalicelib.errors import AppError, Forbidden, Invalid, TooLarge
@@ -46,6 +47,7 @@ class RouteDoc:
     status: int
     tags: tuple[str, ...]
     errors: tuple[int, ...]
+    idempotent: bool = False
 
 
 ROUTES: list[RouteDoc] = []
@@ -189,6 +191,8 @@ def run_view(
     params: dict[str, Any],
     raw_body: bool = False,
     deleted_ok: bool = False,
+    idempotent: bool = False,
+    lambda_context: Any = None,
 ) -> Response:
     request_id = str((request.context or {}).get("requestId") or uuid.uuid4())
     logger.append_keys(request_id=request_id, path=request.path, method=request.method)
@@ -214,6 +218,20 @@ def run_view(
             call.body = validate_body(body_model, data) if body_model is not None else data
         if query_model is not None:
             call.query = validate_query(query_model, request)
+        key = idempotency.key_of(request.headers) if idempotent and claims is not None else None
+        if key is not None and claims is not None:
+            body, replayed = idempotency.run_once(
+                player_id=claims.sub,
+                key=key,
+                request={"method": request.method, "path": request.path, "params": params,
+                         "query": dict(request.query_params or {}), "body": to_jsonable(call.body)},
+                handler=lambda: to_jsonable(handler(call, **params)),
+                lambda_context=lambda_context,
+            )
+            headers = dict(JSON_HEADERS)
+            if replayed:
+                headers["Idempotent-Replayed"] = "true"
+            return Response(body=body, status_code=status, headers=headers)
         result = handler(call, **params)
         if isinstance(result, Response):
             return result
@@ -274,17 +292,22 @@ def route(
     raw_body: bool = False,
     content_types: tuple[str, ...] = ("application/json",),
     deleted_ok: bool = False,
+    idempotent: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a thin route: `handler(call, **path_params)` returns a model or a dict.
 
     Every route with a caller refuses a deleted (401 `account_deleted`) or banned (403
     `account_banned`) account; `deleted_ok` lets a deleted one through (finishing its erasure).
+    `idempotent` routes honour an `Idempotency-Key` header (chalicelib.api.idempotency).
     """
 
     def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(handler)
         def view(**params: Any) -> Response:
-            return run_view(bp.current_request, auth, body, query, status, handler, params, raw_body, deleted_ok)
+            context = bp.lambda_context if idempotent else None
+            return run_view(
+                bp.current_request, auth, body, query, status, handler, params, raw_body, deleted_ok, idempotent, context
+            )
 
         kwargs: dict[str, Any] = {"methods": list(methods), "content_types": list(content_types)}
         authorizer = gateway_authorizer() if auth != "none" else None
@@ -305,6 +328,7 @@ def route(
                     status=status,
                     tags=tags,
                     errors=errors,
+                    idempotent=idempotent,
                 )
             )
         return handler

@@ -51,6 +51,7 @@ class SeedStatsResponse(BaseModel):
     response=SeedStatsResponse,
     tags=("seed",),
     errors=(400, 403),
+    idempotent=True,
 )
 def seed_player_stats(call: Call) -> dict[str, Any]:
     """Seed adapter: `action` update (default), increment, or get over the stats service."""

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pydantic import Field
 
 from chalicelib.models.common import RequestModel, ResponseModel
+from chalicelib.models.players import DisplayName
 from chalicelib.storage.schema import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 
 
 class GuestCreate(RequestModel):
-    display_name: str | None = Field(default=None, max_length=64)
+    display_name: DisplayName | None = None
 
 
 class LoginRequest(RequestModel):
