@@ -30,6 +30,7 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
             }
         ]
     },
+    ("POST", "/admin/players/{player_id}/achievements/{achievement_id}/progress"): {"steps": 1},
     ("POST", "/admin/players/{player_id}/ban"): {"reason": "cheating: impossible scores on 2026-11-30"},
     ("POST", "/admin/players/{player_id}/unban"): {"reason": "appeal accepted"},
     ("PUT", "/saves/{slot}"): {"data": {"level": 3, "coins": 120}, "expected_version": 0},

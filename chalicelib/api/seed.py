@@ -29,7 +29,7 @@ def payload_as(model: type[BaseModel], payload: dict[str, Any]) -> Any:
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
-        raise invalid_from(exc, "payload") from None
+        raise invalid_from(exc, "payload", model=model) from None
 
 
 class SeedStatsEnvelope(SeedEnvelope):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from chalicelib.models.common import RequestModel, ResponseModel
 from chalicelib.models.players import DisplayName
@@ -14,8 +14,23 @@ class GuestCreate(RequestModel):
 
 
 class LoginRequest(RequestModel):
-    username: str = Field(min_length=1, max_length=128, description="Username, or the email of an upgraded account")
+    """Sign in with `username` (a guest's, or an upgraded account's email) or `email`."""
+
+    username: str | None = Field(
+        default=None, min_length=1, max_length=128, description="Username, or the email of an upgraded account"
+    )
+    email: str | None = Field(default=None, min_length=3, max_length=254, description="An upgraded account's email")
     password: str = Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)
+
+    @model_validator(mode="after")
+    def _one_identity(self) -> LoginRequest:
+        if (self.username is None) == (self.email is None):
+            raise ValueError("give either username or email")
+        return self
+
+    @property
+    def identity(self) -> str:
+        return self.email if self.email is not None else self.username or ""
 
 
 class RefreshRequest(RequestModel):

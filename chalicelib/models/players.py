@@ -75,7 +75,7 @@ def _document_stats(schema: dict[str, Any], writer: str) -> None:
             continue
         if stat.aggregation == "sum":
             cap = stat.max_delta if stat.max_delta is not None else MAX_ABS_NUMBER
-            low, high = -cap, cap
+            low, high = (-cap if writer == "server" or stat.client_decrease else 0), cap
         else:
             low = stat.min if stat.min is not None else -MAX_ABS_NUMBER
             high = stat.max if stat.max is not None else MAX_ABS_NUMBER
@@ -112,6 +112,9 @@ class StatsView(ResponseModel):
     player_id: str
     stats: dict[str, float | int]
     updated_at: str | None = None
+    unlocked: list[str] = Field(
+        default_factory=list, description="Achievements this update unlocked (their rewards are in `stats`)"
+    )
 
 
 class DeletedView(ResponseModel):
