@@ -196,6 +196,9 @@ class StandIn:
             def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
                 logger.debug("%s %s", self.requestline, code)
 
+        from local_backend import moto_fixes
+
+        moto_fixes.install()
         _reset_services()
         self._load()
         self._app = _SerializedApp(DomainDispatcherApplication(create_backend_app), serialize=self.serialize)
