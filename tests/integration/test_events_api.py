@@ -72,7 +72,10 @@ def test_overlapping_batches_from_many_threads_count_each_event_once(standin, ne
     every distinct event is accepted by exactly one request and counted once."""
     now = fresh_day()
     players = [new_player().player_id for _ in range(3)]
-    sent = {p: [make_event(("session_start", "purchase", "ui_click")[i % 3], ts=now - 5) for i in range(12)] for p in players}
+    sent = {
+        p: [make_event(("session_start", "purchase", "ui_click")[i % 3], ts=now - 5) for i in range(12)]
+        for p in players
+    }
     results: list[dict[str, Any]] = []
     barrier = threading.Barrier(4 * len(players))
 
@@ -93,8 +96,16 @@ def test_overlapping_batches_from_many_threads_count_each_event_once(standin, ne
     assert sum(r["accepted"] + r["duplicates"] for r in results) == (10 + 10 + 6 + 9) * len(players)
     row = day_row(now)
     assert row["events"] == 12 * len(players)
-    assert row["events_by_type"] == {"purchase": 4 * len(players), "session_start": 4 * len(players), "ui_click": 4 * len(players)}
-    assert (row["active_players"], row["new_players"], row["sessions"]) == (len(players), len(players), 4 * len(players))
+    assert row["events_by_type"] == {
+        "purchase": 4 * len(players),
+        "session_start": 4 * len(players),
+        "ui_click": 4 * len(players),
+    }
+    assert (row["active_players"], row["new_players"], row["sessions"]) == (
+        len(players),
+        len(players),
+        4 * len(players),
+    )
 
 
 def test_invalid_events_are_named_by_index_and_the_valid_ones_kept(api, new_player):
