@@ -316,3 +316,40 @@ def test_account_deletion_erases_events_and_markers(api, new_player):
     assert resp.status == 200, resp.body
     assert resp.json["erased"]["events"] >= 2 + 2  # two events, the FIRST and day markers
     assert stored_events(player.player_id) == []
+
+
+def test_seed_events_without_a_timestamp_are_never_merged(api, new_player):
+    """The same event without a timestamp, sent in two batches, is two events (the issue:
+    its id was a hash of its fields, so every later one was a "duplicate" forever). A
+    client that keeps its batch id on a resend is still recognised."""
+    player = new_player()
+    click = {"eventType": "ui_click", "eventData": {"button": "play"}, "sessionId": "a"}
+    first = api.post("/game-events", _seed([click, click], batch_id="b1"), player=player)
+    assert first.status == 200, first.body
+    assert (first.json["accepted"], first.json["duplicates"]) == (2, 0)
+    later = api.post("/game-events", _seed([click], batch_id="b2"), player=player)
+    assert (later.json["accepted"], later.json["duplicates"]) == (1, 0)
+    no_batch_id = [api.post("/game-events", _seed([click]), player=player).json for _ in range(2)]
+    assert [(r["accepted"], r["duplicates"]) for r in no_batch_id] == [(1, 0), (1, 0)]
+    single = [api.post("/analytics", {"payload": click}, player=player).json for _ in range(2)]
+    assert [(r["accepted"], r["duplicates"]) for r in single] == [(1, 0), (1, 0)]
+    # The same batch resent under the same batch id: nothing new.
+    resent = api.post("/game-events", _seed([click, click], batch_id="b1"), player=player)
+    assert (resent.json["accepted"], resent.json["duplicates"]) == (0, 2)
+    assert len(stored_events(player.player_id)) == 7
+
+
+def test_identical_seed_events_of_one_frame_are_distinct_and_their_resend_is_not(api, new_player):
+    """Unity's Time.time is the same for every event tracked in one frame: two identical
+    events of a frame are two events, and the re-queued batch (new batch id, new batch
+    time, as the seed sends it) is recognised whole."""
+    player = new_player()
+    hit = {"eventType": "ui_click", "eventData": {"target": "enemy"}, "timestamp": 42.125, "sessionId": "s"}
+    batch = [hit, {**hit, "eventData": {"target": "wall"}}, hit, hit]
+    first = api.post("/game-events", _seed(batch, batch_id="g1", batch_timestamp=int(time.time())), player=player)
+    assert (first.json["accepted"], first.json["duplicates"]) == (4, 0)
+    again = api.post("/game-events", _seed(batch, batch_id="g2", batch_timestamp=int(time.time()) + 3), player=player)
+    assert (again.json["accepted"], again.json["duplicates"]) == (0, 4)
+    next_frame = api.post("/game-events", _seed([{**hit, "timestamp": 42.141}], batch_id="g3"), player=player)
+    assert (next_frame.json["accepted"], next_frame.json["duplicates"]) == (1, 0)
+    assert len(stored_events(player.player_id)) == 5
