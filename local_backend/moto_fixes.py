@@ -24,14 +24,14 @@ def install() -> None:
         # The only deepcopy of a Table in that module is the transaction's backup.
         return value if isinstance(value, Table) else copy.deepcopy(value, memo)
 
-    models.copy = SimpleNamespace(deepcopy=deepcopy)  # type: ignore[attr-defined]
+    models.copy = SimpleNamespace(deepcopy=deepcopy)  # type: ignore[assignment]
     original = models.DynamoDBBackend.transact_write_items
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         saved: list[tuple[Any, Any, Any, Any]] = []
         stream_lengths: dict[int, tuple[Any, int]] = {}
         for entry in transact_items:
-            op = next(iter(entry.values()), {})
+            op: dict[str, Any] = next(iter(entry.values()), {})
             table = self.tables.get(op.get("TableName"))
             attrs = op.get("Item") or op.get("Key") or {}
             if table is None or table.hash_key_attr not in attrs:
