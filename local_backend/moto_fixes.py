@@ -20,6 +20,9 @@ def install() -> None:
     from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.table import Table
 
+    if getattr(models, "copy", None) is not copy:  # another moto layout: leave it as it is
+        return
+
     def deepcopy(value: Any, memo: Any = None) -> Any:
         # The only deepcopy of a Table in that module is the transaction's backup.
         return value if isinstance(value, Table) else copy.deepcopy(value, memo)
