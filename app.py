@@ -1,4 +1,4 @@
-"""The Chalice app: one Blueprint per service, scheduled jobs and stream handlers."""
+"""The Chalice app: one Blueprint per service and the scheduled jobs."""
 
 from __future__ import annotations
 
