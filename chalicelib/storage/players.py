@@ -139,30 +139,6 @@ class PlayersRepository(TableRepository):
         item = from_item(resp.get("Item"))
         return item or None
 
-    def account_statuses(self, player_ids: list[str]) -> dict[str, str]:
-        """Status of up to 100 accounts that have one, in one BatchGetItem (plus retries)."""
-        unique = list(dict.fromkeys(player_ids))[:100]
-        if not unique:
-            return {}
-        found: dict[str, str] = {}
-        request: dict[str, Any] = {
-            self.table: {
-                "Keys": [_account_key(p) for p in unique],
-                "ProjectionExpression": "player_id, #st",
-                "ExpressionAttributeNames": {"#st": "status"},
-                "ConsistentRead": True,
-            }
-        }
-        for _ in range(5):
-            resp = self.client.batch_get_item(RequestItems=request)
-            for raw in resp.get("Responses", {}).get(self.table, []):
-                item = from_item(raw)
-                found[item["player_id"]] = str(item.get("status", ACTIVE))
-            request = resp.get("UnprocessedKeys") or {}  # type: ignore[assignment]
-            if not request:
-                return found
-        raise Throttled("account statuses could not be read")
-
     def mark_deleted(self, player_id: str, at: str) -> None:
         """Deleted is final: nothing ever changes the status back."""
         self.client.put_item(

@@ -139,7 +139,7 @@ EVENTS = Table(
     sort=SK,
     ttl_attribute="expires_at",
     stream="NEW_IMAGE",
-    description="Game events, per player (PK) by event id (SK); the stream feeds analytics.",
+    description="Game events, per player (PK) by event id (SK), written with their analytics counts.",
 )
 
 ANALYTICS = Table(

@@ -99,20 +99,6 @@ def test_no_profile_can_be_created_for_a_deleted_account(standin):
     assert repo.get_profile("gone-1") is None
 
 
-def test_stream_records_of_deleted_players_are_not_counted(api, new_player):
-    from chalicelib.api.events import count_stream_records
-    from tests.integration.events_helpers import make_event, stream_records
-
-    kept, gone = new_player(), new_player()
-    for player in (kept, gone):
-        assert api.post("/events", {"events": [make_event()]}, player=player).status == 202
-    records = stream_records({kept.player_id, gone.player_id})
-    assert len(records) == 2
-    account_status.mark_deleted(player_id=gone.player_id, repo=PlayersRepository())
-    report = count_stream_records(records)
-    assert report.events_seen == 1
-
-
 def ban(api, admin, player_id: str, reason: Any = "cheating", action: str = "ban") -> Any:
     return api.post(f"/admin/players/{player_id}/{action}", {"reason": reason}, player=admin)
 

@@ -102,7 +102,7 @@ def _event_batch() -> dict[str, Any]:
 
 def test_events_throttled_once_are_stored_once(api, new_player):
     player, body = new_player(), _event_batch()
-    with fast_retries(), throttle(aws.dynamodb(), "BatchWriteItem", times=1) as hook:
+    with fast_retries(), throttle(aws.dynamodb(), "TransactWriteItems", times=1) as hook:
         resp = api.post("/events", body, player=player)
     assert hook.injected == 1
     assert resp.status == 202 and resp.json["accepted"] == 1
@@ -112,7 +112,7 @@ def test_events_throttled_once_are_stored_once(api, new_player):
 def test_events_under_persistent_throttling_are_reported_per_event_and_not_stored(api, new_player):
     """Events answer per event (issue 7): each unstored one is `unavailable`; a resend stores it."""
     player, body = new_player(), _event_batch()
-    with fast_retries(), throttle(aws.dynamodb(), "BatchWriteItem", times=None):
+    with fast_retries(), throttle(aws.dynamodb(), "TransactWriteItems", times=None):
         resp = api.post("/events", body, player=player)
     assert resp.status == 202
     assert resp.json["accepted"] == 0
