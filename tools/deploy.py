@@ -254,7 +254,12 @@ def apply_template(
 
 
 def deploy(
-    target: Target, *, alarm_email: str | None = None, build_dir: Path | None = None, report: Report = _say
+    target: Target,
+    *,
+    alarm_email: str | None = None,
+    build_dir: Path | None = None,
+    package_dir: Path | None = None,
+    report: Report = _say,
 ) -> dict[str, str]:
     cloudformation = target.client("cloudformation")
     if describe_stack(cloudformation, target.data_stack_name) is not None:
@@ -262,10 +267,13 @@ def deploy(
             f"stage {target.stage} is deployed with `chalice deploy` (stack {target.data_stack_name}); "
             "one stage, one way: pick another stage name"
         )
-    out = build_dir or target.project_dir / "build" / target.stage
-    if out.exists():
-        shutil.rmtree(out)
-    cfn.package(target.stage, out, project_dir=target.project_dir)
+    if package_dir is not None:
+        out = package_dir  # what `make package` built (and CI checked): deployed as is
+    else:
+        out = build_dir or target.project_dir / "build" / target.stage
+        if out.exists():
+            shutil.rmtree(out)
+        cfn.package(target.stage, out, project_dir=target.project_dir)
     s3 = target.client("s3")
     ensure_artifacts_bucket(s3, target.artifacts_bucket, target.region, report=report)
     code_key = f"{target.app}/{target.stage}/code-{content_hash(out / 'deployment.zip')}.zip"
@@ -286,10 +294,11 @@ def deploy(
         report=report,
     )
     report(f"stack {target.stack_name}: " + ("deployed" if changed else "no changes"))
-    if target.stage == "prod":
-        cloudformation.update_termination_protection(EnableTerminationProtection=True, StackName=target.stack_name)
     stack = describe_stack(cloudformation, target.stack_name)
     assert stack is not None
+    if target.stage == "prod" and not stack.get("EnableTerminationProtection"):
+        # A stray `aws cloudformation delete-stack` cannot take prod down; make destroy lifts it.
+        cloudformation.update_termination_protection(EnableTerminationProtection=True, StackName=target.stack_name)
     return stack_outputs(stack)
 
 
@@ -310,7 +319,8 @@ def destroy(target: Target, *, delete_data: bool = False, report: Report = _say)
             for resource in page["StackResourceSummaries"]:
                 if resource["ResourceType"] in DATA_TYPES and resource.get("PhysicalResourceId"):
                     kept.append((resource["ResourceType"], resource["PhysicalResourceId"]))
-        cloudformation.update_termination_protection(EnableTerminationProtection=False, StackName=name)
+        if stack.get("EnableTerminationProtection"):
+            cloudformation.update_termination_protection(EnableTerminationProtection=False, StackName=name)
         cloudformation.delete_stack(StackName=name)
         _wait(cloudformation, "stack_delete_complete", StackName=name)
         report(f"deleted stack {name}")
@@ -494,6 +504,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["deploy", "outputs", "destroy", "chalice"])
     parser.add_argument("--stage", default=os.environ.get("STAGE") or "prod")
     parser.add_argument("--alarm-email", default=os.environ.get("ALARM_EMAIL") or None)
+    parser.add_argument("--package-dir", type=Path, help="deploy: a `make package` output instead of packaging again")
     parser.add_argument("--delete-data", action="store_true", help="destroy: also delete tables, bucket and pool")
     parser.add_argument("--yes", action="store_true", help="destroy --delete-data: confirm")
     args = parser.parse_args(argv)
@@ -503,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
     target = Target(boto3.session.Session(), args.stage)
     _say(f"account {target.account}, region {target.region}, stage {args.stage}")
     if args.command == "deploy":
-        print_outputs(deploy(target, alarm_email=args.alarm_email), target.region)
+        print_outputs(deploy(target, alarm_email=args.alarm_email, package_dir=args.package_dir), target.region)
     elif args.command == "chalice":
         print_outputs(chalice_deploy(target), target.region)
     elif args.command == "outputs":
