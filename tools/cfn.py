@@ -643,7 +643,9 @@ def method_settings(paths: dict[str, Any], deployment: DeploymentDefinition) -> 
             "HttpMethod": "*",
             "ThrottlingRateLimit": api.rate_limit,
             "ThrottlingBurstLimit": api.burst_limit,
-            "MetricsEnabled": True,
+            # Per-method metrics are billed as custom metrics (7 per route): the API-wide
+            # ones (free) feed the alarms and the dashboard.
+            "MetricsEnabled": False,
         }
     ]
     for path in sorted(paths):
@@ -658,7 +660,7 @@ def method_settings(paths: dict[str, Any], deployment: DeploymentDefinition) -> 
                     "HttpMethod": method.upper(),
                     "ThrottlingRateLimit": api.strict_rate_limit,
                     "ThrottlingBurstLimit": api.strict_burst_limit,
-                    "MetricsEnabled": True,
+                    "MetricsEnabled": False,
                 }
             )
     return settings
