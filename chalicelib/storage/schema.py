@@ -150,6 +150,13 @@ ANALYTICS = Table(
     description="Daily aggregates (sharded counters) and first-seen markers.",
 )
 
+IDEMPOTENCY = Table(
+    key="idempotency",
+    partition=Key("id"),
+    ttl_attribute="expiration",
+    description="Answers of writes sent with an Idempotency-Key (Powertools' idempotency records).",
+)
+
 SAVES_BUCKET = Bucket(key="saves", description="Large cloud saves, uploaded by presigned URL.")
 
 DATA = DataDefinition(
@@ -162,6 +169,7 @@ DATA = DataDefinition(
         SAVES,
         EVENTS,
         ANALYTICS,
+        IDEMPOTENCY,
     ),
     buckets=(SAVES_BUCKET,),
 )
