@@ -73,7 +73,7 @@ def run() -> list[Figure]:
     config = get_game_config().events
     logger.setLevel("WARNING")
     figures: list[Figure] = []
-    install_moto_patches()
+    install_moto_patches()  # transactions cost what they write, not a copy of the table
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         lookup = boto3.client("dynamodb", region_name="us-east-1")
