@@ -30,8 +30,9 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-# DynamoDB keeps stream records 24 hours. At a sustained 10 writes/s that is about 1 GB
-# of records in the stand-in after a day; LOCAL_STREAM_RETENTION_SECONDS shortens it.
+# DynamoDB keeps stream records 24 hours. moto holds one in about 6 KB (a 200-byte item, both
+# images): at a sustained 10 writes/s that is about 5 GB after a day; LOCAL_STREAM_RETENTION_SECONDS
+# shortens it.
 STREAM_RETENTION_SECONDS = int(os.environ.get("LOCAL_STREAM_RETENTION_SECONDS") or 24 * 3600)
 # DynamoDB leaves alone items whose expiry is more than five years in the past.
 TTL_MAX_AGE_SECONDS = 5 * 365 * 24 * 3600
