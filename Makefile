@@ -26,9 +26,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-## bench: print the benchmark figures and write bench/results.json
+## bench: print the benchmark figures and write bench/results.json (QUICK=1: small sizes)
 bench: $(STAMP)
-	$(BIN)/python -m bench.run
+	BENCH_QUICK=$(QUICK) $(BIN)/python -m bench.run
 
 ## package: CloudFormation artefacts in build/package (merge template from the data definition)
 package: $(STAMP)

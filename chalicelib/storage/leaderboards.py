@@ -328,44 +328,12 @@ class LeaderboardsRepository(TableRepository):
                     child[int(name[1:])] += int(count)
         return Counts(layout, summed)
 
-    def ties_ahead(self, layout: Layout, entry: Entry) -> int:
-        """Entries with the same order key reached earlier (or at the same ms, lower id)."""
-
-        def count(shard: int) -> int:
-            total = 0
-            kwargs: dict[str, Any] = {
-                "TableName": self.table,
-                "IndexName": INDEX,
-                "KeyConditionExpression": "GSI1PK = :pk AND GSI1SK BETWEEN :lo AND :hi",
-                "FilterExpression": "player_id <> :me",
-                "ExpressionAttributeValues": values(
-                    {
-                        ":pk": layout.index_pk(shard),
-                        ":lo": f"{entry.key:0{KEY_DIGITS}d}#",
-                        ":hi": entry.sort_key,
-                        ":me": entry.player_id,
-                    }
-                ),
-                "Select": "COUNT",
-                "Limit": 1000,
-            }
-            while True:
-                resp = self.client.query(**kwargs)
-                total += int(resp.get("Count", 0))
-                if not resp.get("LastEvaluatedKey"):
-                    return total
-                kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-
-        return sum(_parallel(count, list(range(layout.index_shards))))
-
     def ranks(self, layout: Layout, entries: Sequence[Entry]) -> tuple[dict[str, int], int]:
-        """Exact ranks of `entries` (1 = best) and the period's entry count."""
+        """Exact ranks of `entries` (1 + the entries with a strictly better score; equal
+        scores share a rank) and the period's entry count: one BatchGetItem, whatever the
+        board's size and however many entries share a score."""
         counts = self.counts(layout, [e.key for e in entries])
-        ranks = {}
-        for e in entries:
-            ties = self.ties_ahead(layout, e) if counts.at(e.key) > 1 else 0
-            ranks[e.player_id] = 1 + counts.ahead(e.key) + ties
-        return ranks, counts.total
+        return {e.player_id: 1 + counts.ahead(e.key) for e in entries}, counts.total
 
     # the score index --------------------------------------------------------------------
 
@@ -413,14 +381,17 @@ class LeaderboardsRepository(TableRepository):
         return list(reversed(up[-k:])), down[:k]
 
     def count_ahead_by_query(self, layout: Layout, entry: Entry) -> int:
-        """The baseline a rank must not cost: a COUNT over everyone ahead (benchmarks only)."""
+        """The baseline a rank must not cost: a COUNT over every entry with a better score
+        (benchmarks only)."""
         total = 0
         for shard in range(layout.index_shards):
             kwargs: dict[str, Any] = {
                 "TableName": self.table,
                 "IndexName": INDEX,
                 "KeyConditionExpression": "GSI1PK = :pk AND GSI1SK < :b",
-                "ExpressionAttributeValues": values({":pk": layout.index_pk(shard), ":b": entry.sort_key}),
+                "ExpressionAttributeValues": values(
+                    {":pk": layout.index_pk(shard), ":b": f"{entry.key:0{KEY_DIGITS}d}#"}
+                ),
                 "Select": "COUNT",
             }
             while True:

@@ -61,6 +61,12 @@ class Reference:
         rows = sorted(self.entries.items(), key=lambda kv: (sign * kv[1][0], kv[1][1], kv[0]))
         return [(p, s) for p, (s, _) in rows]
 
+    def rank(self, player: str) -> int:
+        """1 + the entries with a strictly better score, counted one by one."""
+        mine = self.entries[player][0]
+        better = (lambda s: s > mine) if self.board.order == "desc" else (lambda s: s < mine)
+        return 1 + sum(1 for s, _ in self.entries.values() if better(s))
+
 
 def make_board(mode: str, order: str, **kw) -> tuple[str, BoardDef]:
     board_id = f"t{next(_ids)}_{mode}_{order}"
@@ -121,7 +127,7 @@ class BoardMachine(RuleBasedStateMachine):
         else:
             assert accepted
             ordered = self.refs[board_id].ordered()
-            assert result["entry"]["rank"] == [p for p, _ in ordered].index(player) + 1
+            assert result["entry"]["rank"] == self.refs[board_id].rank(player)
             assert result["total_entries"] == len(ordered)
         self.touched = board_id
 
@@ -131,7 +137,8 @@ class BoardMachine(RuleBasedStateMachine):
             return
         board_id = self.touched
         board = self.boards[board_id]
-        expected = self.refs[board_id].ordered()
+        ref = self.refs[board_id]
+        expected = ref.ordered()
         common = {"board_id": board_id, "board": board, "repo": self.repo, "names": no_names, "clock": self.clock}
         # every page, through cursors
         seen, cursor = [], None
@@ -141,17 +148,17 @@ class BoardMachine(RuleBasedStateMachine):
             cursor = page["next_cursor"]
             if cursor is None:
                 break
-        assert seen == [(i + 1, p, s) for i, (p, s) in enumerate(expected)]
+        assert seen == [(ref.rank(p), p, s) for p, s in expected]
         # every player's rank and window
         for i, (player, _) in enumerate(expected):
             me = lb.standing(player_id=player, around=2, period=None, **common)
-            assert me["entry"]["rank"] == i + 1
+            assert me["entry"]["rank"] == ref.rank(player)
             window = [(e["rank"], e["player_id"]) for e in me["entries"]]
             lo = max(0, i - 2)
-            assert window == [(j + 1, expected[j][0]) for j in range(lo, min(len(expected), i + 3))]
+            assert window == [(ref.rank(p), p) for p, _ in expected[lo : i + 3]]
         friends = lb.chosen_players(player_ids=PLAYERS, period=None, **common)
         assert [(e["rank"], e["player_id"]) for e in friends["entries"]] == [
-            (i + 1, p) for i, (p, _) in enumerate(expected)
+            (ref.rank(p), p) for p, _ in expected
         ]
 
 
@@ -211,7 +218,9 @@ def test_concurrent_submissions_keep_ranks_exact(standin):
         expected = sorted(entries.values(), key=lambda e: (-e.score, e.reached_ms, e.player_id))
         ranks, total = repo.ranks(layout, list(entries.values()))
         assert total == len(entries)
-        assert [ranks[e.player_id] for e in expected] == list(range(1, len(expected) + 1))
+        assert [ranks[e.player_id] for e in expected] == [
+            1 + sum(1 for o in expected if o.score > e.score) for e in expected
+        ]
         page = lb.top(board_id=board_id, board=board, limit=100, cursor=None, period=None, repo=repo, names=no_names)
         assert [e["player_id"] for e in page["entries"]] == [e.player_id for e in expected]
 
