@@ -56,26 +56,15 @@ def create_table_request(table: Table, name: str) -> dict[str, Any]:
         "TableName": name,
         "BillingMode": "PAY_PER_REQUEST",
         "KeySchema": keys,
-        "AttributeDefinitions": [
-            {"AttributeName": n, "AttributeType": t}
-            for n, t in table.attributes.items()
-        ],
+        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in table.attributes.items()],
     }
     if table.indexes:
         request["GlobalSecondaryIndexes"] = [
             {
                 "IndexName": index.name,
-                "KeySchema": [
-                    {"AttributeName": index.partition.name, "KeyType": "HASH"}
-                ]
-                + (
-                    [{"AttributeName": index.sort.name, "KeyType": "RANGE"}]
-                    if index.sort
-                    else []
-                ),
-                "Projection": {
-                    "ProjectionType": "KEYS_ONLY" if index.keys_only else "ALL"
-                },
+                "KeySchema": [{"AttributeName": index.partition.name, "KeyType": "HASH"}]
+                + ([{"AttributeName": index.sort.name, "KeyType": "RANGE"}] if index.sort else []),
+                "Projection": {"ProjectionType": "KEYS_ONLY" if index.keys_only else "ALL"},
             }
             for index in table.indexes
         ]
@@ -88,9 +77,7 @@ def _spec(module: str, app_dir: Path, env: dict[str, str]) -> dict[str, Any]:
         "module": module,
         "app_dir": str(app_dir),
         "env": env,
-        "tables": [
-            create_table_request(t, settings.table_name(t.key)) for t in DATA.tables
-        ],
+        "tables": [create_table_request(t, settings.table_name(t.key)) for t in DATA.tables],
     }
 
 
@@ -104,14 +91,10 @@ def _once(spec: dict[str, Any]) -> float:
         timeout=120,
     )
     if result.returncode != 0:
-        raise RuntimeError(
-            f"{spec['module']} cold start failed:\n{result.stderr[-2000:]}"
-        )
+        raise RuntimeError(f"{spec['module']} cold start failed:\n{result.stderr[-2000:]}")
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     if outcome["status"] != 200:
-        raise RuntimeError(
-            f"{spec['module']}: GET /health answered {outcome['status']}"
-        )
+        raise RuntimeError(f"{spec['module']}: GET /health answered {outcome['status']}")
     return float(outcome["ms"])
 
 
@@ -128,9 +111,7 @@ def run() -> list[Figure]:
     players = Settings.from_env(env).table_name("players")
     with tempfile.TemporaryDirectory() as minimal_dir:
         Path(minimal_dir, "minimal_app.py").write_text(MINIMAL_APP, encoding="utf-8")
-        minimal = _spec(
-            "minimal_app", Path(minimal_dir), {**env, "MINIMAL_TABLE": players}
-        )
+        minimal = _spec("minimal_app", Path(minimal_dir), {**env, "MINIMAL_TABLE": players})
         has_app = (app_dir / "app.py").exists()
         real = _spec("app", app_dir, env)
         # One unmeasured pair: writes the bytecode caches and warms the OS file cache.
@@ -145,9 +126,7 @@ def run() -> list[Figure]:
 
     figures = [Figure("cold_start.minimal_ms", statistics.median(minimal_ms), "ms")]
     if not has_app:
-        print(
-            f"# no app.py in {app_dir}: cold_start.ratio not measured", file=sys.stderr
-        )
+        print(f"# no app.py in {app_dir}: cold_start.ratio not measured", file=sys.stderr)
         return figures
     app_median = statistics.median(app_ms)
     return [

@@ -205,7 +205,9 @@ def _bench_case(distribution: str, size: int) -> list[Figure]:
         items, entries = build_items(layout, size, distribution, random.Random(size))
         _load(TABLE, items)
         label = f"{distribution}_{_label(size)}"
-        print(f"# leaderboards {label}: loaded {len(items)} items in {time.monotonic() - started:.1f}s", file=sys.stderr)
+        print(
+            f"# leaderboards {label}: loaded {len(items)} items in {time.monotonic() - started:.1f}s", file=sys.stderr
+        )
         ordered = sorted(entries, key=lambda e: e.sort_key)
         crowded = layout.order_key(crowded_score(distribution))
         group = [e for e in ordered if e.key == crowded]

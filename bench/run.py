@@ -33,17 +33,13 @@ def discover(names: list[str] | None = None) -> list[str]:
         wanted = {n if n.startswith("bench_") else f"bench_{n}" for n in names}
         unknown = wanted - set(modules)
         if unknown:
-            raise SystemExit(
-                f"no benchmark {', '.join(sorted(unknown))}; have {modules}"
-            )
+            raise SystemExit(f"no benchmark {', '.join(sorted(unknown))}; have {modules}")
         modules = [m for m in modules if m in wanted]
     return modules
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.run", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
