@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench wipe package policy deploy clean
+.PHONY: run test lint bench cost wipe package policy deploy clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -29,6 +29,10 @@ lint: $(STAMP)
 ## bench: print the benchmark figures and write bench/results.json (QUICK=1: small sizes)
 bench: $(STAMP)
 	BENCH_QUICK=$(QUICK) $(BIN)/python -m bench.run
+
+## cost: dollars per 1,000 daily players per month, from a session played on the stand-in
+cost: $(STAMP)
+	$(BIN)/python -m bench.cost
 
 ## package: CloudFormation artefacts in build/package (merge template from the data definition)
 package: $(STAMP)
