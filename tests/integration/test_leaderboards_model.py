@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from chalicelib.errors import Invalid
-from chalicelib.game_config.schema import BoardDef, GameConfig
+from chalicelib.game_config.schema import BoardDef, GameConfig, StatDef
 from chalicelib.services import leaderboards as lb
 from chalicelib.storage.leaderboards import Layout, LeaderboardsRepository
 
@@ -337,3 +337,59 @@ def test_bench_bulk_loader_writes_what_the_storage_layer_writes(standin):
             repo.client.get_item(TableName=repo.table, Key=to_item({"PK": item["PK"], "SK": item["SK"]}))["Item"]
         )
         assert stored == item
+
+
+def test_rank_reads_do_not_grow_with_ties(standin):
+    """The last of a big tie group costs one counter read, like a player alone on a score."""
+    from bench.harness import count_requests
+
+    repo = LeaderboardsRepository()
+    board_id, board = make_board("best", "desc")
+    ms = [1_790_000_000_000]
+    players = [f"{board_id}-tie-{i}" for i in range(30)]
+    for i, player in enumerate([*players, f"{board_id}-top", f"{board_id}-low"]):
+        ms[0] += 1
+        score = 900 if player.endswith("top") else 100 if player.endswith("low") else 500
+        lb.submit_score(
+            board_id=board_id,
+            board=board,
+            player_id=player,
+            score=score,
+            writer="client",
+            repo=repo,
+            names=no_names,
+            clock=lambda: ms[0] / 1000,
+        )
+    layout = Layout.of(board_id, board, "all")
+    last = repo.get_entry(layout, players[-1])
+    alone = repo.get_entry(layout, f"{board_id}-low")
+    with count_requests(repo.client) as tied:
+        ranks, total = repo.ranks(layout, [last])
+    with count_requests(repo.client) as single:
+        repo.ranks(layout, [alone])
+    assert ranks[last.player_id] == 2 and total == 32
+    assert tied.total_requests == single.total_requests == 1
+    assert tied.items_read <= single.items_read + layout.levels * board.counter_shards
+
+
+def test_a_stat_fed_board_reads_no_rank(standin):
+    """A stat update that feeds a board writes the entry and reads no rank nobody returns."""
+    from bench.harness import count_requests
+
+    repo = LeaderboardsRepository()
+    board_id, board = make_board("sum", "desc", source_stat="kills")
+    config = GameConfig(stats={"kills": StatDef(aggregation="sum")}, leaderboards={board_id: board})
+    with count_requests(repo.client) as counted:
+        written = lb.follow_stats(
+            config=config,
+            player_id=f"{board_id}-feeder",
+            changed={"kills": 3},
+            deltas={"kills": 3},
+            repo=repo,
+            names=no_names,
+        )
+    assert written == [board_id]
+    assert counted.requests["TransactWriteItems"] == 1
+    assert counted.requests["BatchGetItem"] == 0 and counted.requests["Query"] == 0
+    layout = Layout.of(board_id, board, "all")
+    assert repo.get_entry(layout, f"{board_id}-feeder").score == 3
