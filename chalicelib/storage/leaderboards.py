@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -265,8 +266,11 @@ class LeaderboardsRepository(TableRepository):
 
     def _transact(self, ops: list[dict[str, Any]], attempts: int = 6) -> None:
         for attempt in range(attempts):
+            # One token per attempt: botocore's own retries of a call that timed out after
+            # committing repeat it with the same token, so the entry moves once.
+            token = uuid.uuid4().hex
             try:
-                self.client.transact_write_items(TransactItems=ops)  # type: ignore[arg-type]
+                self.client.transact_write_items(TransactItems=ops, ClientRequestToken=token)  # type: ignore[arg-type]
                 return
             except ClientError as exc:
                 failed = condition_failed(exc)
