@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint load bench wipe package policy deploy outputs destroy chalice-deploy clean
+.PHONY: run test lint load bench cost wipe package policy deploy outputs destroy chalice-deploy clean
 
 STAGE ?= prod
 # checkov has its own environment: its dependencies clash with the project's pins.
@@ -50,9 +50,13 @@ load: $(STAMP)
 	$(BIN)/python -m local_backend.load $(if $(PLAYERS),--players $(PLAYERS)) $(if $(SECONDS),--seconds $(SECONDS)) \
 		$(if $(BASE_URL),--base-url $(BASE_URL))
 
-## bench: print the benchmark figures and write bench/results.json
+## bench: print the benchmark figures and write bench/results.json (QUICK=1: small sizes)
 bench: $(STAMP)
-	$(BIN)/python -m bench.run
+	BENCH_QUICK=$(QUICK) $(BIN)/python -m bench.run
+
+## cost: dollars per 1,000 daily players per month, from a session played on the stand-in
+cost: $(STAMP)
+	$(BIN)/python -m bench.cost
 
 ## package: the stage's CloudFormation template and code in build/package (no AWS call, no region needed)
 package: $(STAMP)

@@ -1,10 +1,13 @@
 """Cold start: `import app` plus its first request, against a minimal Chalice app.
 
-Both run in fresh processes against moto's in-process `mock_aws` (tables created
-before the clock starts), alternately, REPEATS times; the figure is the ratio of the
-medians. The minimal app does what a cold start cannot avoid: import Chalice, build a
-DynamoDB client, one GetItem. The ratio is what the real app's imports and set-up cost
-on top. Set BENCH_APP_DIR to measure an app in another directory.
+Per route (GET /players/me, POST /players/me/stats, with a signed-in player's token),
+both apps run in fresh processes against the local stand-in (started and provisioned
+before the clock starts), alternately, REPEATS pairs (15; 7 with BENCH_QUICK=1) after
+one unmeasured pair; the figure is the median of the pairs' ratios. The minimal app does
+what a cold start cannot avoid: import Chalice, build a DynamoDB client, one GetItem.
+The ratio is what the real app's imports and set-up cost on top (for the real app that
+includes fetching the token keys and checking the token's signature). Set BENCH_APP_DIR
+to measure an app in another directory.
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ from typing import Any
 from bench.harness import Figure
 from chalicelib.config import Settings
 from chalicelib.storage.schema import DATA, Table
-from tools.stage_config import PROJECT_DIR, stage_environment
+from tools.stage_config import PROJECT_DIR
 
-REPEATS = int(os.environ.get("BENCH_COLD_START_REPEATS", "7"))
+REPEATS = int(os.environ.get("BENCH_COLD_START_REPEATS", "7" if os.environ.get("BENCH_QUICK") == "1" else "15"))
 
 MINIMAL_APP = """
 import os
@@ -56,26 +59,15 @@ def create_table_request(table: Table, name: str) -> dict[str, Any]:
         "TableName": name,
         "BillingMode": "PAY_PER_REQUEST",
         "KeySchema": keys,
-        "AttributeDefinitions": [
-            {"AttributeName": n, "AttributeType": t}
-            for n, t in table.attributes.items()
-        ],
+        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in table.attributes.items()],
     }
     if table.indexes:
         request["GlobalSecondaryIndexes"] = [
             {
                 "IndexName": index.name,
-                "KeySchema": [
-                    {"AttributeName": index.partition.name, "KeyType": "HASH"}
-                ]
-                + (
-                    [{"AttributeName": index.sort.name, "KeyType": "RANGE"}]
-                    if index.sort
-                    else []
-                ),
-                "Projection": {
-                    "ProjectionType": "KEYS_ONLY" if index.keys_only else "ALL"
-                },
+                "KeySchema": [{"AttributeName": index.partition.name, "KeyType": "HASH"}]
+                + ([{"AttributeName": index.sort.name, "KeyType": "RANGE"}] if index.sort else []),
+                "Projection": {"ProjectionType": "KEYS_ONLY" if index.keys_only else "ALL"},
             }
             for index in table.indexes
         ]
@@ -88,9 +80,7 @@ def _spec(module: str, app_dir: Path, env: dict[str, str]) -> dict[str, Any]:
         "module": module,
         "app_dir": str(app_dir),
         "env": env,
-        "tables": [
-            create_table_request(t, settings.table_name(t.key)) for t in DATA.tables
-        ],
+        "tables": [create_table_request(t, settings.table_name(t.key)) for t in DATA.tables],
     }
 
 
@@ -104,54 +94,52 @@ def _once(spec: dict[str, Any]) -> float:
         timeout=120,
     )
     if result.returncode != 0:
-        raise RuntimeError(
-            f"{spec['module']} cold start failed:\n{result.stderr[-2000:]}"
-        )
+        raise RuntimeError(f"{spec['module']} cold start failed:\n{result.stderr[-2000:]}")
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     if outcome["status"] != 200:
-        raise RuntimeError(
-            f"{spec['module']}: GET /health answered {outcome['status']}"
-        )
+        raise RuntimeError(f"{spec['module']}: GET /health answered {outcome['status']}")
     return float(outcome["ms"])
 
 
-def run() -> list[Figure]:
-    app_dir = Path(os.environ.get("BENCH_APP_DIR", PROJECT_DIR))
-    env = {
-        **stage_environment("local"),
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    }
-    players = Settings.from_env(env).table_name("players")
-    with tempfile.TemporaryDirectory() as minimal_dir:
-        Path(minimal_dir, "minimal_app.py").write_text(MINIMAL_APP, encoding="utf-8")
-        minimal = _spec(
-            "minimal_app", Path(minimal_dir), {**env, "MINIMAL_TABLE": players}
-        )
-        has_app = (app_dir / "app.py").exists()
-        real = _spec("app", app_dir, env)
-        # One unmeasured pair: writes the bytecode caches and warms the OS file cache.
-        _once(minimal)
-        if has_app:
-            _once(real)
-        minimal_ms, app_ms = [], []
-        for _ in range(REPEATS):
-            minimal_ms.append(_once(minimal))
-            if has_app:
-                app_ms.append(_once(real))
+ROUTES = {
+    "players_me": ("GET", "/players/me", None),
+    "stats_update": ("POST", "/players/me/stats", {"updates": {"kills": 1, "xp": 10, "matches_played": 1}}),
+}
 
-    figures = [Figure("cold_start.minimal_ms", statistics.median(minimal_ms), "ms")]
-    if not has_app:
-        print(
-            f"# no app.py in {app_dir}: cold_start.ratio not measured", file=sys.stderr
-        )
-        return figures
-    app_median = statistics.median(app_ms)
-    return [
-        Figure("cold_start.ratio", app_median / figures[0].value, "ratio"),
-        Figure("cold_start.app_ms", app_median, "ms"),
-        *figures,
-    ]
+
+def run() -> list[Figure]:
+    """Per route: fresh processes, minimal app and real app alternately, REPEATS pairs
+    after one unmeasured pair; the figure is the median of the pairs' ratios."""
+    from bench.session import app_on_standin
+
+    app_dir = Path(os.environ.get("BENCH_APP_DIR", PROJECT_DIR))
+    figures: list[Figure] = []
+    with app_on_standin() as stage, tempfile.TemporaryDirectory() as minimal_dir:
+        player = stage.guest()
+        env = dict(os.environ)  # the stand-in's endpoint and the provisioned names
+        env["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+        players = Settings.from_env(env).table_name("players")
+        Path(minimal_dir, "minimal_app.py").write_text(MINIMAL_APP, encoding="utf-8")
+        minimal = _spec("minimal_app", Path(minimal_dir), {**env, "MINIMAL_TABLE": players})
+        for name, (method, path, body) in ROUTES.items():
+            real = _spec("app", app_dir, env)
+            real["request"] = {
+                "method": method,
+                "path": path,
+                "headers": {"Authorization": f"Bearer {player.id_token}", "Content-Type": "application/json"},
+                "body": json.dumps(body) if body is not None else None,
+            }
+            # One unmeasured pair: writes the bytecode caches and warms the OS file cache.
+            _once(minimal)
+            _once(real)
+            minimal_ms, app_ms = [], []
+            for _ in range(REPEATS):
+                minimal_ms.append(_once(minimal))
+                app_ms.append(_once(real))
+            ratios = [a / m for a, m in zip(app_ms, minimal_ms, strict=True)]
+            figures += [
+                Figure(f"coldstart.ratio.{name}", statistics.median(ratios), "ratio"),
+                Figure(f"coldstart.app_ms.{name}", statistics.median(app_ms), "ms"),
+                Figure(f"coldstart.minimal_ms.{name}", statistics.median(minimal_ms), "ms"),
+            ]
+    return figures

@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.units import UnitMeter
+
 _ids = itertools.count()
 
 
@@ -38,11 +40,23 @@ class Figure:
         return f"{self.name} {value} {self.unit}"
 
 
+WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
+
+
 @dataclass
 class RequestCounter:
     requests: Counter[str] = field(default_factory=Counter)
     items_read_by_operation: Counter[str] = field(default_factory=Counter)
     capacity_by_operation: dict[str, float] = field(default_factory=dict)
+    units: UnitMeter | None = None
+
+    @property
+    def read_units(self) -> float:
+        return self.units.read_units if self.units else 0.0
+
+    @property
+    def write_units(self) -> float:
+        return self.units.write_units if self.units else 0.0
 
     @property
     def total_requests(self) -> int:
@@ -63,12 +77,27 @@ class RequestCounter:
 
     # botocore handlers -----------------------------------------------------------
 
-    def before_call(self, model: Any, **_: Any) -> None:
+    def before_parameters(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        if self.units is not None and model.service_model.service_name == "dynamodb":
+            context["bench_params"] = params
+
+    def before_call(self, model: Any, context: dict[str, Any] | None = None, **_: Any) -> None:
         self.requests[model.name] += 1
+        params = (context or {}).get("bench_params")
+        if self.units is not None and params is not None and model.name in WRITES:
+            assert context is not None
+            context["bench_before"] = self.units.before_write(model.name, params)
 
     def after_call(
-        self, model: Any, parsed: dict[str, Any] | None = None, **_: Any
+        self, model: Any, parsed: dict[str, Any] | None = None, context: dict[str, Any] | None = None, **_: Any
     ) -> None:
+        params = (context or {}).get("bench_params")
+        if self.units is not None and params is not None and parsed is not None:
+            failed = "Error" in parsed
+            if model.name in WRITES:
+                self.units.after_write((context or {}).get("bench_before", []), failed)
+            elif not failed:
+                self.units.read(model.name, params, parsed)
         if not parsed:
             return
         items = items_read(model.name, parsed)
@@ -88,9 +117,7 @@ def items_read(operation: str, parsed: dict[str, Any]) -> int:
     if operation == "BatchGetItem":
         return sum(len(items) for items in parsed.get("Responses", {}).values())
     if operation == "TransactGetItems":
-        return sum(
-            1 for response in parsed.get("Responses", []) if response.get("Item")
-        )
+        return sum(1 for response in parsed.get("Responses", []) if response.get("Item"))
     return 0
 
 
@@ -113,19 +140,21 @@ def _events(target: Any) -> Any:
 
 
 @contextmanager
-def count_requests(*targets: Any) -> Iterator[RequestCounter]:
-    """Count the requests made through `targets` (clients or sessions) in the block."""
-    counter = RequestCounter()
+def count_requests(*targets: Any, peek: Any = None) -> Iterator[RequestCounter]:
+    """Count the requests made through `targets` (clients or sessions) in the block; with
+    `peek` (an unhooked DynamoDB client on the same store), DynamoDB read and write units
+    too (see bench.units)."""
+    counter = RequestCounter(units=UnitMeter(peek) if peek is not None else None)
     unique = f"bench-counter-{next(_ids)}"
     emitters = [_events(t) for t in targets]
     for events in emitters:
-        events.register(
-            "before-call", counter.before_call, unique_id=f"{unique}-before"
-        )
+        events.register("before-parameter-build", counter.before_parameters, unique_id=f"{unique}-params")
+        events.register("before-call", counter.before_call, unique_id=f"{unique}-before")
         events.register("after-call", counter.after_call, unique_id=f"{unique}-after")
     try:
         yield counter
     finally:
         for events in emitters:
+            events.unregister("before-parameter-build", unique_id=f"{unique}-params")
             events.unregister("before-call", unique_id=f"{unique}-before")
             events.unregister("after-call", unique_id=f"{unique}-after")

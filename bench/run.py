@@ -2,8 +2,10 @@
 
     python -m bench.run [name ...]
 
-Each module exposes `run() -> list[Figure]`. One line per figure goes to standard
-output (`<name> <value> <unit>`); all of them go to `bench/results.json`.
+Each module exposes `run() -> list[Figure]` and runs in its own process, so its figures
+are the same alone and in the full run. One line per figure goes to standard output
+(`<name> <value> <unit>`); all of them go to `bench/results.json`. `BENCH_QUICK=1`
+(`make bench QUICK=1`) runs every module at small sizes.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import argparse
 import importlib
 import json
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,42 +33,39 @@ def discover(names: list[str] | None = None) -> list[str]:
         wanted = {n if n.startswith("bench_") else f"bench_{n}" for n in names}
         unknown = wanted - set(modules)
         if unknown:
-            raise SystemExit(
-                f"no benchmark {', '.join(sorted(unknown))}; have {modules}"
-            )
+            raise SystemExit(f"no benchmark {', '.join(sorted(unknown))}; have {modules}")
         modules = [m for m in modules if m in wanted]
     return modules
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.run", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+
+    if args.child:
+        return _child(args.child, args.out)
 
     results = []
     failed = []
     for module_name in discover(args.names):
-        module = importlib.import_module(f"bench.{module_name}")
+        # Each module runs in a fresh process: nothing one registers or patches (stat
+        # listeners, moto limits) can change another's figures.
         started = time.monotonic()
-        try:
-            figures: list[Figure] = module.run()
-        except Exception as exc:
-            failed.append(module_name)
-            print(f"# {module_name} failed: {exc!r}", file=sys.stderr)
-            continue
-        for figure in figures:
-            print(figure.line(), flush=True)
-            results.append(
-                {
-                    "name": figure.name,
-                    "value": figure.value,
-                    "unit": figure.unit,
-                    "module": module_name,
-                }
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "figures.json"
+            done = subprocess.run(
+                [sys.executable, "-m", "bench.run", "--child", module_name, "--out", str(out)],
+                check=False,
             )
+            figures = json.loads(out.read_text()) if out.exists() else []
+        if done.returncode != 0:
+            failed.append(module_name)
+            print(f"# {module_name} failed (exit {done.returncode})", file=sys.stderr)
+        for figure in figures:
+            results.append({**figure, "module": module_name})
         print(f"# {module_name}: {time.monotonic() - started:.1f}s", file=sys.stderr)
 
     args.out.write_text(
@@ -81,6 +82,20 @@ def main(argv: list[str] | None = None) -> int:
         encoding="utf-8",
     )
     return 1 if failed else 0
+
+
+def _child(module_name: str, out: Path) -> int:
+    """Run one module in this process: print its lines, write its figures to `out`."""
+    module = importlib.import_module(f"bench.{module_name}")
+    try:
+        figures: list[Figure] = module.run()
+    except Exception as exc:
+        print(f"# {module_name} failed: {exc!r}", file=sys.stderr)
+        return 1
+    for figure in figures:
+        print(figure.line(), flush=True)
+    out.write_text(json.dumps([{"name": f.name, "value": f.value, "unit": f.unit} for f in figures]))
+    return 0
 
 
 if __name__ == "__main__":

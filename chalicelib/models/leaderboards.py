@@ -37,7 +37,7 @@ class PeriodsQuery(RequestModel):
 
 
 class EntryView(ResponseModel):
-    rank: int = Field(description="Dense: 1 + entries ahead (score, then earlier, then player id)")
+    rank: int = Field(description="1 + the entries with a better score: equal scores share a rank (1, 2, 2, 4)")
     player_id: str
     display_name: str
     score: float | int

@@ -1,9 +1,11 @@
 """Leaderboards: declared boards, exact ranks from counters, periods closed on schedule.
 
-Ranking convention: entries are ordered by score (the board's order), then by the time
-the score was reached (earlier first), then by player id. Every entry has a distinct
-position and its rank is 1 + the number of entries ahead of it, so ranks are dense
-(1, 2, 3, ... with no gaps and no shared ranks) and deterministic.
+Ranking convention: entries are listed by score (the board's order), then by the time
+the score was reached (earlier first), then by player id. A rank is 1 + the number of
+entries with a strictly better score, so equal scores share a rank and the next score
+skips the shared places (1, 2, 2, 4: standard competition ranking). That keeps every rank
+exact at a cost that does not grow with ties: one read of the counter path, never a count
+of a tie group.
 """
 
 from __future__ import annotations
@@ -126,7 +128,25 @@ def next_entry(
 # views ----------------------------------------------------------------------------------
 
 
-def _view(entry: Entry, rank: int, names: dict[str, str]) -> dict[str, Any]:
+def run_ranks(entries: list[Entry], ahead_first: int, at_first: int) -> list[int]:
+    """Ranks of a contiguous run of entries in index order, from two counts for the first
+    entry's score: the entries with a better score and the entries with the same score.
+    Every score group after the first lies wholly inside the run."""
+    ranks: list[int] = []
+    passed = 0  # entries of the run outside the first score group, before the current one
+    for i, entry in enumerate(entries):
+        if entry.key == entries[0].key:
+            ranks.append(1 + ahead_first)
+        elif entry.key == entries[i - 1].key:
+            ranks.append(ranks[-1])
+        else:
+            ranks.append(1 + ahead_first + at_first + passed)
+        if entry.key != entries[0].key:
+            passed += 1
+    return ranks
+
+
+def _view(entry: Entry, rank: int | None, names: dict[str, str]) -> dict[str, Any]:
     return {
         "rank": rank,
         "player_id": entry.player_id,
@@ -213,8 +233,10 @@ def submit_score(
     repo: LeaderboardsRepository,
     names: Names,
     clock: Clock = system_clock,
+    rank: bool = True,
 ) -> dict[str, Any]:
-    """Apply a score by the board's write mode; the entry and its exact rank."""
+    """Apply a score by the board's write mode; the entry and its exact rank (with
+    `rank=False`, no rank read: the entry's rank and the total are None)."""
     if board.writer == "server" and writer != "server":
         raise Forbidden("only the game server may submit to this board", code="server_only_board")
     if board.source_stat is not None and not board.direct_scores and writer != "server":
@@ -233,14 +255,18 @@ def submit_score(
     layout = Layout.of(board_id, board, periods.period_of(board.reset, now))
     entry, changed = _apply(board_id, board, layout, player_id, value, now, repo)
     assert entry is not None
-    ranks, total = repo.ranks(layout, [entry])
+    place: int | None = None
+    total: int | None = None
+    if rank:
+        ranks, total = repo.ranks(layout, [entry])
+        place = ranks[player_id]
     metrics.add_metric(name="ScoresSubmitted", unit="Count", value=1)
     logger.info("score submitted", extra={"board": board_id, "period": layout.period, "changed": changed})
     return {
         "board": board_id,
         "period": layout.period,
         "changed": changed,
-        "entry": _view(entry, ranks[player_id], names([player_id])),
+        "entry": _view(entry, place, names([player_id])),
         "total_entries": total,
     }
 
@@ -267,17 +293,19 @@ def top(
             raise Invalid("cursor: not a cursor from this listing", field="cursor")
     entries, more = repo.page(layout, after, limit)
     if after is None:
-        first, total = 1, None
+        # The first page starts at the best score: its first group is whole on the page.
+        counts = repo.counts(layout, [])
+        ahead, tied = 0, sum(1 for e in entries if e.key == entries[0].key)
     else:
-        ranks, total = repo.ranks(layout, entries[:1])
-        first = ranks[entries[0].player_id] if entries else 0
-    if total is None:
-        total = repo.counts(layout, []).total
+        counts = repo.counts(layout, [e.key for e in entries[:1]])
+        ahead, tied = (counts.ahead(entries[0].key), counts.at(entries[0].key)) if entries else (0, 0)
+    total = counts.total
+    ranks = run_ranks(entries, ahead, tied)
     shown = _names_of(names, [e.player_id for e in entries])
     return {
         "board": board_id,
         "period": layout.period,
-        "entries": [_view(e, first + i, shown) for i, e in enumerate(entries)],
+        "entries": [_view(e, r, shown) for e, r in zip(entries, ranks, strict=True)],
         "next_cursor": encode_cursor({"b": board_id, "p": layout.period, "after": entries[-1].sort_key})
         if more and entries
         else None,
@@ -303,15 +331,15 @@ def standing(
     if entry is None:
         total = repo.counts(layout, []).total
         return {"board": board_id, "period": layout.period, "entry": None, "entries": [], "total_entries": total}
-    ranks, total = repo.ranks(layout, [entry])
-    rank = ranks[player_id]
     ahead, behind = repo.neighbours(layout, entry, around)
-    shown = _names_of(names, [player_id, *(e.player_id for e in ahead), *(e.player_id for e in behind)])
-    window = [
-        *(_view(e, rank - i, shown) for i, e in reversed(list(enumerate(ahead, 1)))),
-        _view(entry, rank, shown),
-        *(_view(e, rank + i, shown) for i, e in enumerate(behind, 1)),
-    ]
+    run = [*reversed(ahead), entry, *behind]
+    # One counter read for the window's first score ranks the whole window; the player's
+    # own path is read with it so the player's rank never depends on the index's lag.
+    counts = repo.counts(layout, [run[0].key, entry.key])
+    ranks = run_ranks(run, counts.ahead(run[0].key), counts.at(run[0].key))
+    rank, total = 1 + counts.ahead(entry.key), counts.total
+    shown = _names_of(names, [e.player_id for e in run])
+    window = [_view(e, rank if e is entry else r, shown) for e, r in zip(run, ranks, strict=True)]
     return {
         "board": board_id,
         "period": layout.period,
@@ -424,9 +452,10 @@ def close_period(
     layout = Layout.of(board_id, board, period)
     entries, _ = repo.page(layout, None, max(board.notify_top, 10))
     total = repo.counts(layout, []).total
+    final = run_ranks(entries, 0, sum(1 for e in entries if e.key == entries[0].key))
     start, end = periods.bounds(board.reset, period)
     title = board.title or board_id
-    for rank, entry in enumerate(entries[: board.notify_top], 1):
+    for rank, entry in zip(final[: board.notify_top], entries, strict=False):
         # The dedupe key makes a rerun after a crash (before the archive) a no-op per player.
         send(
             notify.Notice(
@@ -447,7 +476,8 @@ def close_period(
         "closed_at": iso(clock()),
         "total_entries": total,
         "top": [
-            {"rank": r, "player_id": e.player_id, "score": e.score, "t": e.reached_ms} for r, e in enumerate(entries, 1)
+            {"rank": r, "player_id": e.player_id, "score": e.score, "t": e.reached_ms}
+            for r, e in zip(final, entries, strict=True)
         ],
         "v": 0,
     }

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -270,8 +271,11 @@ class LeaderboardsRepository(TableRepository):
 
     def _transact(self, ops: list[dict[str, Any]], attempts: int = 6) -> None:
         for attempt in range(attempts):
+            # One token per attempt: botocore's own retries of a call that timed out after
+            # committing repeat it with the same token, so the entry moves once.
+            token = uuid.uuid4().hex
             try:
-                self.client.transact_write_items(TransactItems=ops)  # type: ignore[arg-type]
+                self.client.transact_write_items(TransactItems=ops, ClientRequestToken=token)  # type: ignore[arg-type]
                 return
             except ClientError as exc:
                 failed = condition_failed(exc)
@@ -333,44 +337,12 @@ class LeaderboardsRepository(TableRepository):
                     child[int(name[1:])] += int(count)
         return Counts(layout, summed)
 
-    def ties_ahead(self, layout: Layout, entry: Entry) -> int:
-        """Entries with the same order key reached earlier (or at the same ms, lower id)."""
-
-        def count(shard: int) -> int:
-            total = 0
-            kwargs: dict[str, Any] = {
-                "TableName": self.table,
-                "IndexName": INDEX,
-                "KeyConditionExpression": "GSI1PK = :pk AND GSI1SK BETWEEN :lo AND :hi",
-                "FilterExpression": "player_id <> :me",
-                "ExpressionAttributeValues": values(
-                    {
-                        ":pk": layout.index_pk(shard),
-                        ":lo": f"{entry.key:0{KEY_DIGITS}d}#",
-                        ":hi": entry.sort_key,
-                        ":me": entry.player_id,
-                    }
-                ),
-                "Select": "COUNT",
-                "Limit": 1000,
-            }
-            while True:
-                resp = self.client.query(**kwargs)
-                total += int(resp.get("Count", 0))
-                if not resp.get("LastEvaluatedKey"):
-                    return total
-                kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-
-        return sum(_parallel(count, list(range(layout.index_shards))))
-
     def ranks(self, layout: Layout, entries: Sequence[Entry]) -> tuple[dict[str, int], int]:
-        """Exact ranks of `entries` (1 = best) and the period's entry count."""
+        """Exact ranks of `entries` (1 + the entries with a strictly better score; equal
+        scores share a rank) and the period's entry count: one BatchGetItem, whatever the
+        board's size and however many entries share a score."""
         counts = self.counts(layout, [e.key for e in entries])
-        ranks = {}
-        for e in entries:
-            ties = self.ties_ahead(layout, e) if counts.at(e.key) > 1 else 0
-            ranks[e.player_id] = 1 + counts.ahead(e.key) + ties
-        return ranks, counts.total
+        return {e.player_id: 1 + counts.ahead(e.key) for e in entries}, counts.total
 
     # the score index --------------------------------------------------------------------
 
@@ -418,14 +390,17 @@ class LeaderboardsRepository(TableRepository):
         return list(reversed(up[-k:])), down[:k]
 
     def count_ahead_by_query(self, layout: Layout, entry: Entry) -> int:
-        """The baseline a rank must not cost: a COUNT over everyone ahead (benchmarks only)."""
+        """The baseline a rank must not cost: a COUNT over every entry with a better score
+        (benchmarks only)."""
         total = 0
         for shard in range(layout.index_shards):
             kwargs: dict[str, Any] = {
                 "TableName": self.table,
                 "IndexName": INDEX,
                 "KeyConditionExpression": "GSI1PK = :pk AND GSI1SK < :b",
-                "ExpressionAttributeValues": values({":pk": layout.index_pk(shard), ":b": entry.sort_key}),
+                "ExpressionAttributeValues": values(
+                    {":pk": layout.index_pk(shard), ":b": f"{entry.key:0{KEY_DIGITS}d}#"}
+                ),
                 "Select": "COUNT",
             }
             while True:

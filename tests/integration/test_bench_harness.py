@@ -114,3 +114,45 @@ def test_figure_line() -> None:
         Figure("cold_start.ratio", 1.23456, "ratio").line()
         == "cold_start.ratio 1.235 ratio"
     )
+
+
+def test_item_sizes_follow_dynamodb_rules() -> None:
+    from bench.units import item_size, number_size
+
+    # names + values: "PK" (2) + "p" (1), "n" (1) + 12345 (3 digits-pairs + 1)
+    assert number_size("12345") == 4
+    assert number_size("100") == 2  # trailing zeros do not count
+    assert item_size({"PK": {"S": "p"}, "n": {"N": "12345"}}) == 2 + 1 + 1 + 4
+    assert item_size({"l": {"L": [{"S": "ab"}, {"BOOL": True}]}}) == 1 + 3 + (1 + 2) + (1 + 1)
+
+
+def test_read_and_write_units_from_item_sizes(dynamodb: Any) -> None:
+    peek = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=dynamodb.meta.endpoint_url)
+    big = {**_key("big"), "blob": {"S": "x" * 2500}}  # about 2.5 KB: 3 write steps, 1 read step
+    with count_requests(dynamodb, peek=peek) as put:
+        dynamodb.put_item(TableName=TABLE, Item=big)
+    assert put.write_units == 3 and put.read_units == 0
+    with count_requests(dynamodb, peek=peek) as update:
+        dynamodb.update_item(
+            TableName=TABLE, Key=_key("big"), UpdateExpression="SET n = :n", ExpressionAttributeValues={":n": {"N": "1"}}
+        )
+    assert update.write_units == 3  # the item's size after the change, not the change's
+    with count_requests(dynamodb, peek=peek) as reads:
+        dynamodb.get_item(TableName=TABLE, Key=_key("big"))  # eventually consistent: 0.5
+        dynamodb.get_item(TableName=TABLE, Key=_key("big"), ConsistentRead=True)  # 1
+        dynamodb.get_item(TableName=TABLE, Key=_key("nothing"))  # a miss still costs 0.5
+        dynamodb.query(  # a, b, c and big: under 4 KB together: 0.5, though only counted
+            TableName=TABLE,
+            KeyConditionExpression="PK = :p",
+            ExpressionAttributeValues={":p": {"S": "p"}},
+            Select="COUNT",
+        )
+    assert reads.read_units == 0.5 + 1 + 0.5 + 0.5
+    with count_requests(dynamodb, peek=peek) as transact:
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": TABLE, "Item": _key("t1")}},
+                {"Delete": {"TableName": TABLE, "Key": _key("big")}},
+            ]
+        )
+    assert transact.write_units == 2 * 1 + 2 * 3  # doubled: a small put, a 2.5 KB delete

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from chalicelib.errors import Invalid
-from chalicelib.game_config.schema import BoardDef, GameConfig
+from chalicelib.game_config.schema import BoardDef, GameConfig, StatDef
 from chalicelib.services import leaderboards as lb
 from chalicelib.storage.leaderboards import Layout, LeaderboardsRepository
 
@@ -60,6 +60,12 @@ class Reference:
         sign = -1 if self.board.order == "desc" else 1
         rows = sorted(self.entries.items(), key=lambda kv: (sign * kv[1][0], kv[1][1], kv[0]))
         return [(p, s) for p, (s, _) in rows]
+
+    def rank(self, player: str) -> int:
+        """1 + the entries with a strictly better score, counted one by one."""
+        mine = self.entries[player][0]
+        better = (lambda s: s > mine) if self.board.order == "desc" else (lambda s: s < mine)
+        return 1 + sum(1 for s, _ in self.entries.values() if better(s))
 
 
 def make_board(mode: str, order: str, **kw) -> tuple[str, BoardDef]:
@@ -121,7 +127,7 @@ class BoardMachine(RuleBasedStateMachine):
         else:
             assert accepted
             ordered = self.refs[board_id].ordered()
-            assert result["entry"]["rank"] == [p for p, _ in ordered].index(player) + 1
+            assert result["entry"]["rank"] == self.refs[board_id].rank(player)
             assert result["total_entries"] == len(ordered)
         self.touched = board_id
 
@@ -131,7 +137,8 @@ class BoardMachine(RuleBasedStateMachine):
             return
         board_id = self.touched
         board = self.boards[board_id]
-        expected = self.refs[board_id].ordered()
+        ref = self.refs[board_id]
+        expected = ref.ordered()
         common = {"board_id": board_id, "board": board, "repo": self.repo, "names": no_names, "clock": self.clock}
         # every page, through cursors
         seen, cursor = [], None
@@ -141,17 +148,17 @@ class BoardMachine(RuleBasedStateMachine):
             cursor = page["next_cursor"]
             if cursor is None:
                 break
-        assert seen == [(i + 1, p, s) for i, (p, s) in enumerate(expected)]
+        assert seen == [(ref.rank(p), p, s) for p, s in expected]
         # every player's rank and window
         for i, (player, _) in enumerate(expected):
             me = lb.standing(player_id=player, around=2, period=None, **common)
-            assert me["entry"]["rank"] == i + 1
+            assert me["entry"]["rank"] == ref.rank(player)
             window = [(e["rank"], e["player_id"]) for e in me["entries"]]
             lo = max(0, i - 2)
-            assert window == [(j + 1, expected[j][0]) for j in range(lo, min(len(expected), i + 3))]
+            assert window == [(ref.rank(p), p) for p, _ in expected[lo : i + 3]]
         friends = lb.chosen_players(player_ids=PLAYERS, period=None, **common)
         assert [(e["rank"], e["player_id"]) for e in friends["entries"]] == [
-            (i + 1, p) for i, (p, _) in enumerate(expected)
+            (ref.rank(p), p) for p, _ in expected
         ]
 
 
@@ -211,7 +218,9 @@ def test_concurrent_submissions_keep_ranks_exact(standin):
         expected = sorted(entries.values(), key=lambda e: (-e.score, e.reached_ms, e.player_id))
         ranks, total = repo.ranks(layout, list(entries.values()))
         assert total == len(entries)
-        assert [ranks[e.player_id] for e in expected] == list(range(1, len(expected) + 1))
+        assert [ranks[e.player_id] for e in expected] == [
+            1 + sum(1 for o in expected if o.score > e.score) for e in expected
+        ]
         page = lb.top(board_id=board_id, board=board, limit=100, cursor=None, period=None, repo=repo, names=no_names)
         assert [e["player_id"] for e in page["entries"]] == [e.player_id for e in expected]
 
@@ -328,3 +337,54 @@ def test_bench_bulk_loader_writes_what_the_storage_layer_writes(standin):
             repo.client.get_item(TableName=repo.table, Key=to_item({"PK": item["PK"], "SK": item["SK"]}))["Item"]
         )
         assert stored == item
+
+
+def test_rank_reads_do_not_grow_with_ties(standin):
+    """The last of a big tie group costs one counter read, like a player alone on a score."""
+    from bench.harness import count_requests
+
+    repo = LeaderboardsRepository()
+    board_id, board = make_board("best", "desc")
+    ms = [1_790_000_000_000]
+    players = [f"{board_id}-tie-{i}" for i in range(30)]
+    for i, player in enumerate([*players, f"{board_id}-top", f"{board_id}-low"]):
+        ms[0] += 1
+        score = 900 if player.endswith("top") else 100 if player.endswith("low") else 500
+        lb.submit_score(
+            board_id=board_id,
+            board=board,
+            player_id=player,
+            score=score,
+            writer="client",
+            repo=repo,
+            names=no_names,
+            clock=lambda: ms[0] / 1000,
+        )
+    layout = Layout.of(board_id, board, "all")
+    last = repo.get_entry(layout, players[-1])
+    alone = repo.get_entry(layout, f"{board_id}-low")
+    with count_requests(repo.client) as tied:
+        ranks, total = repo.ranks(layout, [last])
+    with count_requests(repo.client) as single:
+        repo.ranks(layout, [alone])
+    assert ranks[last.player_id] == 2 and total == 32
+    assert tied.total_requests == single.total_requests == 1
+    assert tied.items_read <= single.items_read + layout.levels * board.counter_shards
+
+
+def test_a_stat_fed_board_reads_no_rank(standin):
+    """A stat update that feeds a board writes the entry and reads no rank nobody returns."""
+    from bench.harness import count_requests
+
+    repo = LeaderboardsRepository()
+    board_id, board = make_board("best", "desc", source_stat="best_run")
+    config = GameConfig(
+        stats={"best_run": StatDef(aggregation="max", min=MIN, max=MAX)}, leaderboards={board_id: board}
+    )
+    with count_requests(repo.client) as counted:
+        written = lb.follow_stats(config=config, player_id=f"{board_id}-feeder", values={"best_run": 3}, repo=repo)
+    assert written == [board_id]
+    assert counted.requests["TransactWriteItems"] == 1
+    assert counted.requests["BatchGetItem"] == 0 and counted.requests["Query"] == 0
+    layout = Layout.of(board_id, board, "all")
+    assert repo.get_entry(layout, f"{board_id}-feeder").score == 3

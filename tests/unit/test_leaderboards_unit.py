@@ -106,3 +106,33 @@ def test_limit_is_capped_at_100():
     board = BoardDef(max=10)
     page = lb.top(board_id="b", board=board, limit=100000, cursor=None, period=None, repo=repo, names=lambda i: {})
     assert repo.limits == [100] and page["entries"] == []
+
+
+def _entries(scores: list[int]) -> list:
+    from chalicelib.storage.leaderboards import Entry
+
+    layout = Layout.of("b", BoardDef(order="desc", write_mode="best", min=0, max=1000), "all")
+    return [Entry(f"p{i}", s, layout.order_key(s), i, 1, "") for i, s in enumerate(scores)]
+
+
+@pytest.mark.parametrize(
+    ("board", "start"),
+    [
+        ([9, 7, 7, 7, 5, 5, 3, 1, 1, 0], 0),
+        ([9, 7, 7, 7, 5, 5, 3, 1, 1, 0], 1),
+        ([9, 7, 7, 7, 5, 5, 3, 1, 1, 0], 2),
+        ([9, 7, 7, 7, 5, 5, 3, 1, 1, 0], 5),
+        ([4, 4, 4, 4, 4, 4], 3),
+        ([8, 6, 4, 2], 1),
+    ],
+)
+def test_run_ranks_match_a_count_of_better_scores(board: list[int], start: int) -> None:
+    """Any contiguous run, ranked from its first score's two counts, gets the shared ranks
+    a count over the whole board gives (1 + the entries with a better score)."""
+    entries = _entries(board)
+    for end in range(start + 1, len(board) + 1):
+        run = entries[start:end]
+        first = run[0].score
+        ahead = sum(1 for s in board if s > first)
+        tied = sum(1 for s in board if s == first)
+        assert lb.run_ranks(run, ahead, tied) == [1 + sum(1 for o in board if o > e.score) for e in run]

@@ -1,0 +1,260 @@
+"""Dollars per 1,000 daily players per month, from a session played on the stand-in.
+
+    python -m bench.cost [--profile bench/cost/session.json] [--prices bench/cost/prices.json]
+
+Plays one day of the declared session profile for two players against the local
+stand-in (two, so the matchmaking ticket finds an opponent), counts every AWS call the
+app makes (API calls, DynamoDB read and write units from item sizes, S3 and Cognito
+requests, log bytes), runs the stream handlers on the stream records the day left, and
+runs each scheduled job once. Per player and day, times the profile's days, at the
+prices file's prices: one line per service, then a table at 1k, 100k and 1M daily
+players, and last `cost.usd_per_1k_dau_month <value> usd`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from bench.session import Player, Stage, Used, app_on_standin
+from bench.units import item_size
+
+HERE = Path(__file__).resolve().parent / "cost"
+PLAYERS = 2
+SCALES = (1_000, 100_000, 1_000_000)
+
+
+class Day:
+    """Totals of one played day, for all players together."""
+
+    def __init__(self) -> None:
+        self.http_calls = 0
+        self.stream_invocations = 0
+        self.requests: dict[str, int] = defaultdict(int)
+        self.read_units = 0.0
+        self.write_units = 0.0
+        self.log_bytes = 0
+        self.by_action: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0])
+
+    def add(self, action: str, used: Used, http: bool = True) -> None:
+        self.http_calls += 1 if http else 0
+        for service, n in used.requests.items():
+            self.requests[service] += n
+        self.read_units += used.read_units
+        self.write_units += used.write_units
+        self.log_bytes += used.log_bytes
+        row = self.by_action[action]
+        row[0] += 1
+        row[1] += used.dynamodb_requests
+        row[2] += used.read_units
+        row[3] += used.write_units
+
+
+def play(stage: Stage, profile: dict[str, Any], day: Day) -> list[Player]:
+    players = [stage.guest() for _ in range(PLAYERS)]
+    now = time.time()
+    for p in players:
+        for _ in range(profile["sign_in"]):
+            day.add("sign_in", stage.call("POST", "/auth/refresh", {"refresh_token": p.refresh_token}))
+    stats = profile["stat_updates"]
+    scores = profile["scores"]
+    ranks = profile["rank_reads"]
+    for p_index, p in enumerate(players):
+        for _ in range(stats["times"]):
+            day.add("stat_update", stage.call("POST", "/players/me/stats", {"updates": stats["updates"]}, p))
+        for i in range(scores["times"]):
+            body = {"score": 1000 * (i + 1) + p_index}
+            day.add("score_submit", stage.call("POST", f"/leaderboards/{scores['board']}/scores", body, p))
+        for _ in range(ranks["times"]):
+            path = f"/leaderboards/{ranks['board']}/me?around={ranks['around']}"
+            day.add("rank_read", stage.call("GET", path, None, p))
+    mm = profile["matchmaking"]
+    for _ in range(mm["tickets"]):
+        tickets = []
+        for p in players:
+            used = stage.call("POST", "/matchmaking/tickets", {"queue": mm["queue"], "region": mm["region"]}, p)
+            day.add("ticket_create", used)
+            tickets.append((p, used.body["ticket_id"]))
+        for _ in range(mm["polls_per_ticket"]):
+            for p, ticket in tickets:
+                day.add("ticket_poll", stage.call("GET", f"/matchmaking/tickets/{ticket}", None, p))
+    batches = profile["event_batches"]
+    for p in players:
+        for _ in range(batches["times"]):
+            events = [
+                {"event_id": uuid.uuid4().hex, "type": batches["type"], "timestamp": now, "data": {"i": i}}
+                for i in range(batches["events_per_batch"])
+            ]
+            day.add("event_batch", stage.call("POST", "/events", {"events": events}, p))
+    saves = profile["saves"]
+    for p in players:
+        version = 0
+        for _ in range(saves["times"]):
+            body = {"data": {"blob": "x" * saves["bytes"]}, "expected_version": version}
+            used = stage.call("PUT", f"/saves/{saves['slot']}", body, p)
+            day.add("save_write", used)
+            version = used.body["version"]
+    for p in players:
+        for _ in range(profile["inbox_reads"]):
+            day.add("inbox_read", stage.call("GET", "/notifications", None, p))
+    # The stream handlers on what the day wrote, in Lambda-sized batches.
+    while True:
+        used, delivered = stage.deliver_streams()
+        if not delivered:
+            break
+        day.stream_invocations += 1
+        day.add("stream_handler", used, http=False)
+    return players
+
+
+def scheduled_jobs(stage: Stage) -> dict[str, tuple[int, Used]]:
+    """Each scheduled job once: (runs per 30 days, what one run cost)."""
+    from local_backend.events import LambdaContext
+
+    out = {}
+    for source in stage.app.event_sources:
+        expression = getattr(source, "schedule_expression", None)
+        if expression is None:
+            continue
+        text = expression if isinstance(expression, str) else expression.to_string()
+        runs = _runs_per_month(text)
+        event = {
+            "version": "0",
+            "id": uuid.uuid4().hex,
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "region": "us-east-1",
+            "resources": [],
+            "detail": {},
+        }
+        with stage.measure() as used:
+            stage.app.handler_map[source.name](event, LambdaContext(source.name, "us-east-1"))
+        out[source.name] = (runs, used)
+    return out
+
+
+def _runs_per_month(expression: str) -> int:
+    if expression.startswith("rate("):
+        amount, unit = expression[5:-1].split()
+        seconds = (
+            int(amount) * {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}[unit]
+        )
+        return 30 * 86400 // seconds
+    return 30  # a cron: at most daily in this app
+
+
+def stored_bytes(stage: Stage) -> tuple[int, int]:
+    """Bytes the stand-in holds (items plus DynamoDB's 100 bytes each): (events table, the rest)."""
+    events, rest = 0, 0
+    for name in stage.peek.list_tables()["TableNames"]:
+        kwargs: dict[str, Any] = {"TableName": name}
+        while True:
+            page = stage.peek.scan(**kwargs)
+            size = sum(item_size(i) + 100 for i in page["Items"])
+            if name.endswith("-events"):
+                events += size
+            else:
+                rest += size
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return events, rest
+
+
+def monthly(
+    day: Day,
+    jobs: dict[str, tuple[int, Used]],
+    stored: tuple[int, int],
+    profile: dict[str, Any],
+    prices: dict[str, Any],
+    dau: int,
+) -> dict[str, float]:
+    """Dollars per month at `dau` daily players, by service."""
+    days = profile["days_per_month"]
+    scale = dau * days / PLAYERS  # the day was played by PLAYERS players
+    lam = profile["lambda"]
+    p = {k: v["price"] for k, v in prices.items() if isinstance(v, dict) and "price" in v}
+    job_runs = sum(runs for runs, _ in jobs.values())
+    invocations = (day.http_calls + day.stream_invocations) * scale + job_runs
+    reads = day.read_units * scale + sum(runs * u.read_units for runs, u in jobs.values())
+    writes = day.write_units * scale + sum(runs * u.write_units for runs, u in jobs.values())
+    log_bytes = day.log_bytes * scale + invocations * prices["lambda_platform_log_bytes"]["value"]
+    events_bytes, other_bytes = stored
+    retention = _retention_days()
+    stored_gb = (
+        other_bytes / PLAYERS * profile["players_stored"]["accounts_per_daily_player"] * dau
+        + events_bytes / PLAYERS * retention * dau
+    ) / 1e9
+    s3 = day.requests.get("s3", 0) * scale
+    mau = dau * profile["monthly_active_per_daily_player"]
+    return {
+        "api_gateway": day.http_calls * scale / 1e6 * p["api_gateway_rest_per_million"],
+        "lambda": invocations / 1e6 * p["lambda_requests_per_million"]
+        + invocations * lam["ms_per_invocation"] / 1000 * lam["memory_mb"] / 1024 * p["lambda_gb_second"],
+        "dynamodb_reads": reads / 1e6 * p["dynamodb_read_request_units_per_million"],
+        "dynamodb_writes": writes / 1e6 * p["dynamodb_write_request_units_per_million"],
+        "dynamodb_storage": stored_gb * p["dynamodb_storage_gb_month"],
+        "dynamodb_streams": 0.0,  # read by Lambda triggers only: free
+        "s3": s3 / 1000 * p["s3_put_per_1000"],
+        "cognito": max(0, mau - prices["cognito_mau"]["free_mau"]) * p["cognito_mau"],
+        "cloudwatch_logs": log_bytes / 1e9 * p["cloudwatch_logs_ingest_per_gb"],
+    }
+
+
+def _retention_days() -> int:
+    from chalicelib.game_config import get_game_config
+
+    return int(get_game_config().events.retention_days)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.cost", description=__doc__.split("\n")[0])
+    parser.add_argument("--profile", type=Path, default=HERE / "session.json")
+    parser.add_argument("--prices", type=Path, default=HERE / "prices.json")
+    args = parser.parse_args(argv)
+    profile = json.loads(args.profile.read_text())
+    prices = json.loads(args.prices.read_text())
+    day = Day()
+    with app_on_standin() as stage:
+        play(stage, profile, day)
+        jobs = scheduled_jobs(stage)
+        stored = stored_bytes(stage)
+
+    print(f"# profile: {profile['name']} ({args.profile.name}); prices of {prices['date']} ({args.prices.name})")
+    print("# per player and day: action calls dynamodb_requests read_units write_units")
+    for action, (calls, requests, reads, writes) in day.by_action.items():
+        print(
+            f"#   {action:<15} {calls / PLAYERS:5g} {requests / PLAYERS:7g} {reads / PLAYERS:8g} {writes / PLAYERS:8g}"
+        )
+    per_event = day.by_action["event_batch"][3] + day.by_action["stream_handler"][3]
+    events = PLAYERS * profile["event_batches"]["times"] * profile["event_batches"]["events_per_batch"]
+    print(f"cost.events.write_units_per_event {per_event / events:.3g} units")
+    print(f"cost.session.http_calls {day.http_calls / PLAYERS:g} calls")
+    print(f"cost.session.read_units {day.read_units / PLAYERS:g} units")
+    print(f"cost.session.write_units {day.write_units / PLAYERS:g} units")
+    for name, (runs, used) in jobs.items():
+        print(f"# job {name}: {runs} runs a month, {used.read_units:g} read and {used.write_units:g} write units a run")
+    table = {dau: monthly(day, jobs, stored, profile, prices, dau) for dau in SCALES}
+    print("# usd per month by service at " + ", ".join(f"{d:,} daily players" for d in SCALES))
+    for service in table[SCALES[0]]:
+        print(f"cost.{service}.usd_month " + " ".join(f"{table[d][service]:.2f}" for d in SCALES) + " usd")
+    print("cost.total.usd_month " + " ".join(f"{sum(table[d].values()):.2f}" for d in SCALES) + " usd")
+    per_1k = sum(table[1_000].values())
+    if not math.isfinite(per_1k):
+        print("cost could not be computed", file=sys.stderr)
+        return 1
+    print(f"cost.usd_per_1k_dau_month {per_1k:.2f} usd")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
