@@ -44,6 +44,7 @@ class RouteDoc:
     status: int
     tags: tuple[str, ...]
     errors: tuple[int, ...]
+    produces: tuple[str, ...] = ()  # content types of a success body that is not JSON (e.g. "text/html")
 
 
 ROUTES: list[RouteDoc] = []
@@ -206,9 +207,14 @@ def run_view(
         if query_model is not None:
             call.query = validate_query(query_model, request)
         result = handler(call, **params)
-        if isinstance(result, Response):
-            return result
-        return Response(body=to_jsonable(result), status_code=status, headers=dict(JSON_HEADERS))
+        response = (
+            result
+            if isinstance(result, Response)
+            else Response(body=to_jsonable(result), status_code=status, headers=dict(JSON_HEADERS))
+        )
+        if auth == "admin" and request.method != "GET" and response.status_code < 400:
+            audit_admin_write(call, handler.__name__, params, response.status_code)
+        return response
     except AppError as error:
         if error.status >= 500:
             logger.warning("request failed", extra={"code": error.code, "error": error.message})
@@ -233,6 +239,27 @@ def run_view(
         if metrics.metric_set:
             metrics.flush_metrics()
         logger.remove_keys(["request_id", "path", "method", "player_id"])
+
+
+def audit_admin_write(call: Call, action: str, params: dict[str, Any], status: int) -> None:
+    """Every successful admin write goes to the audit log (who, what, target, reason)."""
+    from chalicelib.services import audit
+    from chalicelib.storage.audit import AuditRepository
+
+    body = to_jsonable(call.body) if call.body is not None else {}
+    claims = call.claims
+    entry = audit.entry_for(
+        actor=claims.username if claims else "",
+        actor_id=claims.sub if claims else "",
+        action=action,
+        method=call.request.method,
+        path=call.request.path,
+        params={k: str(v) for k, v in params.items()},
+        body=body if isinstance(body, dict) else {"body": body},
+        header_reason=call.request.headers.get(audit.REASON_HEADER) if call.request.headers else None,
+        status=status,
+    )
+    audit.record(entry=entry, repo=AuditRepository())
 
 
 class _Unavailable(AppError):
@@ -264,6 +291,7 @@ def route(
     errors: tuple[int, ...] = (),
     raw_body: bool = False,
     content_types: tuple[str, ...] = ("application/json",),
+    produces: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a thin route: `handler(call, **path_params)` returns a model or a dict."""
 
@@ -291,6 +319,7 @@ def route(
                     status=status,
                     tags=tags,
                     errors=errors,
+                    produces=produces,
                 )
             )
         return handler
