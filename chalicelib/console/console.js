@@ -247,7 +247,14 @@
         { label: "Day" },
         ...series.map((s, i) => ({ label: s.label, stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: true })),
       ],
-      axes: [{}, { size: 50 }],
+      axes: [
+        {
+          space: 48,
+          incrs: [86400, 2 * 86400, 7 * 86400, 14 * 86400, 28 * 86400],
+          values: (u, splits) => splits.map((ts) => new Date(ts * 1000).toISOString().slice(5, 10)),
+        },
+        { size: 50 },
+      ],
     };
     state.charts[name] = new uPlot(opts, data, box);
   }
@@ -282,8 +289,8 @@
         ? typeList.map((t) => ({ label: t, values: summary.days.map((d) => (d.events_by_type || {})[t] || 0) }))
         : [{ label: "Events", values: pick("events") }]
     );
-    $("total-active").textContent = String(summary.totals.active_players ?? "–");
-    $("total-new").textContent = String(summary.totals.new_players ?? "–");
+    $("total-sessions").textContent = String(summary.totals.sessions ?? 0);
+    $("total-new").textContent = String(summary.totals.new_players ?? 0);
     $("live-matches").textContent = mm.matches_last_hour + (mm.matches_last_hour_capped ? "+" : "");
     let waiting = 0;
     const rows = [];
@@ -646,7 +653,15 @@
     $("config-json").textContent = JSON.stringify(state.config, null, 2);
   }
 
-  function schemaName(schema) {
+  function schemaOf(content) {
+    const first = Object.entries(content || {})[0];
+    return first ? { type: first[0], schema: first[1].schema } : null;
+  }
+
+  function schemaName(found) {
+    if (!found) return "";
+    if (found.type !== "application/json") return found.type;
+    const schema = found.schema;
     if (!schema) return "";
     if (schema.$ref) return schema.$ref.split("/").pop();
     return schema.type || "";
@@ -668,9 +683,9 @@
       blocks.push(el("h2", {}, tag));
       for (const { path, method, op } of byTag.get(tag)) {
         const params = (op.parameters || []).map((p) => p.name + " (" + p.in + (p.required ? ", required" : "") + ")");
-        const body = op.requestBody ? schemaName(op.requestBody.content["application/json"].schema) : "";
+        const body = op.requestBody ? schemaName(schemaOf(op.requestBody.content)) : "";
         const ok = Object.entries(op.responses).find(([code]) => code < "400");
-        const okSchema = ok && ok[1].content ? schemaName(ok[1].content["application/json"].schema) : "";
+        const okSchema = ok ? schemaName(schemaOf(ok[1].content)) : "";
         const errors = Object.keys(op.responses).filter((code) => code >= "400");
         blocks.push(
           el(
