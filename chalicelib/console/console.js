@@ -16,7 +16,7 @@
     charts: {}, // uPlot instances by name, exposed for inspection
     chartData: {}, // the arrays each chart was drawn from
     player: null, // the player shown on the Players page
-    board: { cursors: [], next: null },
+    board: { cursors: [], current: null, next: null }, // cursors: the pages before this one
     audit: { next: null },
   };
 
@@ -516,9 +516,14 @@
     if ($("board-period").value) params.set("period", $("board-period").value);
     if (cursor) params.set("cursor", cursor);
     const page = await api("GET", "/leaderboards/" + encodeURIComponent(board) + "?" + params);
+    if (!cursor) state.board.cursors = [];
+    state.board.current = cursor;
     state.board.next = page.next_cursor;
     $("board-next").disabled = !page.next_cursor;
+    $("board-prev").disabled = !cursor;
     $("board-summary").textContent = page.total_entries + " entries in period " + page.period + ".";
+    const firstRank = page.entries.length ? page.entries[0].rank : 0;
+    $("board-entries").dataset.view = [board, page.period, params.get("limit"), firstRank].join("|");
     fillRows(
       $("board-entries"),
       page.entries.map((e) =>
@@ -748,7 +753,21 @@
       await showBoard(null);
     }));
     $("board-first").addEventListener("click", () => guarded(() => showBoard(null)));
-    $("board-next").addEventListener("click", () => guarded(() => showBoard(state.board.next)));
+    $("board-next").addEventListener("click", () =>
+      guarded(async () => {
+        const from = state.board.current;
+        await showBoard(state.board.next);
+        state.board.cursors.push(from);
+      })
+    );
+    $("board-prev").addEventListener("click", () => {
+      const back = state.board.cursors.pop();
+      const stack = state.board.cursors.slice();
+      guarded(async () => {
+        await showBoard(back || null);
+        state.board.cursors = stack;
+      });
+    });
     $("rank-form").addEventListener("submit", lookupRanks);
     $("notify-form").addEventListener("submit", sendNotification);
     $("audit-form").addEventListener("submit", (event) => {

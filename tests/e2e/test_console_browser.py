@@ -461,9 +461,10 @@ def test_remove_a_leaderboard_entry_and_the_ranks_close_up(
 ) -> None:
     board = "global"
     top = 99_999_000  # above what other tests submit, so these four lead the board
-    players = [_guest(backend, f"Racer {uuid.uuid4().hex[:6]}") for _ in range(4)]
+    players = [_guest(backend, f"Racer {uuid.uuid4().hex[:6]}") for _ in range(12)]
     for i, p in enumerate(players):
-        resp = backend.request("POST", f"/leaderboards/{board}/scores", token=p["id_token"], json={"score": top + 10 * (4 - i) + int(time.time()) % 7})
+        score = top + 10 * (12 - i) + int(time.time()) % 7
+        resp = backend.request("POST", f"/leaderboards/{board}/scores", token=p["id_token"], json={"score": score})
         assert resp.status_code == 200, resp.text
     ids = ",".join(p["player_id"] for p in players)
 
@@ -475,8 +476,19 @@ def test_remove_a_leaderboard_entry_and_the_ranks_close_up(
     console.sign_in()
     console.go("leaderboards")
     console.page.select_option("#board-id", board)
+    # Page through: 10 a page, next, then back.
+    console.page.select_option("#board-limit", "10")
+    console.page.click("#board-form button[type=submit]")
+    console.page.wait_for_selector("#board-entries[data-view='global|all|10|1']", state="attached")
+    assert console.page.locator("#board-entries td.rank").count() == 10
+    console.page.click("#board-next")
+    console.page.wait_for_selector("#board-entries[data-view='global|all|10|11']", state="attached")
+    assert console.page.locator("#board-entries td.rank").first.text_content() == "11"
+    console.page.click("#board-prev")
+    console.page.wait_for_selector("#board-entries[data-view='global|all|10|1']", state="attached")
     console.page.select_option("#board-limit", "100")
     console.page.click("#board-form button[type=submit]")
+    console.page.wait_for_selector("#board-entries[data-view='global|all|100|1']", state="attached")
     cheater = players[1]["player_id"]
     row = console.page.locator(f"#board-entries tr[data-player-id='{cheater}']")
     row.wait_for()
