@@ -1,4 +1,4 @@
-"""Admin routes (the `admins` group): players, server-side stats, and what the console reads.
+"""Admin routes (the `admins` group): players, bans, server-side stats, and what the console reads.
 
 Every admin write is recorded in the audit log by the HTTP glue (`chalicelib.api.http`).
 """
@@ -25,9 +25,27 @@ from chalicelib.models.admin import (
     ReasonBody,
 )
 from chalicelib.models.notifications import NotificationPage, NotificationQuery
-from chalicelib.models.players import DeletedView, PlayerPublic, ServerStatsUpdate, StatsView
+from chalicelib.models.players import (
+    AccountStatusView,
+    BanRequest,
+    DeletedView,
+    PlayerPublic,
+    ServerStatsUpdate,
+    StatsView,
+)
 from chalicelib.models.saves import SaveListQuery, SlotList, SlotView
-from chalicelib.services import achievements, admin, audit, leaderboards, notifications, players, saves, stats
+from chalicelib.services import (
+    account_status,
+    achievements,
+    admin,
+    audit,
+    erasure,
+    leaderboards,
+    notifications,
+    players,
+    saves,
+    stats,
+)
 from chalicelib.storage.accounts import AccountsGateway
 from chalicelib.storage.achievements import AchievementsRepository
 from chalicelib.storage.audit import AuditRepository
@@ -71,8 +89,15 @@ def admin_get_player(call: Call, player_id: str) -> dict[str, Any]:
     errors=(403, 404),
 )
 def admin_delete_player(call: Call, player_id: str) -> dict[str, Any]:
-    """Delete a player's account and erase every item it owns, in every service."""
-    profile = _profile(player_id)
+    """Delete a player's account and erase every item it owns, in every service (retry-safe)."""
+    repo = PlayersRepository()
+    profile = repo.get_profile(player_id)
+    if profile is None:
+        status = repo.get_account_status(player_id) or {}
+        if status.get("status") != account_status.DELETED:
+            raise NotFound("no such player")
+        # A retried deletion: the account is refused everywhere already; finish the erasure.
+        return {"player_id": player_id, "deleted": True, "erased": erasure.erase_everything(player_id)}
     return players.delete_account(
         player_id=player_id,
         username=str(profile.get("username") or ""),
@@ -107,6 +132,55 @@ def admin_post_stats(call: Call, player_id: str) -> dict[str, Any]:
         config=get_game_config(),
         repo=PlayersRepository(),
     )
+
+
+@route(
+    bp,
+    "/admin/players/{player_id}/status",
+    auth="admin",
+    response=AccountStatusView,
+    tags=("admin",),
+    errors=(403,),
+)
+def admin_get_status(call: Call, player_id: str) -> dict[str, Any]:
+    """A player's account status: `active`, `banned` or `deleted`, with the reason and who set it."""
+    return account_status.status_view(player_id, PlayersRepository().get_account_status(player_id))
+
+
+def _set_ban(call: Call, player_id: str, *, banned: bool) -> dict[str, Any]:
+    return account_status.set_ban(
+        player_id=player_id, banned=banned, reason=call.body.reason, admin_id=call.player_id, repo=PlayersRepository()
+    )
+
+
+@route(
+    bp,
+    "/admin/players/{player_id}/ban",
+    methods=("POST",),
+    auth="admin",
+    body=BanRequest,
+    response=AccountStatusView,
+    tags=("admin",),
+    errors=(400, 403, 404, 409),
+)
+def admin_ban(call: Call, player_id: str) -> dict[str, Any]:
+    """Ban a player: every route and sign-in answer 403 `account_banned` until unbanned (409 if deleted)."""
+    return _set_ban(call, player_id, banned=True)
+
+
+@route(
+    bp,
+    "/admin/players/{player_id}/unban",
+    methods=("POST",),
+    auth="admin",
+    body=BanRequest,
+    response=AccountStatusView,
+    tags=("admin",),
+    errors=(400, 403, 404, 409),
+)
+def admin_unban(call: Call, player_id: str) -> dict[str, Any]:
+    """Lift a player's ban (idempotent); the player can sign in and play again (409 if deleted)."""
+    return _set_ban(call, player_id, banned=False)
 
 
 @route(

@@ -345,16 +345,11 @@
     });
   }
 
-  function accountStatus(profile) {
-    if (profile.status) return String(profile.status);
-    if (profile.banned === true) return "banned";
-    return "active";
-  }
-
   async function openPlayer(playerId) {
     const id = encodeURIComponent(playerId);
-    const [profile, stats, achievements, saves, inbox, audit] = await Promise.all([
+    const [profile, account, stats, achievements, saves, inbox, audit] = await Promise.all([
       api("GET", "/admin/players/" + id),
+      api("GET", "/admin/players/" + id + "/status"),
       api("GET", "/admin/players/" + id + "/stats"),
       api("GET", "/admin/players/" + id + "/achievements"),
       api("GET", "/admin/players/" + id + "/saves?limit=100"),
@@ -372,9 +367,12 @@
       ["Created", when(profile.created_at)],
       ["Last seen", when(profile.last_seen_at) || "—"],
     ];
-    if (profile.ban_reason) props.push(["Ban reason", profile.ban_reason]);
+    if (account.status !== "active") {
+      props.push(["Status reason", account.reason || ""]);
+      props.push(["Status since", when(account.changed_at)]);
+    }
     $("pd-profile").replaceChildren(...props.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
-    const status = accountStatus(profile);
+    const status = account.status;
     $("pd-status").textContent = status;
     $("pd-status").className = status === "banned" ? "badge banned" : "badge";
     const defs = state.config.stats || {};
