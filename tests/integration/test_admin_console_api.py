@@ -353,3 +353,22 @@ def test_audit_entry_is_clipped_and_a_store_failure_never_fails_the_write():
             raise RuntimeError("store down")
 
     assert audit.record(entry=entry, repo=Broken()) is None
+
+
+def test_ban_and_unban_are_audited_with_their_reasons(api, admin, new_player):
+    player = new_player()
+    pid = player.player_id
+    assert api.post(f"/admin/players/{pid}/ban", {"reason": "chargeback fraud"}, player=admin).status == 200
+    assert api.get("/players/me", player=player).json["code"] == "account_banned"
+    # A banned player is still found and shown to admins, with the status.
+    assert api.get(f"/admin/players?q={pid}", player=admin).json["players"][0]["player_id"] == pid
+    assert api.get(f"/admin/players/{pid}/status", player=admin).json["status"] == "banned"
+    assert api.post(f"/admin/players/{pid}/unban", {"reason": "refund settled"}, player=admin).status == 200
+    entries = api.get(f"/admin/audit?target={pid}", player=admin).json["entries"]
+    assert [(e["action"], e["reason"]) for e in entries] == [
+        ("admin_unban", "refund settled"),
+        ("admin_ban", "chargeback fraud"),
+    ]
+    # A refused ban (no reason) wrote nothing, so it is not in the log.
+    assert api.post(f"/admin/players/{pid}/ban", {}, player=admin).status == 400
+    assert len(api.get(f"/admin/audit?target={pid}", player=admin).json["entries"]) == 2
