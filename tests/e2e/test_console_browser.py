@@ -64,6 +64,8 @@ class Console:
         page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
         page.on("dialog", self._dialog)
         page.on("response", self._response)
+        # An upper bound for a loaded machine, never a pause: every wait ends on a condition.
+        page.set_default_timeout(60_000)
 
     def _response(self, response: Any) -> None:
         if response.status >= 400:
@@ -88,7 +90,7 @@ class Console:
         self.wait_loaded("dashboard")
 
     def wait_loaded(self, name: str) -> None:
-        self.page.wait_for_selector(f"body[data-loaded='{name}']", state="attached", timeout=30_000)
+        self.page.wait_for_selector(f"body[data-loaded='{name}']", state="attached", timeout=60_000)
 
     def go(self, name: str) -> None:
         self.page.click(f"#nav a[data-page='{name}']")
@@ -99,7 +101,7 @@ class Console:
 
     def wait_status(self, text: str) -> None:
         self.page.wait_for_function(
-            "t => document.getElementById('status').textContent.includes(t)", arg=text, timeout=30_000
+            "t => document.getElementById('status').textContent.includes(t)", arg=text, timeout=60_000
         )
 
     def shot(self, name: str) -> Path:
