@@ -323,6 +323,12 @@ def test_dashboard_charts_plot_the_analytics_of_seeded_days(
     assert console.errors == [], console.errors
 
 
+def _epoch_iso(stamp: str) -> float:
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
 def _epoch(day: str) -> int:
     import calendar
 
@@ -544,6 +550,9 @@ def test_send_a_broadcast_and_a_player_reads_it(console: Console, backend: Backe
     mine = [n for n in inbox if n["title"] == title]
     assert len(mine) == 1 and mine[0]["broadcast"] is True and mine[0]["read"] is False
     assert mine[0]["body"] == "All weekend long <b>not bold</b>"
+    # The expiry chosen in the form: three days and up to the next UTC midnight.
+    lives = _epoch_iso(mine[0]["expires_at"]) - _epoch_iso(mine[0]["created_at"])
+    assert 3 * DAY < lives <= 4 * DAY
     audit = backend.request("GET", "/admin/audit?target=broadcast&limit=1", token=admin_token).json()["entries"]
     assert title in audit[0]["details"] and audit[0]["reason"] == "weekend event ✓"
     console.shot("notifications-sent")
