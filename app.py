@@ -10,6 +10,7 @@ from chalicelib.api import (
     achievements,
     admin,
     auth,
+    console,
     events,
     health,
     leaderboards,
@@ -39,6 +40,7 @@ for blueprint in (
     notifications.bp,
     events.bp,
     saves.bp,
+    console.bp,
 ):
     app.register_blueprint(blueprint)
 

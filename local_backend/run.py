@@ -182,6 +182,7 @@ def _tokens(standin: StandIn, api_url: str, outputs: dict[str, Any], admin: tupl
     _say(f"Guest {guest.get('player_id')} ID token:\n{guest['id_token']}\n")
     _say("Try:")
     _say(f'  curl -H "Authorization: Bearer {guest["id_token"]}" {api_url}/players/me')
+    _say(f"Console: {api_url}/console (sign in as '{admin[0]}')")
 
 
 def main(argv: list[str] | None = None) -> int:

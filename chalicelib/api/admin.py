@@ -1,4 +1,7 @@
-"""Admin routes (the `admins` group): player lookup, bans and server-side stat writes."""
+"""Admin routes (the `admins` group): players, bans, server-side stats, and what the console reads.
+
+Every admin write is recorded in the audit log by the HTTP glue (`chalicelib.api.http`).
+"""
 
 from __future__ import annotations
 
@@ -9,27 +12,99 @@ from chalice import Blueprint
 from chalicelib.api.http import Call, route
 from chalicelib.errors import NotFound
 from chalicelib.game_config import get_game_config
+from chalicelib.models.achievements import AchievementList
+from chalicelib.models.admin import (
+    AdminConfigView,
+    AuditPage,
+    AuditQuery,
+    EntryRemoved,
+    EntryRemoveQuery,
+    MatchmakingOverview,
+    PlayerSearchQuery,
+    PlayerSearchResult,
+    ReasonBody,
+)
+from chalicelib.models.notifications import NotificationPage, NotificationQuery
 from chalicelib.models.players import (
     AccountStatusView,
     BanRequest,
+    DeletedView,
     PlayerPatch,
     PlayerPublic,
     ServerStatsUpdate,
     StatsView,
 )
-from chalicelib.services import account_status, players, stats
+from chalicelib.models.saves import SaveListQuery, SlotList, SlotView
+from chalicelib.services import (
+    account_status,
+    achievements,
+    admin,
+    audit,
+    erasure,
+    leaderboards,
+    notifications,
+    players,
+    saves,
+    stats,
+)
+from chalicelib.storage.accounts import AccountsGateway
+from chalicelib.storage.achievements import AchievementsRepository
+from chalicelib.storage.audit import AuditRepository
+from chalicelib.storage.leaderboards import LeaderboardsRepository
+from chalicelib.storage.matchmaking import MatchmakingRepository
+from chalicelib.storage.notifications import NotificationsRepository
 from chalicelib.storage.players import PlayersRepository
+from chalicelib.storage.saves import SavesRepository
 
 bp = Blueprint(__name__)
+TAGS = ("admin",)
 
 
-@route(bp, "/admin/players/{player_id}", auth="admin", response=PlayerPublic, tags=("admin",), errors=(403, 404))
-def admin_get_player(call: Call, player_id: str) -> dict[str, Any]:
-    """Look up a player's profile by id."""
+def _profile(player_id: str) -> dict[str, Any]:
     item = PlayersRepository().get_profile(player_id)
     if item is None:
         raise NotFound("no such player")
-    return players.profile_view(item)
+    return item
+
+
+@route(bp, "/admin/players", auth="admin", query=PlayerSearchQuery, response=PlayerSearchResult, tags=TAGS)
+def admin_search_players(call: Call) -> dict[str, Any]:
+    """Find players by id, email or display name (any case); no Scan."""
+    return admin.search_players(q=call.query.q, repo=PlayersRepository())
+
+
+@route(bp, "/admin/players/{player_id}", auth="admin", response=PlayerPublic, tags=TAGS, errors=(403, 404))
+def admin_get_player(call: Call, player_id: str) -> dict[str, Any]:
+    """Look up a player's profile by id."""
+    return players.profile_view(_profile(player_id))
+
+
+@route(
+    bp,
+    "/admin/players/{player_id}",
+    methods=("DELETE",),
+    auth="admin",
+    body=ReasonBody,
+    response=DeletedView,
+    tags=TAGS,
+    errors=(403, 404),
+)
+def admin_delete_player(call: Call, player_id: str) -> dict[str, Any]:
+    """Delete a player's account and erase every item it owns, in every service (retry-safe)."""
+    repo = PlayersRepository()
+    profile = repo.get_profile(player_id)
+    if profile is None:
+        status = repo.get_account_status(player_id) or {}
+        if status.get("status") != account_status.DELETED:
+            raise NotFound("no such player")
+        # A retried deletion: the account is refused everywhere already; finish the erasure.
+        return {"player_id": player_id, "deleted": True, "erased": erasure.erase_everything(player_id)}
+    return players.delete_account(
+        player_id=player_id,
+        username=str(profile.get("username") or ""),
+        repo=PlayersRepository(),
+        accounts=AccountsGateway(),
+    )
 
 
 @route(
@@ -39,7 +114,7 @@ def admin_get_player(call: Call, player_id: str) -> dict[str, Any]:
     auth="admin",
     body=PlayerPatch,
     response=PlayerPublic,
-    tags=("admin",),
+    tags=TAGS,
     errors=(400, 403, 404),
 )
 def admin_rename_player(call: Call, player_id: str) -> dict[str, Any]:
@@ -50,7 +125,7 @@ def admin_rename_player(call: Call, player_id: str) -> dict[str, Any]:
     return players.rename(player_id=player_id, username="", display_name=call.body.display_name, repo=repo)
 
 
-@route(bp, "/admin/players/{player_id}/stats", auth="admin", response=StatsView, tags=("admin",), errors=(403,))
+@route(bp, "/admin/players/{player_id}/stats", auth="admin", response=StatsView, tags=TAGS, errors=(403,))
 def admin_get_stats(call: Call, player_id: str) -> dict[str, Any]:
     """Read any player's stats."""
     return stats.get_stats(player_id=player_id, config=get_game_config(), repo=PlayersRepository())
@@ -63,14 +138,13 @@ def admin_get_stats(call: Call, player_id: str) -> dict[str, Any]:
     auth="admin",
     body=ServerStatsUpdate,
     response=StatsView,
-    tags=("admin",),
+    tags=TAGS,
     errors=(400, 403, 404),
     idempotent=True,
 )
 def admin_post_stats(call: Call, player_id: str) -> dict[str, Any]:
     """The game server's path: write any stat, server-only ones included, for a player."""
-    if PlayersRepository().get_profile(player_id) is None:
-        raise NotFound("no such player")
+    _profile(player_id)
     return stats.update_stats(
         player_id=player_id,
         updates=call.body.updates,
@@ -127,3 +201,96 @@ def admin_ban(call: Call, player_id: str) -> dict[str, Any]:
 def admin_unban(call: Call, player_id: str) -> dict[str, Any]:
     """Lift a player's ban (idempotent); the player can sign in and play again (409 if deleted)."""
     return _set_ban(call, player_id, banned=False)
+
+
+@route(
+    bp, "/admin/players/{player_id}/achievements", auth="admin", response=AchievementList, tags=TAGS, errors=(404,)
+)
+def admin_player_achievements(call: Call, player_id: str) -> dict[str, Any]:
+    """A player's achievements: progress, unlocks and rarity (hidden ones shown too)."""
+    _profile(player_id)
+    return achievements.list_achievements(
+        player_id=player_id,
+        config=get_game_config(),
+        repo=AchievementsRepository(),
+        players_repo=PlayersRepository(),
+    )
+
+
+@route(
+    bp, "/admin/players/{player_id}/saves", auth="admin", query=SaveListQuery, response=SlotList, tags=TAGS,
+    errors=(404,),
+)
+def admin_player_saves(call: Call, player_id: str) -> dict[str, Any]:
+    """A player's save slots (metadata), in name order, paged."""
+    _profile(player_id)
+    return saves.list_slots(
+        player_id=player_id,
+        config=get_game_config().saves,
+        repo=SavesRepository(),
+        limit=call.query.limit,
+        cursor=call.query.cursor,
+    )
+
+
+@route(bp, "/admin/players/{player_id}/saves/{slot}", auth="admin", response=SlotView, tags=TAGS, errors=(404,))
+def admin_player_save(call: Call, player_id: str, slot: str) -> SlotView:
+    """One of a player's slots with its content (inline data or a download URL)."""
+    view = saves.get_slot(player_id=player_id, slot=slot, config=get_game_config().saves, repo=SavesRepository())
+    return SlotView.model_validate(view)
+
+
+@route(
+    bp,
+    "/admin/players/{player_id}/notifications",
+    auth="admin",
+    query=NotificationQuery,
+    response=NotificationPage,
+    tags=TAGS,
+    errors=(404,),
+)
+def admin_player_inbox(call: Call, player_id: str) -> dict[str, Any]:
+    """A player's inbox as they see it (broadcasts included), newest first; reading changes nothing."""
+    _profile(player_id)
+    q: NotificationQuery = call.query
+    return notifications.list_notifications(
+        player_id=player_id, limit=q.limit, cursor=q.cursor, unread_only=q.unread_only, repo=NotificationsRepository()
+    )
+
+
+@route(
+    bp,
+    "/admin/leaderboards/{board_id}/entries/{player_id}",
+    methods=("DELETE",),
+    auth="admin",
+    query=EntryRemoveQuery,
+    body=ReasonBody,
+    response=EntryRemoved,
+    tags=TAGS,
+    errors=(404, 409),
+)
+def admin_remove_entry(call: Call, board_id: str, player_id: str) -> dict[str, Any]:
+    """Remove a player's entry from a board (current period unless `period`); ranks close up."""
+    board = leaderboards.board_of(get_game_config(), board_id)
+    return leaderboards.remove_entry(
+        board_id=board_id, board=board, player_id=player_id, period=call.query.period, repo=LeaderboardsRepository()
+    )
+
+
+@route(bp, "/admin/matchmaking", auth="admin", response=MatchmakingOverview, tags=TAGS)
+def admin_matchmaking(call: Call) -> dict[str, Any]:
+    """Queues with their rules and waiting tickets per region; matches of the last hour."""
+    return admin.matchmaking_overview(config=get_game_config(), repo=MatchmakingRepository())
+
+
+@route(bp, "/admin/config", auth="admin", response=AdminConfigView, tags=TAGS)
+def admin_config(call: Call) -> dict[str, Any]:
+    """The whole game config as deployed (read-only)."""
+    return {"config": get_game_config().model_dump(mode="json")}
+
+
+@route(bp, "/admin/audit", auth="admin", query=AuditQuery, response=AuditPage, tags=TAGS, errors=(400,))
+def admin_audit(call: Call) -> dict[str, Any]:
+    """The audit log of admin writes, newest first (all, or about one `target`); read-only."""
+    q: AuditQuery = call.query
+    return audit.list_entries(target=q.target, cursor=q.cursor, limit=q.limit, repo=AuditRepository())

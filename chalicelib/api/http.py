@@ -49,6 +49,7 @@ class RouteDoc:
     tags: tuple[str, ...]
     errors: tuple[int, ...]
     idempotent: bool = False
+    produces: tuple[str, ...] = ()  # content types of a success body that is not JSON (e.g. "text/html")
 
 
 ROUTES: list[RouteDoc] = []
@@ -243,23 +244,36 @@ def run_view(
         if query_model is not None:
             call.query = validate_query(query_model, request)
         key = idempotency.key_of(request.headers) if idempotent and claims is not None else None
+        replayed = False
         if key is not None and claims is not None:
             body, replayed = idempotency.run_once(
                 player_id=claims.sub,
                 key=key,
-                request={"method": request.method, "path": request.path, "params": params,
-                         "query": dict(request.query_params or {}), "body": to_jsonable(call.body)},
+                request={
+                    "method": request.method,
+                    "path": request.path,
+                    "params": params,
+                    "query": dict(request.query_params or {}),
+                    "body": to_jsonable(call.body),
+                },
                 handler=lambda: to_jsonable(handler(call, **params)),
                 lambda_context=lambda_context,
             )
             headers = dict(JSON_HEADERS)
             if replayed:
                 headers["Idempotent-Replayed"] = "true"
-            return Response(body=body, status_code=status, headers=headers)
-        result = handler(call, **params)
-        if isinstance(result, Response):
-            return result
-        return Response(body=to_jsonable(result), status_code=status, headers=dict(JSON_HEADERS))
+            response = Response(body=body, status_code=status, headers=headers)
+        else:
+            result = handler(call, **params)
+            response = (
+                result
+                if isinstance(result, Response)
+                else Response(body=to_jsonable(result), status_code=status, headers=dict(JSON_HEADERS))
+            )
+        # A replayed answer wrote nothing: the first call was audited.
+        if auth == "admin" and request.method != "GET" and response.status_code < 400 and not replayed:
+            audit_admin_write(call, handler.__name__, params, response.status_code)
+        return response
     except AppError as error:
         if error.status >= 500:
             logger.warning("request failed", extra={"code": error.code, "error": error.message})
@@ -284,6 +298,27 @@ def run_view(
         if metrics.metric_set:
             metrics.flush_metrics()
         logger.remove_keys(["request_id", "path", "method", "player_id"])
+
+
+def audit_admin_write(call: Call, action: str, params: dict[str, Any], status: int) -> None:
+    """Every successful admin write goes to the audit log (who, what, target, reason)."""
+    from chalicelib.services import audit
+    from chalicelib.storage.audit import AuditRepository
+
+    body = to_jsonable(call.body) if call.body is not None else {}
+    claims = call.claims
+    entry = audit.entry_for(
+        actor=claims.username if claims else "",
+        actor_id=claims.sub if claims else "",
+        action=action,
+        method=call.request.method,
+        path=call.request.path,
+        params={k: str(v) for k, v in params.items()},
+        body=body if isinstance(body, dict) else {"body": body},
+        header_reason=call.request.headers.get(audit.REASON_HEADER) if call.request.headers else None,
+        status=status,
+    )
+    audit.record(entry=entry, repo=AuditRepository())
 
 
 class _Unavailable(AppError):
@@ -315,6 +350,7 @@ def route(
     errors: tuple[int, ...] = (),
     raw_body: bool = False,
     content_types: tuple[str, ...] = ("application/json",),
+    produces: tuple[str, ...] = (),
     deleted_ok: bool = False,
     idempotent: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -353,6 +389,7 @@ def route(
                     tags=tags,
                     errors=errors,
                     idempotent=idempotent,
+                    produces=produces,
                 )
             )
         return handler

@@ -93,6 +93,7 @@ def admin_send(call: Call) -> dict[str, Any]:
         "body": body.body,
         "data": body.data,
         "dedupe_key": body.dedupe_key,
+        "ttl_days": body.expires_in_days,
         "config": get_game_config(),
         "repo": NotificationsRepository(),
     }

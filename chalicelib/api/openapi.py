@@ -107,6 +107,8 @@ def build_document(routes: list[RouteDoc] | None = None) -> dict[str, Any]:
         ok: dict[str, Any] = {"description": "Success"}
         if doc.response is not None:
             ok["content"] = {"application/json": {"schema": refs[(doc.response, "serialization")]}}
+        elif doc.produces:
+            ok["content"] = {kind: {"schema": {"type": "string"}} for kind in doc.produces}
         operation["responses"][str(doc.status)] = ok
         codes = set(doc.errors) | {500, 503}
         if doc.body is not None or doc.query is not None or PATH_PARAM.search(doc.path):

@@ -68,6 +68,9 @@ class AdminNotificationCreate(RequestModel):
     body: str = Field(default="", max_length=2000)
     data: dict[str, Any] = Field(default_factory=dict, max_length=20)
     dedupe_key: str | None = Field(default=None, min_length=1, max_length=128)
+    expires_in_days: int | None = Field(
+        default=None, ge=1, le=365, strict=True, description="Days it stays (default: the game's ttl_days)"
+    )
 
     @model_validator(mode="after")
     def _one_target(self) -> AdminNotificationCreate:

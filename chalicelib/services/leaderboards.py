@@ -593,6 +593,44 @@ def sum_feed_ops(
     return ops
 
 
+def remove_entry(
+    *,
+    board_id: str,
+    board: BoardDef,
+    player_id: str,
+    period: str | None,
+    repo: LeaderboardsRepository,
+    clock: Clock = system_clock,
+) -> dict[str, Any]:
+    """Remove one player's entry (an admin's action against a cheater): the entry and its
+    counters leave in one transaction, so the ranks behind it close up exactly. Idempotent."""
+    layout = Layout.of(board_id, board, period_param(board, period, clock()))
+    current = repo.get_entry(layout, player_id)
+    removed: Entry | None = None
+    for _ in range(SUBMIT_ATTEMPTS):
+        if current is None:
+            break
+        try:
+            repo.write_entry(layout, current, None)
+            removed = current
+            break
+        except ConditionFailed:
+            current = repo.get_entry(layout, player_id)
+    else:
+        raise Conflict("the entry keeps changing, retry shortly", code="busy")
+    archived = layout.period != periods.ALL and repo.remove_from_period(board_id, layout.period, player_id)
+    if removed is not None:
+        logger.info("entry removed", extra={"board": board_id, "period": layout.period, "player_id": player_id})
+    return {
+        "board": board_id,
+        "period": layout.period,
+        "player_id": player_id,
+        "removed": removed is not None,
+        "score": removed.score if removed is not None else None,
+        "removed_from_archive": archived,
+    }
+
+
 def erase_player(*, config: GameConfig, player_id: str, repo: LeaderboardsRepository) -> int:
     """Remove every entry of a player, fixing the counters, and drop them from archives."""
     erased = 0

@@ -125,10 +125,11 @@ def _store(
     config: GameConfig,
     repo: NotificationsRepository,
     clock: Clock,
+    ttl_days: int | None = None,
 ) -> dict[str, Any]:
     """One inbox item (player_id) or one broadcast item (None); a repeated dedupe_key stores nothing."""
     now = clock()
-    day = expiry_day(now, config.notifications.ttl_days)
+    day = expiry_day(now, ttl_days or config.notifications.ttl_days)
     prefix = "n" if player_id is not None else "b"
     item = _item(prefix, kind=kind, title=title, body=body, data=data or {}, now=now, day=day)
     stored = repo.put(player_id, item, day=day, dedupe_key=dedupe_key)
@@ -151,6 +152,7 @@ def send_to_player(
     config: GameConfig,
     repo: NotificationsRepository,
     clock: Clock = system_clock,
+    ttl_days: int | None = None,
 ) -> dict[str, Any]:
     """Put one notification in a player's inbox; a repeated dedupe_key stores nothing."""
     return _store(
@@ -163,6 +165,7 @@ def send_to_player(
         config=config,
         repo=repo,
         clock=clock,
+        ttl_days=ttl_days,
     )
 
 
@@ -176,10 +179,20 @@ def broadcast(
     config: GameConfig,
     repo: NotificationsRepository,
     clock: Clock = system_clock,
+    ttl_days: int | None = None,
 ) -> dict[str, Any]:
     """One item that every player sees, each with their own read state."""
     result = _store(
-        None, kind=kind, title=title, body=body, data=data, dedupe_key=dedupe_key, config=config, repo=repo, clock=clock
+        None,
+        kind=kind,
+        title=title,
+        body=body,
+        data=data,
+        dedupe_key=dedupe_key,
+        config=config,
+        repo=repo,
+        clock=clock,
+        ttl_days=ttl_days,
     )
     logger.info("broadcast sent", extra={"notification_id": result["id"], "duplicate": result["duplicate"]})
     return result

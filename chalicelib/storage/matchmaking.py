@@ -6,6 +6,9 @@ Keys (known only here):
   match           PK=MATCH#<match_id> SK=MATCH
   wait sample     PK=WAITS#<queue>#<region> SK=<slot>         (a small ring of recent waits)
 
+A match carries RPK=RECENT#<hour>#<shard> (index `recent_matches`, ordered by creation), so
+the console lists the last hour's matches with a few bounded Queries and no Scan.
+
 A ticket carries WPK=<queue>#<region> (index `waiting`, ordered by skill) only while it is
 searching, and XPK=<queue>#<region> (index `open_by_timeout`, ordered by timeout) while it
 is forming or searching; leaving those states removes the attribute, so the ticket drops
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
 
 ACTIVE = "ACTIVE"
 WAIT_SLOTS = 16
+RECENT_SHARDS = 4  # spreads the `recent_matches` index over partitions; reads merge them
 OPEN_STATUSES = ("forming", "searching")
 _TICKET_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
@@ -40,6 +44,10 @@ def _player_pk(player_id: str) -> str:
 
 def _queue_key(queue: str, region: str) -> str:
     return f"{queue}#{region}"
+
+
+def recent_pk(hour: int, shard: int) -> str:
+    return f"RECENT#{hour}#{shard}"
 
 
 def _ticket_key(ticket_id: str) -> dict[str, Any]:
@@ -105,7 +113,7 @@ class MatchmakingRepository(TableRepository):
             TableName=self.table, Key=to_item({"PK": f"MATCH#{match_id}", "SK": "MATCH"}), ConsistentRead=True
         )
         item = from_item(resp.get("Item"))
-        return {k: v for k, v in item.items() if k not in ("PK", "SK")} or None
+        return {k: v for k, v in item.items() if k not in ("PK", "SK", "RPK")} or None
 
     def waiting(self, queue: str, region: str, *, low: float, high: float, limit: int) -> list[dict[str, Any]]:
         """ONE Query of the `waiting` index: searching tickets with skill in [low, high]."""
@@ -127,6 +135,67 @@ class MatchmakingRepository(TableRepository):
             Limit=WAIT_SLOTS,
         )
         return [from_item(item) for item in resp.get("Items", [])]
+
+    def count_waiting(self, queue: str, region: str, cap: int) -> int:
+        """How many tickets are searching in a queue and region, counted up to `cap` (Query, COUNT)."""
+        counted = 0
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "waiting",
+            "KeyConditionExpression": "WPK = :w",
+            "ExpressionAttributeValues": values({":w": _queue_key(queue, region)}),
+            "Select": "COUNT",
+            "Limit": cap,
+        }
+        while counted < cap:
+            resp = self.client.query(**kwargs)
+            counted += int(resp.get("Count", 0))
+            last = resp.get("LastEvaluatedKey")
+            if not last:
+                break
+            kwargs["ExclusiveStartKey"] = last
+            kwargs["Limit"] = cap - counted
+        return min(counted, cap)
+
+    def count_recent_matches(self, since: float, now: float, cap: int) -> int:
+        """How many matches were created in [since, now], counted up to `cap` (COUNT Queries)."""
+        counted = 0
+        for hour in range(int(since // 3600), int(now // 3600) + 1):
+            for shard in range(RECENT_SHARDS):
+                kwargs: dict[str, Any] = {
+                    "TableName": self.table,
+                    "IndexName": "recent_matches",
+                    "KeyConditionExpression": "RPK = :r AND created_at >= :since",
+                    "ExpressionAttributeValues": values({":r": recent_pk(hour, shard), ":since": since}),
+                    "Select": "COUNT",
+                }
+                while counted < cap:
+                    resp = self.client.query(**kwargs, Limit=cap - counted)
+                    counted += int(resp.get("Count", 0))
+                    last = resp.get("LastEvaluatedKey")
+                    if not last:
+                        break
+                    kwargs["ExclusiveStartKey"] = last
+        return min(counted, cap)
+
+    def recent_matches(self, since: float, now: float, limit: int) -> list[dict[str, Any]]:
+        """Matches created in [since, now], newest first, at most `limit` per hour and shard."""
+        found: list[dict[str, Any]] = []
+        for hour in range(int(since // 3600), int(now // 3600) + 1):
+            for shard in range(RECENT_SHARDS):
+                resp = self.client.query(
+                    TableName=self.table,
+                    IndexName="recent_matches",
+                    KeyConditionExpression="RPK = :r AND created_at >= :since",
+                    ExpressionAttributeValues=values({":r": recent_pk(hour, shard), ":since": since}),
+                    ScanIndexForward=False,
+                    Limit=limit,
+                )
+                for raw in resp.get("Items", []):
+                    item = from_item(raw)
+                    found.append({k: v for k, v in item.items() if k not in ("PK", "SK", "RPK")})
+        found.sort(key=lambda m: float(m["created_at"]), reverse=True)
+        return found[:limit]
 
     def past_timeout(self, queue: str, region: str, now: float, limit: int = 100) -> list[str]:
         """Ids of open tickets whose timeout has passed (a page of the sparse timeout index)."""
@@ -251,6 +320,7 @@ class MatchmakingRepository(TableRepository):
         Each ticket must still be searching and not past its timeout. Raises ClaimLost
         naming the tickets that failed their condition.
         """
+        slot = int(match["match_id"][:4], 16) % WAIT_SLOTS
         actions: list[dict[str, Any]] = [
             {
                 "Update": {
@@ -270,12 +340,18 @@ class MatchmakingRepository(TableRepository):
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": to_item({"PK": f"MATCH#{match['match_id']}", "SK": "MATCH", **match}),
+                    "Item": to_item(
+                        {
+                            "PK": f"MATCH#{match['match_id']}",
+                            "SK": "MATCH",
+                            "RPK": recent_pk(int(float(match["created_at"]) // 3600), slot % RECENT_SHARDS),
+                            **match,
+                        }
+                    ),
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
             }
         )
-        slot = int(match["match_id"][:4], 16) % WAIT_SLOTS
         actions.append(
             {
                 "Put": {

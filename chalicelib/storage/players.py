@@ -28,6 +28,15 @@ def player_pk(player_id: str) -> str:
     return f"P#{player_id}"
 
 
+def fold_name(display_name: str) -> str:
+    """A display name as the `by_name` index keys it: case-folded, spaces collapsed."""
+    return " ".join(display_name.split()).casefold()
+
+
+def _name_keys(player_id: str, display_name: str) -> dict[str, str]:
+    return {"NPK": f"N#{fold_name(display_name)}", "NSK": player_id}
+
+
 def account_pk(player_id: str) -> str:
     # Outside the player's partition: erasure deletes that partition, the status stays.
     return f"ACCOUNT#{player_id}"
@@ -76,6 +85,8 @@ class PlayersRepository(TableRepository):
         """
         player_id = profile["player_id"]
         item = {"PK": player_pk(player_id), "SK": PROFILE, **profile}
+        if profile.get("display_name"):
+            item.update(_name_keys(player_id, profile["display_name"]))
         try:
             self.client.transact_write_items(
                 TransactItems=[
@@ -107,6 +118,8 @@ class PlayersRepository(TableRepository):
             return False
 
     def update_profile(self, player_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        if changes.get("display_name"):
+            changes = {**changes, **_name_keys(player_id, changes["display_name"])}
         names = {f"#f{i}": k for i, k in enumerate(changes)}
         vals = {f":f{i}": v for i, v in enumerate(changes.values())}
         expr = "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(changes)))
@@ -188,6 +201,23 @@ class PlayersRepository(TableRepository):
             if not request:
                 break
         return found
+
+    def find_by_name(self, display_name: str, limit: int = 20) -> list[dict[str, Any]]:
+        """Profiles whose display name matches, ignoring case: one Query of `by_name`."""
+        resp = self.client.query(
+            TableName=self.table,
+            IndexName="by_name",
+            KeyConditionExpression="NPK = :n",
+            ExpressionAttributeValues=values({":n": f"N#{fold_name(display_name)}"}),
+            Limit=limit,
+        )
+        return [from_item(raw) for raw in resp.get("Items", [])]
+
+    def player_for_email(self, email: str) -> str | None:
+        """The player holding an email claim (one GetItem), or None."""
+        resp = self.client.get_item(TableName=self.table, Key=to_item({"PK": f"EMAIL#{email}", "SK": "EMAIL"}))
+        item = from_item(resp.get("Item"))
+        return str(item["player_id"]) if item else None
 
     # stats ------------------------------------------------------------------------------
 

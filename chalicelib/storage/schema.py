@@ -82,8 +82,10 @@ PLAYERS = Table(
     key="players",
     partition=PK,
     sort=SK,
+    # Profiles carry NPK (their folded display name) so the console finds a player by name.
+    indexes=(Index("by_name", Key("NPK"), Key("NSK")),),
     ttl_attribute="expires_at",
-    description="Profiles, stats and per-player bookkeeping; rate-limit windows.",
+    description="Profiles, stats and per-player bookkeeping; rate-limit windows; email claims.",
 )
 
 LEADERBOARDS = Table(
@@ -102,6 +104,8 @@ MATCHMAKING = Table(
     indexes=(
         Index("waiting", Key("WPK"), Key("skill", "N")),
         Index("open_by_timeout", Key("XPK"), Key("timeout_at", "N"), keys_only=True),
+        # Sparse: only match items carry RPK (hour and shard), for the console's recent matches.
+        Index("recent_matches", Key("RPK"), Key("created_at", "N")),
     ),
     ttl_attribute="expires_at",
     description="Tickets, matches and recent wait times; `waiting` and `open_by_timeout` are sparse.",
@@ -157,6 +161,15 @@ IDEMPOTENCY = Table(
     description="Answers of writes sent with an Idempotency-Key (Powertools' idempotency records).",
 )
 
+AUDIT = Table(
+    key="audit",
+    partition=PK,
+    sort=SK,
+    # Every entry also under its target (a player, a board...), newest last.
+    indexes=(Index("by_target", Key("TPK"), SK),),
+    description="The admin audit log: who wrote what, when, to which target, and why; append-only.",
+)
+
 SAVES_BUCKET = Bucket(key="saves", description="Large cloud saves, uploaded by presigned URL.")
 
 DATA = DataDefinition(
@@ -170,6 +183,7 @@ DATA = DataDefinition(
         EVENTS,
         ANALYTICS,
         IDEMPOTENCY,
+        AUDIT,
     ),
     buckets=(SAVES_BUCKET,),
 )

@@ -99,6 +99,8 @@ def test_run_command_serves_prints_working_tokens_and_keeps_data(tmp_path):
         assert re.search(r"127\.0\.0\.1", text)
 
         assert requests.get(url + "/health", timeout=300).status_code == 200
+        assert f"Console: {url}/console" in text
+        assert requests.get(url + "/console", timeout=300).headers["Content-Type"].startswith("text/html")
         me = requests.get(url + "/players/me", headers={"Authorization": f"Bearer {guest_token}"}, timeout=300)
         assert me.status_code == 200 and me.json()["player_id"] == guest_id
         admin = requests.get(

@@ -33,8 +33,11 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-"${SUDO[@]}" apt-get update -qq
-"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}"
+# Test workers run in parallel and may each install something: one apt at a time (flock),
+# and wait for any other apt/dpkg that holds the lock rather than fail.
+APT=("${SUDO[@]}" flock /tmp/game-backend-apt.lock apt-get -o DPkg::Lock::Timeout=600)
+"${APT[@]}" update -qq
+"${APT[@]}" install -y -qq --no-install-recommends "${PACKAGES[@]}"
 
 if ! have_all; then
   echo "install-mono: installed ${PACKAGES[*]} but the compiler or an assembly is still missing" >&2
