@@ -33,12 +33,13 @@ run: $(STAMP)
 
 ## test: lint, type-check and run every test (TEST_WORKERS=auto: one pytest-xdist worker per
 ##       CPU, each with its own stand-in; TEST_WORKERS=0 runs in one process); prints the
-##       time of each layer before pytest's closing line
+##       time of each layer before pytest's closing line. Files keep the collection order
+##       (tests/conftest.py puts the Unity client first and schemathesis last on its worker)
 TEST_WORKERS ?= auto
 test: $(STAMP) $(CHECKOV_STAMP)
 	@start=$$(date +%s); $(MAKE) --no-print-directory lint || exit $$?; \
 	export LINT_SECONDS=$$(( $$(date +%s) - start )); \
-	$(BIN)/python -m pytest -q $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+	$(BIN)/python -m pytest -q $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -14,5 +14,7 @@ pytest_plugins = ["tests.standin_fixtures", "tests.app_fixtures", "tests.layer_t
 
 
 def pytest_collection_modifyitems(items):  # type: ignore[no-untyped-def]
-    """schemathesis goes last: its generated writes land on the shared boards and queues."""
-    items.sort(key=lambda item: "test_schemathesis" in item.nodeid)
+    """schemathesis goes last: its generated writes land on the shared boards and queues.
+    The Unity client goes first: it expects a new player's inbox empty, before any test
+    broadcasts (under xdist each worker runs its files in this order)."""
+    items.sort(key=lambda item: ("test_schemathesis" in item.nodeid, "test_unity_client" not in item.nodeid))
