@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench wipe package policy deploy clean
+.PHONY: run test lint load bench wipe package policy deploy clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -15,8 +15,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@touch $(STAMP)
 
 ## run: start the whole backend locally (AWS stand-in + chalice local on 127.0.0.1:8000)
+##      make run PORT=8100 AWS_PORT=4600 HOST=127.0.0.1 STATE_DIR=.local VERBOSE=1
+RUN_FLAGS = $(if $(PORT),--port $(PORT)) $(if $(AWS_PORT),--aws-port $(AWS_PORT)) $(if $(HOST),--host $(HOST)) \
+	$(if $(STATE_DIR),--state-dir $(STATE_DIR)) $(if $(VERBOSE),--verbose)
 run: $(STAMP)
-	$(BIN)/python -m local_backend.run
+	$(BIN)/python -m local_backend.run $(RUN_FLAGS)
 
 ## test: lint, type-check and run every test
 test: $(STAMP) lint
@@ -25,6 +28,12 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+## load: a bounded mixed load (make load PLAYERS=30 SECONDS=60 [BASE_URL=http://127.0.0.1:8000]);
+##       starts its own backend unless BASE_URL names one; results in build/load/
+load: $(STAMP)
+	$(BIN)/python -m local_backend.load $(if $(PLAYERS),--players $(PLAYERS)) $(if $(SECONDS),--seconds $(SECONDS)) \
+		$(if $(BASE_URL),--base-url $(BASE_URL))
 
 ## bench: print the benchmark figures and write bench/results.json
 bench: $(STAMP)
