@@ -47,6 +47,10 @@ class Settings:
     guest_rate_window_seconds: int = 60
     admin_group: str = "admins"
     log_level: str = "INFO"
+    # The WebSocket API's management endpoint (`https://<api>.execute-api.<region>.
+    # amazonaws.com/<stage>`, locally the loopback gateway's): where pushes are posted.
+    # Unset: nothing is pushed (players learn by polling).
+    websocket_management_url: str | None = None
 
     @property
     def issuer(self) -> str:
@@ -108,6 +112,7 @@ class Settings:
             guest_rate_window_seconds=_int(env, "GUEST_RATE_WINDOW_SECONDS", 60),
             admin_group=env.get("ADMIN_GROUP", "admins"),
             log_level=env.get("LOG_LEVEL", "INFO"),
+            websocket_management_url=env.get("WEBSOCKET_MANAGEMENT_URL") or None,
         )
 
 

@@ -35,6 +35,7 @@ from typing import IO, Any
 import boto3
 import requests
 
+from local_backend import ws_gateway
 from local_backend.api_server import PORT_TAKEN_EXIT
 from local_backend.standin import StandIn, start_standin
 from tools.provision import ensure_admin_user, provision
@@ -200,6 +201,12 @@ def main(argv: list[str] | None = None) -> int:
         default=Path(os.environ.get("LOCAL_STATE_DIR", STATE_DIR)),
         help="where local data is kept (default LOCAL_STATE_DIR or .local/)",
     )
+    parser.add_argument(
+        "--ws-port",
+        type=int,
+        default=ws_gateway.DEFAULT_PORT,
+        help=f"the WebSocket gateway's port (default {ws_gateway.DEFAULT_PORT})",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request and the AWS SDK's INFO lines")
     args = parser.parse_args(argv)
     state_dir: Path = args.state_dir.resolve()
@@ -226,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         return _refuse_port("the API", args.host, args.port, API_PORT_HINT)
     if _port_taken("127.0.0.1", aws_port):
         return _refuse_port("the AWS stand-in", "127.0.0.1", aws_port, AWS_PORT_HINT)
+    if _port_taken(args.host, args.ws_port):
+        return _refuse_port("the WebSocket gateway", args.host, args.ws_port, ws_gateway.WS_PORT_HINT)
 
     state_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -237,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     chalice: subprocess.Popen[str] | None = None
     events: subprocess.Popen[Any] | None = None
+    gateway: subprocess.Popen[Any] | None = None
     code = 0
     try:
         stage_env = _local_stage_env()
@@ -275,6 +285,14 @@ def main(argv: list[str] | None = None) -> int:
         child_env.update(outputs["env"])
         child_env.update({"AWS_ENDPOINT_URL": standin.endpoint_url, "PYTHONUNBUFFERED": "1"})
         verbose = ["--verbose"] if args.verbose else []
+        # The WebSocket gateway first: the app pushes to its @connections URL.
+        started = ws_gateway.start_process(host=args.host, port=args.ws_port, env=child_env, verbose=args.verbose)
+        if started is None:
+            _say("the WebSocket gateway did not start; stopping")
+            return 1
+        gateway, ws_url, management_url = started
+        child_env["WEBSOCKET_MANAGEMENT_URL"] = management_url
+        BANNER_EXTRAS.append(lambda _context: [f"WebSocket API at {ws_url} (token in the Authorization header or ?token=)"])
         # No autoreload (as `chalice local --no-autoreload`): chalice's watcher polls every
         # file under the project (the virtualenv included) and restarts on every state save.
         chalice = subprocess.Popen(
@@ -315,7 +333,13 @@ def main(argv: list[str] | None = None) -> int:
         local_api = f"http://127.0.0.1:{port}" if not _is_loopback(args.host) else api_url
         (state_dir / "outputs.json").write_text(
             json.dumps(
-                {"endpoint_url": standin.endpoint_url, "region": REGION, "api_url": local_api, **outputs},
+                {
+                    "endpoint_url": standin.endpoint_url,
+                    "region": REGION,
+                    "api_url": local_api,
+                    "websocket_url": ws_url,
+                    **outputs,
+                },
                 indent=2,
             )
             + "\n"
@@ -358,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
                 events = None
         return code
     finally:
-        _stop_processes([(chalice, "the local API"), (events, "the event runner")])
+        _stop_processes([(chalice, "the local API"), (events, "the event runner"), (gateway, "the WebSocket gateway")])
         # The process ends next: no need to take moto's objects apart one by one.
         standin.stop(forget=False)
         _say(f"stopped; local state saved in {state_dir}")

@@ -61,6 +61,8 @@ API_ACCOUNT = "ApiGatewayAccount"
 ALARM_TOPIC = "AlarmTopic"
 DASHBOARD = "Dashboard"
 REST_API = "RestAPI"  # the logical id chalice package gives the REST API
+WEBSOCKET_API = "WebsocketAPI"  # ... and the WebSocket API, and its stage
+WEBSOCKET_STAGE = "WebsocketAPIStage"
 RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
 # Used only while `chalice package` runs when no region is configured: nothing regional
 # survives into the template (the stream ARN Chalice writes is replaced below).
@@ -643,6 +645,31 @@ def method_settings(paths: dict[str, Any], deployment: DeploymentDefinition) -> 
     return settings
 
 
+# -- the WebSocket API ----------------------------------------------------------------
+
+
+def websocket_management_url(stage: str) -> str:
+    return f"https://${{{WEBSOCKET_API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{stage}"
+
+
+def websocket_api(resources: dict[str, Any], deployment: DeploymentDefinition) -> dict[str, Any]:
+    """Complete Chalice's WebSocket API (name, stage throttling); the functions' env to push."""
+    ws = deployment.websocket
+    assert ws is not None
+    if WEBSOCKET_API not in resources or WEBSOCKET_STAGE not in resources:
+        raise SystemExit("DEPLOYMENT declares a WebSocket API but the app has no on_ws_* handlers")
+    stage = resources[WEBSOCKET_STAGE]["Properties"]
+    if stage.get("StageName") != ws.stage:
+        raise SystemExit(f"the WebSocket stage is {stage.get('StageName')!r}, DEPLOYMENT says {ws.stage!r}")
+    stage["DefaultRouteSettings"] = {
+        "ThrottlingRateLimit": ws.rate_limit,
+        "ThrottlingBurstLimit": ws.burst_limit,
+        "DetailedMetricsEnabled": True,
+    }
+    resources[WEBSOCKET_API]["Properties"]["Name"] = _sub(f"{NAMES.prefix}-realtime")
+    return {"WEBSOCKET_MANAGEMENT_URL": _sub(websocket_management_url(ws.stage))}
+
+
 # -- assembling -----------------------------------------------------------------------
 
 
@@ -748,6 +775,11 @@ def merge_chalice(
         }
         # The stage turns on access logs: the account's CloudWatch role must be set first.
         resources[REST_API]["DependsOn"] = [API_ACCOUNT]
+    if deployment.websocket is not None:
+        ours["Globals"]["Function"]["Environment"]["Variables"].update(websocket_api(resources, deployment))
+        template.setdefault("Outputs", {})["WebsocketManagementURL"] = {
+            "Value": _sub(websocket_management_url(deployment.websocket.stage))
+        }
     resources[DASHBOARD] = dashboard(functions, data, deployment)
     resources.update(function_alarms(functions, stream_functions, deployment))
 

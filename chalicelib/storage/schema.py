@@ -150,6 +150,19 @@ ANALYTICS = Table(
     description="Daily aggregates (sharded counters) and first-seen markers.",
 )
 
+CONNECTIONS = Table(
+    key="connections",
+    partition=PK,
+    sort=SK,
+    # Sparse and keys-only: one entry per open connection, its partition a shard of the
+    # connection id, so $disconnect finds a connection's player and a broadcast reads
+    # every open connection in a fixed number of Queries, never a Scan.
+    indexes=(Index("by_connection", Key("CPK"), Key("CID"), keys_only=True),),
+    ttl_attribute="expires_at",
+    description="Open WebSocket connections, several per player (one per device); "
+    "expire with API Gateway's two-hour connection limit.",
+)
+
 SAVES_BUCKET = Bucket(key="saves", description="Large cloud saves, uploaded by presigned URL.")
 
 DATA = DataDefinition(
@@ -162,6 +175,7 @@ DATA = DataDefinition(
         SAVES,
         EVENTS,
         ANALYTICS,
+        CONNECTIONS,
     ),
     buckets=(SAVES_BUCKET,),
 )
@@ -223,6 +237,18 @@ class ApiSettings:
 
 
 @dataclass(frozen=True)
+class WebSocketSettings:
+    """The WebSocket API's stage (routes $connect, $default, $disconnect come from the app)."""
+
+    stage: str = "api"  # Chalice's stage name: wss://<api>.execute-api.<region>.amazonaws.com/api
+    rate_limit: float = 100.0  # messages and connects per second, steady, for the stage
+    burst_limit: int = 200
+    # What the functions may call on `@connections`: post a push, close a deleted
+    # account's sockets. (GET is never used.)
+    management_methods: tuple[str, ...] = ("POST", "DELETE")
+
+
+@dataclass(frozen=True)
 class AlarmSettings:
     """Thresholds of the stage's alarms (each over 5-minute periods unless said)."""
 
@@ -239,6 +265,7 @@ class DeploymentDefinition:
     stream_consumers: tuple[StreamConsumer, ...] = ()
     api: ApiSettings = field(default_factory=ApiSettings)
     alarms: AlarmSettings = field(default_factory=AlarmSettings)
+    websocket: WebSocketSettings | None = None
 
     def queue(self, key: str) -> Queue:
         for queue in self.queues:
@@ -255,4 +282,5 @@ EVENTS_FAILED = Queue(
 DEPLOYMENT = DeploymentDefinition(
     queues=(EVENTS_FAILED,),
     stream_consumers=(StreamConsumer(table="events", on_failure_queue="events-failed"),),
+    websocket=WebSocketSettings(),
 )
