@@ -320,9 +320,12 @@ def logging_resources(deployment: DeploymentDefinition) -> dict[str, Any]:
     }
 
 
-def function_environment(data: DataDefinition = DATA) -> dict[str, Any]:
+def function_environment(data: DataDefinition = DATA, deployment: DeploymentDefinition = DEPLOYMENT) -> dict[str, Any]:
     """What every function needs to find the stack's stores (merged by SAM Globals)."""
     env: dict[str, Any] = {}
+    if deployment.websocket is not None:
+        # Where pushes are posted: the stack's own WebSocket API (see websocket_api()).
+        env["WEBSOCKET_MANAGEMENT_URL"] = _sub(websocket_management_url(deployment.websocket.stage))
     for table in data.tables:
         env[f"TABLE_{table.key.upper()}"] = {"Ref": table_logical_id(table)}
     for bucket in data.buckets:
@@ -652,8 +655,8 @@ def websocket_management_url(stage: str) -> str:
     return f"https://${{{WEBSOCKET_API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{stage}"
 
 
-def websocket_api(resources: dict[str, Any], deployment: DeploymentDefinition) -> dict[str, Any]:
-    """Complete Chalice's WebSocket API (name, stage throttling); the functions' env to push."""
+def websocket_api(resources: dict[str, Any], deployment: DeploymentDefinition) -> None:
+    """Complete Chalice's WebSocket API: its name and its stage's throttling."""
     ws = deployment.websocket
     assert ws is not None
     if WEBSOCKET_API not in resources or WEBSOCKET_STAGE not in resources:
@@ -667,7 +670,6 @@ def websocket_api(resources: dict[str, Any], deployment: DeploymentDefinition) -
         "DetailedMetricsEnabled": True,
     }
     resources[WEBSOCKET_API]["Properties"]["Name"] = _sub(f"{NAMES.prefix}-realtime")
-    return {"WEBSOCKET_MANAGEMENT_URL": _sub(websocket_management_url(ws.stage))}
 
 
 # -- assembling -----------------------------------------------------------------------
@@ -698,7 +700,7 @@ def build_template(
         "Conditions": {
             "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": ALARM_EMAIL_PARAM}, ""]}]},
         },
-        "Globals": {"Function": {"Environment": {"Variables": function_environment(data)}}},
+        "Globals": {"Function": {"Environment": {"Variables": function_environment(data, deployment)}}},
         "Resources": resources,
         "Outputs": outputs(data, deployment),
     }
@@ -776,7 +778,7 @@ def merge_chalice(
         # The stage turns on access logs: the account's CloudWatch role must be set first.
         resources[REST_API]["DependsOn"] = [API_ACCOUNT]
     if deployment.websocket is not None:
-        ours["Globals"]["Function"]["Environment"]["Variables"].update(websocket_api(resources, deployment))
+        websocket_api(resources, deployment)
         template.setdefault("Outputs", {})["WebsocketManagementURL"] = {
             "Value": _sub(websocket_management_url(deployment.websocket.stage))
         }
