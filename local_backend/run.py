@@ -1,12 +1,13 @@
 """Run the whole backend locally: the AWS stand-in, provisioning, `chalice local`, events.
 
     python -m local_backend.run [--host 127.0.0.1] [--port 8000] [--aws-port 4566]
-                                [--state-dir .local] [--verbose]
-    make run [PORT=8000] [AWS_PORT=4566] [HOST=127.0.0.1] [STATE_DIR=.local] [VERBOSE=1]
+                                [--ws-port 8001] [--state-dir .local] [--verbose]
+    make run [PORT=8000] [AWS_PORT=4566] [WS_PORT=8001] [HOST=127.0.0.1] [STATE_DIR=.local] [VERBOSE=1]
 
 Starts the stand-in on 127.0.0.1 (port 4566, or LOCAL_AWS_PORT) with its state in
 `.local/` (or LOCAL_STATE_DIR), provisions it from the data definition, makes sure the
-local admin exists, starts the local stage's API (`local_backend.api_server`: chalice
+local admin exists, starts the WebSocket gateway (`local_backend.ws_gateway`, its URL
+in the banner), the local stage's API (`local_backend.api_server`: chalice
 local's gateway with a better HTTP front) and the local event-source runner, then prints
 an admin token, a guest token and a curl line. Either port taken: a clear refusal naming
 what moves it, before anything starts. Ctrl-C or SIGTERM stops everything within seconds
@@ -204,13 +205,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ws-port",
         type=int,
-        default=ws_gateway.DEFAULT_PORT,
-        help=f"the WebSocket gateway's port (default {ws_gateway.DEFAULT_PORT})",
+        default=None,
+        help="the WebSocket gateway's port (default: the API's port + 1, so 8001; any free one with --port 0)",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request and the AWS SDK's INFO lines")
     args = parser.parse_args(argv)
     state_dir: Path = args.state_dir.resolve()
     aws_port: int = args.aws_port
+    ws_port: int = args.ws_port if args.ws_port is not None else (args.port + 1 if args.port else 0)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
@@ -233,8 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         return _refuse_port("the API", args.host, args.port, API_PORT_HINT)
     if _port_taken("127.0.0.1", aws_port):
         return _refuse_port("the AWS stand-in", "127.0.0.1", aws_port, AWS_PORT_HINT)
-    if _port_taken(args.host, args.ws_port):
-        return _refuse_port("the WebSocket gateway", args.host, args.ws_port, ws_gateway.WS_PORT_HINT)
+    if _port_taken(args.host, ws_port):
+        return _refuse_port("the WebSocket gateway", args.host, ws_port, ws_gateway.WS_PORT_HINT)
 
     state_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -286,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         child_env.update({"AWS_ENDPOINT_URL": standin.endpoint_url, "PYTHONUNBUFFERED": "1"})
         verbose = ["--verbose"] if args.verbose else []
         # The WebSocket gateway first: the app pushes to its @connections URL.
-        started = ws_gateway.start_process(host=args.host, port=args.ws_port, env=child_env, verbose=args.verbose)
+        started = ws_gateway.start_process(host=args.host, port=ws_port, env=child_env, verbose=args.verbose)
         if started is None:
             _say("the WebSocket gateway did not start; stopping")
             return 1
