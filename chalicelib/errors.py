@@ -50,6 +50,24 @@ class Forbidden(AppError):
     code = "forbidden"
 
 
+class AccountDeleted(Unauthorized):
+    """401: the token is valid but its account was deleted; nothing is written for it."""
+
+    code = "account_deleted"
+
+    def __init__(self, message: str = "this account was deleted", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+
+
+class AccountBanned(Forbidden):
+    """403: the account is banned; every route and sign-in refuse it until it is unbanned."""
+
+    code = "account_banned"
+
+    def __init__(self, message: str = "this account is banned", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+
+
 class NotFound(AppError):
     status = 404
     code = "not_found"

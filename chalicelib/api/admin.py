@@ -1,4 +1,4 @@
-"""Admin routes (the `admins` group): player lookup and server-side stat writes."""
+"""Admin routes (the `admins` group): player lookup, bans and server-side stat writes."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from chalice import Blueprint
 from chalicelib.api.http import Call, route
 from chalicelib.errors import NotFound
 from chalicelib.game_config import get_game_config
-from chalicelib.models.players import PlayerPublic, ServerStatsUpdate, StatsView
-from chalicelib.services import players, stats
+from chalicelib.models.players import AccountStatusView, BanRequest, PlayerPublic, ServerStatsUpdate, StatsView
+from chalicelib.services import account_status, players, stats
 from chalicelib.storage.players import PlayersRepository
 
 bp = Blueprint(__name__)
@@ -52,3 +52,52 @@ def admin_post_stats(call: Call, player_id: str) -> dict[str, Any]:
         config=get_game_config(),
         repo=PlayersRepository(),
     )
+
+
+@route(
+    bp,
+    "/admin/players/{player_id}/status",
+    auth="admin",
+    response=AccountStatusView,
+    tags=("admin",),
+    errors=(403,),
+)
+def admin_get_status(call: Call, player_id: str) -> dict[str, Any]:
+    """A player's account status: `active`, `banned` or `deleted`, with the reason and who set it."""
+    return account_status.status_view(player_id, PlayersRepository().get_account_status(player_id))
+
+
+def _set_ban(call: Call, player_id: str, *, banned: bool) -> dict[str, Any]:
+    return account_status.set_ban(
+        player_id=player_id, banned=banned, reason=call.body.reason, admin_id=call.player_id, repo=PlayersRepository()
+    )
+
+
+@route(
+    bp,
+    "/admin/players/{player_id}/ban",
+    methods=("POST",),
+    auth="admin",
+    body=BanRequest,
+    response=AccountStatusView,
+    tags=("admin",),
+    errors=(400, 403, 404, 409),
+)
+def admin_ban(call: Call, player_id: str) -> dict[str, Any]:
+    """Ban a player: every route and sign-in answer 403 `account_banned` until unbanned (409 if deleted)."""
+    return _set_ban(call, player_id, banned=True)
+
+
+@route(
+    bp,
+    "/admin/players/{player_id}/unban",
+    methods=("POST",),
+    auth="admin",
+    body=BanRequest,
+    response=AccountStatusView,
+    tags=("admin",),
+    errors=(400, 403, 404, 409),
+)
+def admin_unban(call: Call, player_id: str) -> dict[str, Any]:
+    """Lift a player's ban (idempotent); the player can sign in and play again (409 if deleted)."""
+    return _set_ban(call, player_id, banned=False)

@@ -48,10 +48,10 @@ def create_guest(call: Call) -> dict[str, Any]:
     body=LoginRequest,
     response=TokensView,
     tags=("auth",),
-    errors=(400, 401, 429),
+    errors=(400, 401, 403, 429),
 )
 def login(call: Call) -> dict[str, Any]:
-    """Sign in with a username (or an upgraded account's email) and password."""
+    """Sign in with a username (or an upgraded account's email) and password; 403 `account_banned` when banned."""
     return auth.login(
         username=call.body.username, password=call.body.password, repo=PlayersRepository(), accounts=AccountsGateway()
     )
@@ -65,11 +65,11 @@ def login(call: Call) -> dict[str, Any]:
     body=RefreshRequest,
     response=TokensView,
     tags=("auth",),
-    errors=(400, 401),
+    errors=(400, 401, 403),
 )
 def refresh(call: Call) -> dict[str, Any]:
     """New ID and access tokens from a refresh token."""
-    return auth.refresh(refresh_token=call.body.refresh_token, accounts=AccountsGateway())
+    return auth.refresh(refresh_token=call.body.refresh_token, repo=PlayersRepository(), accounts=AccountsGateway())
 
 
 @route(

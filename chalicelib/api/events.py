@@ -19,9 +19,10 @@ from chalicelib.models.events import (
     SeedEventsResponse,
     SummaryQuery,
 )
-from chalicelib.services import analytics, events
+from chalicelib.services import account_status, analytics, events
 from chalicelib.storage.analytics import AnalyticsRepository
 from chalicelib.storage.events import EventsRepository
+from chalicelib.storage.players import PlayersRepository
 
 bp = Blueprint(__name__)
 
@@ -60,7 +61,11 @@ def admin_analytics_summary(call: Call) -> dict[str, Any]:
 
 
 def count_stream_records(records: list[dict[str, Any]]) -> analytics.CountReport:
-    """The events stream handler's body (app.py): count first inserts into the analytics."""
+    """The events stream handler's body (app.py): count first inserts into the analytics.
+
+    Records of deleted or banned accounts are not counted: nothing is written for them.
+    """
+    records = account_status.records_of_active_players(records, repo=PlayersRepository())
     return analytics.count_records(records=records, config=get_game_config().events, repo=AnalyticsRepository())
 
 

@@ -29,6 +29,8 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
             }
         ]
     },
+    ("POST", "/admin/players/{player_id}/ban"): {"reason": "cheating: impossible scores on 2026-11-30"},
+    ("POST", "/admin/players/{player_id}/unban"): {"reason": "appeal accepted"},
     ("PUT", "/saves/{slot}"): {"data": {"level": 3, "coins": 120}, "expected_version": 0},
     ("POST", "/saves/{slot}/upload"): {"expected_version": 1, "size": 4, "sha256": _UPLOAD_SHA},
     ("POST", "/player-stats"): {

@@ -23,8 +23,10 @@ from chalicelib.api.identity import authenticate, gateway_authorizer
 from chalicelib.config import get_settings
 from chalicelib.errors import AppError, Forbidden, Invalid, TooLarge
 from chalicelib.observability import logger, metrics
+from chalicelib.services import account_status
 from chalicelib.services.tokens import Claims
 from chalicelib.storage.errors import translate_client_error
+from chalicelib.storage.players import PlayersRepository
 
 Auth = Literal["none", "player", "admin"]
 
@@ -186,6 +188,7 @@ def run_view(
     handler: Callable[..., Any],
     params: dict[str, Any],
     raw_body: bool = False,
+    deleted_ok: bool = False,
 ) -> Response:
     request_id = str((request.context or {}).get("requestId") or uuid.uuid4())
     logger.append_keys(request_id=request_id, path=request.path, method=request.method)
@@ -194,12 +197,18 @@ def run_view(
         if auth != "none":
             claims = authenticate(request.headers)
             logger.append_keys(player_id=claims.sub)
+            # Tokens outlive their account: one consistent read refuses deleted and banned ones.
+            account = account_status.check_active(
+                player_id=claims.sub, repo=PlayersRepository(), allow_deleted=deleted_ok
+            )
             if auth == "admin" and not claims.in_group(get_settings().admin_group):
                 raise Forbidden("this route is for the admins group", code="not_admin")
         for name, value in params.items():
             if not isinstance(value, str) or not 1 <= len(value) <= MAX_PATH_PARAM:
                 raise Invalid(f"{name}: must be 1 to {MAX_PATH_PARAM} characters", field=name)
         call = Call(request=request, claims=claims, request_id=request_id)
+        if claims is not None:
+            call.extra["account_status"] = account
         if body_model is not None or raw_body:
             data = parse_json_body(request)
             call.body = validate_body(body_model, data) if body_model is not None else data
@@ -264,13 +273,18 @@ def route(
     errors: tuple[int, ...] = (),
     raw_body: bool = False,
     content_types: tuple[str, ...] = ("application/json",),
+    deleted_ok: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a thin route: `handler(call, **path_params)` returns a model or a dict."""
+    """Register a thin route: `handler(call, **path_params)` returns a model or a dict.
+
+    Every route with a caller refuses a deleted (401 `account_deleted`) or banned (403
+    `account_banned`) account; `deleted_ok` lets a deleted one through (finishing its erasure).
+    """
 
     def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(handler)
         def view(**params: Any) -> Response:
-            return run_view(bp.current_request, auth, body, query, status, handler, params, raw_body)
+            return run_view(bp.current_request, auth, body, query, status, handler, params, raw_body, deleted_ok)
 
         kwargs: dict[str, Any] = {"methods": list(methods), "content_types": list(content_types)}
         authorizer = gateway_authorizer() if auth != "none" else None

@@ -20,8 +20,8 @@ bp = Blueprint(__name__)
 
 ERROR_TEXT = {
     400: "Invalid input; `details.field` names the field",
-    401: "No token, or a token that is not valid",
-    403: "Not yours, or not an admin",
+    401: "No token, or a token that is not valid; code `account_deleted`: the account was deleted",
+    403: "Not yours, or not an admin; code `account_banned`: the account is banned",
     404: "Not found",
     409: "Conflict; `details` holds the current state",
     413: "Body or value too large",
@@ -100,7 +100,7 @@ def build_document(routes: list[RouteDoc] | None = None) -> dict[str, Any]:
         if doc.query is not None:
             codes |= {414}
         if doc.auth != "none":
-            codes |= {401}
+            codes |= {401, 403}  # 401 account_deleted, 403 account_banned on every route
             operation["security"] = [{"bearerAuth": []}]
         else:
             operation["security"] = []

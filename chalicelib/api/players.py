@@ -37,9 +37,13 @@ def patch_me(call: Call) -> dict[str, Any]:
     )
 
 
-@route(bp, "/players/me", methods=("DELETE",), response=DeletedView, tags=("players",))
+@route(bp, "/players/me", methods=("DELETE",), response=DeletedView, tags=("players",), deleted_ok=True)
 def delete_me(call: Call) -> dict[str, Any]:
-    """Delete the caller's account and erase every item it owns, in every service."""
+    """Delete the caller's account and erase every item it owns, in every service.
+
+    Final: afterwards the account's tokens get 401 `account_deleted` everywhere. Sending the
+    same request again (e.g. after a timeout) finishes the erasure and answers the same.
+    """
     return players.delete_account(
         player_id=call.player_id, username=_username(call), repo=PlayersRepository(), accounts=AccountsGateway()
     )

@@ -98,3 +98,29 @@ class DeletedView(ResponseModel):
     player_id: str
     deleted: bool = True
     erased: dict[str, int] = Field(default_factory=dict)
+
+
+REASON_MAX = 500
+
+
+def _reason(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be blank")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in value):
+        raise ValueError("must be printable text (no control or format characters)")
+    return value
+
+
+class BanRequest(RequestModel):
+    """Why the account is banned or unbanned (kept with the status)."""
+
+    reason: Annotated[str, Field(min_length=1, max_length=REASON_MAX), AfterValidator(_reason)]
+
+
+class AccountStatusView(ResponseModel):
+    player_id: str
+    status: str = Field(description="`active`, `banned` or `deleted`")
+    reason: str | None = None
+    changed_at: str | None = None
+    changed_by: str | None = Field(default=None, description="The admin's player id")

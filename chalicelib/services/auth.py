@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import ConditionFailed, Conflict, Forbidden, RateLimited
+from chalicelib.services import account_status
 from chalicelib.services.players import ensure_profile, touch
 from chalicelib.storage.accounts import AccountsGateway
 from chalicelib.storage.players import PlayersRepository
@@ -69,6 +70,7 @@ def login(
     if "@" in username:
         username = repo.username_for_email(username.strip().lower()) or username
     tokens = accounts.password_auth(username, password)
+    account_status.check_active(player_id=tokens["player_id"], repo=repo)
     ensure_profile(
         player_id=tokens["player_id"],
         username=tokens.get("username") or username,
@@ -80,8 +82,11 @@ def login(
     return tokens
 
 
-def refresh(*, refresh_token: str, accounts: AccountsGateway) -> dict[str, Any]:
-    return accounts.refresh(refresh_token)
+def refresh(*, refresh_token: str, repo: PlayersRepository, accounts: AccountsGateway) -> dict[str, Any]:
+    """New tokens, refused (403 `account_banned`, 401 `account_deleted`) for an inactive account."""
+    tokens = accounts.refresh(refresh_token)
+    account_status.check_active(player_id=tokens["player_id"], repo=repo)
+    return tokens
 
 
 def upgrade(

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalicelib.clock import Clock, iso, system_clock
 from chalicelib.errors import ConditionFailed, NotFound
-from chalicelib.services import erasure, hooks
+from chalicelib.services import account_status, erasure, hooks
 from chalicelib.storage.accounts import AccountsGateway
 from chalicelib.storage.players import PlayersRepository
 
@@ -83,11 +83,17 @@ def touch(*, player_id: str, repo: PlayersRepository, clock: Clock = system_cloc
 def delete_account(
     *, player_id: str, username: str, repo: PlayersRepository, accounts: AccountsGateway
 ) -> dict[str, Any]:
-    """Erase every item the player owns in every service, then the Cognito user."""
+    """Mark the account deleted, erase every item it owns in every service, then the Cognito user.
+
+    The mark comes first and is final: from then on every request with the account's
+    tokens is refused and no profile can be created for it. A retried deletion (by the
+    same token) finishes the erasure; each step is idempotent.
+    """
     profile = repo.get_profile(player_id) or {}
-    erased = erasure.erase_everything(player_id)
-    if profile.get("email"):
+    account_status.mark_deleted(player_id=player_id, repo=repo)
+    if profile.get("email"):  # before the profile is erased, so a retry still knows it
         repo.release_email(profile["email"])
+    erased = erasure.erase_everything(player_id)
     accounts.delete_user(profile.get("username") or username)
     return {"player_id": player_id, "deleted": True, "erased": erased}
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.errors import ConditionFailed
+from chalicelib.errors import AccountDeleted, ConditionFailed, Throttled
 from chalicelib.storage.base import TableRepository
 from chalicelib.storage.errors import condition_failed
 from chalicelib.storage.items import from_item, serialize, to_item, values
@@ -18,10 +18,23 @@ if TYPE_CHECKING:
 PROFILE = "PROFILE"
 STATS = "STATS"
 STAT_PREFIX = "s_"
+ACCOUNT_STATUS = "STATUS"
+DELETED = "deleted"
+BANNED = "banned"
+ACTIVE = "active"
 
 
 def player_pk(player_id: str) -> str:
     return f"P#{player_id}"
+
+
+def account_pk(player_id: str) -> str:
+    # Outside the player's partition: erasure deletes that partition, the status stays.
+    return f"ACCOUNT#{player_id}"
+
+
+def _account_key(player_id: str) -> dict[str, Any]:
+    return to_item({"PK": account_pk(player_id), "SK": ACCOUNT_STATUS})
 
 
 @dataclass(frozen=True)
@@ -56,19 +69,42 @@ class PlayersRepository(TableRepository):
         return item or None
 
     def create_profile(self, profile: dict[str, Any]) -> bool:
-        """Create the profile unless it exists; True when created."""
-        item = {"PK": player_pk(profile["player_id"]), "SK": PROFILE, **profile}
+        """Create the profile unless it exists; True when created.
+
+        One transaction with a check that the account was never deleted, so a token that
+        outlives its account can never bring a profile back. Raises AccountDeleted.
+        """
+        player_id = profile["player_id"]
+        item = {"PK": player_pk(player_id), "SK": PROFILE, **profile}
         try:
-            self.client.put_item(
-                TableName=self.table,
-                Item=to_item(item),
-                ConditionExpression="attribute_not_exists(PK)",
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": to_item(item),
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                    {
+                        "ConditionCheck": {
+                            "TableName": self.table,
+                            "Key": _account_key(player_id),
+                            "ConditionExpression": "attribute_not_exists(PK) OR #st <> :deleted",
+                            "ExpressionAttributeNames": {"#st": "status"},
+                            "ExpressionAttributeValues": values({":deleted": DELETED}),
+                        }
+                    },
+                ]
             )
             return True
         except ClientError as exc:
-            if condition_failed(exc):
-                return False
-            raise
+            failed = condition_failed(exc)
+            if failed is None:
+                raise
+            if len(failed.reasons) > 1 and failed.reasons[1] == "ConditionalCheckFailed":
+                raise AccountDeleted() from exc
+            return False
 
     def update_profile(self, player_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         names = {f"#f{i}": k for i, k in enumerate(changes)}
@@ -88,6 +124,74 @@ class PlayersRepository(TableRepository):
             failed = condition_failed(exc)
             if failed:
                 raise failed from exc
+            raise
+        return from_item(resp.get("Attributes"))
+
+    # account status (deleted, banned) ----------------------------------------------------
+
+    def get_account_status(self, player_id: str) -> dict[str, Any] | None:
+        """The account's status item, or None for an account never banned nor deleted."""
+        resp = self.client.get_item(
+            TableName=self.table,
+            Key=_account_key(player_id),
+            ConsistentRead=True,
+        )
+        item = from_item(resp.get("Item"))
+        return item or None
+
+    def account_statuses(self, player_ids: list[str]) -> dict[str, str]:
+        """Status of up to 100 accounts that have one, in one BatchGetItem (plus retries)."""
+        unique = list(dict.fromkeys(player_ids))[:100]
+        if not unique:
+            return {}
+        found: dict[str, str] = {}
+        request: dict[str, Any] = {
+            self.table: {
+                "Keys": [_account_key(p) for p in unique],
+                "ProjectionExpression": "player_id, #st",
+                "ExpressionAttributeNames": {"#st": "status"},
+                "ConsistentRead": True,
+            }
+        }
+        for _ in range(5):
+            resp = self.client.batch_get_item(RequestItems=request)
+            for raw in resp.get("Responses", {}).get(self.table, []):
+                item = from_item(raw)
+                found[item["player_id"]] = str(item.get("status", ACTIVE))
+            request = resp.get("UnprocessedKeys") or {}  # type: ignore[assignment]
+            if not request:
+                return found
+        raise Throttled("account statuses could not be read")
+
+    def mark_deleted(self, player_id: str, at: str) -> None:
+        """Deleted is final: nothing ever changes the status back."""
+        self.client.put_item(
+            TableName=self.table,
+            Item=to_item(
+                {"PK": account_pk(player_id), "SK": ACCOUNT_STATUS, "player_id": player_id, "status": DELETED,
+                 "changed_at": at}
+            ),
+        )
+
+    def set_ban(self, player_id: str, *, banned: bool, reason: str, by: str, at: str) -> dict[str, Any]:
+        """Ban or unban an account that is not deleted; ConditionFailed (with the item) if it is."""
+        try:
+            resp = self.client.update_item(
+                TableName=self.table,
+                Key=_account_key(player_id),
+                UpdateExpression="SET #st = :st, reason = :reason, changed_by = :by, changed_at = :at, player_id = :pid",
+                ConditionExpression="attribute_not_exists(PK) OR #st <> :deleted",
+                ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeValues=values(
+                    {":st": BANNED if banned else ACTIVE, ":reason": reason, ":by": by, ":at": at,
+                     ":pid": player_id, ":deleted": DELETED}
+                ),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if condition_failed(exc):
+                raise ConditionFailed(item=from_item(exc.response.get("Item"))) from exc  # type: ignore[arg-type]
             raise
         return from_item(resp.get("Attributes"))
 
@@ -175,6 +279,24 @@ class PlayersRepository(TableRepository):
                 raise ConditionFailed(item=from_item(exc.response.get("Item"))) from exc  # type: ignore[arg-type]
             raise
         return from_item(resp.get("Attributes"))
+
+    def apply_stats_with(self, player_id: str, writes: list[StatWrite], now: str, ops: list[dict[str, Any]]) -> None:
+        """Sum/latest writes and other operations in ONE transaction (the stats update first).
+
+        Raises ConditionFailed with the cancellation reasons; retries nothing itself but
+        botocore's own retries, which reuse the transaction's ClientRequestToken.
+        """
+        update = self.stats_update(player_id, writes, now)
+        try:
+            self.client.transact_write_items(TransactItems=[{"Update": update}, *ops])  # type: ignore[list-item,typeddict-item]
+        except ClientError as exc:
+            failed = condition_failed(exc)
+            if failed is not None:
+                raise failed from exc
+            reasons = {str(r.get("Code")) for r in exc.response.get("CancellationReasons", [])}  # type: ignore[attr-defined]
+            if "TransactionConflict" in reasons:
+                raise ConditionFailed(reasons=sorted(reasons)) from exc
+            raise
 
     def apply_extreme(self, player_id: str, write: StatWrite, now: str) -> dict[str, Any]:
         """Apply one max/min write; a value that is not better leaves the item as it is."""
@@ -284,6 +406,4 @@ def batch_write_all(client: DynamoDBClient, table: str, requests: list[dict[str,
         if not pending:
             return
         time.sleep(min(0.05 * 2**attempt, 1.0))
-    from chalicelib.errors import Throttled
-
     raise Throttled(f"{len(pending)} writes were not processed")

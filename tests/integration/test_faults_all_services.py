@@ -18,8 +18,19 @@ from tests.faults import fast_retries, throttle
 
 
 def _leaderboard(api: Any, player: Any) -> tuple[Callable[[], Any], Callable[[], Any]]:
-    act = lambda: api.post("/leaderboards/weekly_kills/scores", {"score": 7}, player=player)  # noqa: E731
-    state = lambda: (api.get("/leaderboards/weekly_kills/me", player=player).json or {}).get("entry")  # noqa: E731
+    act = lambda: api.post("/leaderboards/daily_score/scores", {"score": 7}, player=player)  # noqa: E731
+    state = lambda: (api.get("/leaderboards/daily_score/me", player=player).json or {}).get("entry")  # noqa: E731
+    return act, state
+
+
+def _stat_feed(api: Any, player: Any) -> tuple[Callable[[], Any], Callable[[], Any]]:
+    """A sum stat and the board it feeds: one transaction, so both move or neither."""
+    act = lambda: api.post("/players/me/stats", {"updates": {"kills": 3}}, player=player)  # noqa: E731
+
+    def state() -> Any:
+        entry = (api.get("/leaderboards/weekly_kills/me", player=player).json or {}).get("entry")
+        return api.get("/players/me/stats", player=player).json["stats"]["kills"], (entry or {}).get("score")
+
     return act, state
 
 
@@ -54,6 +65,7 @@ CASES = {
     "matchmaking": (_matchmaking, ("TransactWriteItems",)),
     "saves": (_saves, ("TransactWriteItems", "UpdateItem", "PutItem")),
     "stats": (_stats, ("UpdateItem",)),
+    "stat_feed": (_stat_feed, ("TransactWriteItems",)),
 }
 
 

@@ -1,0 +1,96 @@
+"""Account status: deleted and banned accounts are refused everywhere, nothing is written for them.
+
+A status item exists only for accounts that were banned or deleted; checking an active
+account is one consistent GetItem that finds nothing (1 read request, 0 items).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from chalicelib.clock import Clock, iso, system_clock
+from chalicelib.errors import AccountBanned, AccountDeleted, ConditionFailed, Conflict, NotFound
+from chalicelib.storage.players import ACTIVE, BANNED, DELETED, PlayersRepository
+
+R = TypeVar("R", bound=Mapping[str, Any])
+
+
+def status_view(player_id: str, item: dict[str, Any] | None) -> dict[str, Any]:
+    item = item or {}
+    return {
+        "player_id": player_id,
+        "status": str(item.get("status", ACTIVE)),
+        "reason": item.get("reason"),
+        "changed_at": item.get("changed_at"),
+        "changed_by": item.get("changed_by"),
+    }
+
+
+def raise_for(status: str | None) -> None:
+    """The refusal for a status: deleted -> 401 account_deleted, banned -> 403 account_banned."""
+    if status == DELETED:
+        raise AccountDeleted()
+    if status == BANNED:
+        raise AccountBanned()
+
+
+def check_active(*, player_id: str, repo: PlayersRepository, allow_deleted: bool = False) -> str:
+    """Refuse a deleted or banned account; returns the status (`active`, or `deleted` if allowed)."""
+    item = repo.get_account_status(player_id)
+    status = str(item.get("status", ACTIVE)) if item else ACTIVE
+    if status == DELETED and allow_deleted:
+        return status
+    raise_for(status)
+    return status
+
+
+def inactive_players(*, player_ids: list[str], repo: PlayersRepository) -> set[str]:
+    """Which of these players are deleted or banned (batched by 100)."""
+    unique = list(dict.fromkeys(player_ids))
+    out: set[str] = set()
+    for start in range(0, len(unique), 100):
+        statuses = repo.account_statuses(unique[start : start + 100])
+        out |= {p for p, s in statuses.items() if s in (DELETED, BANNED)}
+    return out
+
+
+def mark_deleted(*, player_id: str, repo: PlayersRepository, clock: Clock = system_clock) -> None:
+    repo.mark_deleted(player_id, iso(clock()))
+
+
+def set_ban(
+    *,
+    player_id: str,
+    banned: bool,
+    reason: str,
+    admin_id: str,
+    repo: PlayersRepository,
+    clock: Clock = system_clock,
+) -> dict[str, Any]:
+    """Ban or unban a player (idempotent); a deleted or unknown player cannot be either."""
+    current = repo.get_account_status(player_id)
+    if current is None and repo.get_profile(player_id) is None:
+        raise NotFound("no such player", details={"field": "player_id"})
+    try:
+        item = repo.set_ban(player_id, banned=banned, reason=reason, by=admin_id, at=iso(clock()))
+    except ConditionFailed as failed:
+        raise Conflict(
+            "this account was deleted", code="account_deleted", details=status_view(player_id, failed.item)
+        ) from None
+    return status_view(player_id, item)
+
+
+def records_of_active_players(records: list[R], *, repo: PlayersRepository) -> list[R]:
+    """Stream records minus those of deleted or banned players (one BatchGetItem per 100 players)."""
+
+    def owner(record: Mapping[str, Any]) -> str | None:
+        image = (record.get("dynamodb") or {}).get("NewImage") or {}
+        value = (image.get("player_id") or {}).get("S")
+        return str(value) if value else None
+
+    owners = {p for p in (owner(r) for r in records) if p}
+    if not owners:
+        return list(records)
+    gone = inactive_players(player_ids=sorted(owners), repo=repo)
+    return [r for r in records if owner(r) not in gone]

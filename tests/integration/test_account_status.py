@@ -1,0 +1,176 @@
+"""Account status: a deleted or banned account's still-valid tokens are refused everywhere."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from chalicelib.api.examples import EXAMPLES
+from chalicelib.api.http import ROUTES
+from chalicelib.config import get_settings
+from chalicelib.errors import AccountDeleted
+from chalicelib.services import account_status, players
+from chalicelib.storage import aws
+from chalicelib.storage.players import PlayersRepository
+from chalicelib.storage.schema import DATA
+
+PARAM = re.compile(r"{([^}]+)}")
+
+
+def protected_calls() -> list[tuple[str, str, Any]]:
+    """Every route that has a caller, with its path parameters filled and an example body."""
+    calls = []
+    for doc in ROUTES:
+        if doc.auth == "none" or (doc.method, doc.path) == ("DELETE", "/players/me"):
+            continue
+        path = PARAM.sub("x1", doc.path)
+        body = EXAMPLES.get((doc.method, doc.path), {} if doc.method in ("POST", "PUT", "PATCH") else None)
+        calls.append((doc.method, path, body))
+    return calls
+
+
+def items_mentioning(player_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every stored item of every table that names the player (a test-only scan of the stand-in)."""
+    client = aws.dynamodb()
+    found = []
+    for table in DATA.tables:
+        name = get_settings().table_name(table.key)
+        kwargs: dict[str, Any] = {"TableName": name}
+        while True:
+            resp = client.scan(**kwargs)
+            for item in resp["Items"]:
+                if player_id in json.dumps(item):
+                    found.append((table.key, item))
+            if "LastEvaluatedKey" not in resp:
+                break
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+    return [(t, i) for t, i in found if not i["PK"]["S"].startswith("ACCOUNT#")]
+
+
+def test_every_route_refuses_a_deleted_accounts_token_and_writes_nothing(api, new_player):
+    player = new_player()
+    api.post("/players/me/stats", {"updates": {"kills": 3}}, player=player)
+    assert api.delete("/players/me", player=player).status == 200
+    calls = protected_calls()
+    assert len(calls) > 40
+    for method, path, body in calls:
+        resp = api.call(method, path, body, player=player)
+        assert resp.status == 401, (method, path, resp.body)
+        assert resp.json["code"] == "account_deleted", (method, path)
+    assert items_mentioning(player.player_id) == []
+    assert PlayersRepository().get_profile(player.player_id) is None
+
+
+def test_a_retried_deletion_finishes_and_answers_the_same(api, new_player):
+    player = new_player()
+    first = api.delete("/players/me", player=player)
+    again = api.delete("/players/me", player=player)
+    assert first.status == again.status == 200
+    assert again.json["player_id"] == player.player_id and again.json["deleted"] is True
+    assert api.get("/players/me", player=player).json["code"] == "account_deleted"
+
+
+def test_a_deletion_interrupted_after_the_mark_is_finished_by_its_retry(api, new_player, monkeypatch):
+    from chalicelib.services import erasure
+
+    player = new_player()
+    api.post("/players/me/stats", {"updates": {"kills": 1}}, player=player)
+
+    def fail(player_id: str) -> dict[str, int]:
+        raise RuntimeError("store went away")
+
+    monkeypatch.setattr(erasure, "erase_everything", fail)
+    assert api.delete("/players/me", player=player).status == 500
+    # Already refused, though nothing is erased yet.
+    assert api.post("/players/me/stats", {"updates": {"kills": 1}}, player=player).json["code"] == "account_deleted"
+    monkeypatch.undo()
+    assert api.delete("/players/me", player=player).status == 200
+    assert items_mentioning(player.player_id) == []
+
+
+def test_no_profile_can_be_created_for_a_deleted_account(standin):
+    repo = PlayersRepository()
+    account_status.mark_deleted(player_id="gone-1", repo=repo)
+    with pytest.raises(AccountDeleted):
+        players.ensure_profile(player_id="gone-1", username="u", repo=repo, is_guest=True)
+    assert repo.get_profile("gone-1") is None
+
+
+def test_stream_records_of_deleted_players_are_not_counted(api, new_player):
+    from chalicelib.api.events import count_stream_records
+    from tests.integration.events_helpers import make_event, stream_records
+
+    kept, gone = new_player(), new_player()
+    for player in (kept, gone):
+        assert api.post("/events", {"events": [make_event()]}, player=player).status == 202
+    records = stream_records({kept.player_id, gone.player_id})
+    assert len(records) == 2
+    account_status.mark_deleted(player_id=gone.player_id, repo=PlayersRepository())
+    report = count_stream_records(records)
+    assert report.events_seen == 1
+
+
+def ban(api, admin, player_id: str, reason: Any = "cheating", action: str = "ban") -> Any:
+    return api.post(f"/admin/players/{player_id}/{action}", {"reason": reason}, player=admin)
+
+
+def test_a_banned_account_is_refused_everywhere_until_unbanned(api, admin, new_player):
+    player = new_player()
+    api.post("/players/me/stats", {"updates": {"kills": 2}}, player=player)
+    resp = ban(api, admin, player.player_id, "  impossible scores  ")
+    assert resp.status == 200, resp.body
+    assert resp.json["status"] == "banned" and resp.json["reason"] == "impossible scores"
+    assert resp.json["changed_by"] == admin.player_id
+    for method, path, body in protected_calls():
+        got = api.call(method, path, body, player=player)
+        assert got.status == 403, (method, path, got.body)
+        assert got.json["code"] == "account_banned", (method, path)
+    assert api.delete("/players/me", player=player).json["code"] == "account_banned"
+    login = api.post("/auth/login", {"username": player.username, "password": player.password})
+    assert login.status == 403 and login.json["code"] == "account_banned"
+    refresh = api.post("/auth/refresh", {"refresh_token": player.refresh_token})
+    assert refresh.status == 403 and refresh.json["code"] == "account_banned"
+    assert PlayersRepository().get_stats(player.player_id)["s_kills"] == 2  # nothing written
+    status = api.get(f"/admin/players/{player.player_id}/status", player=admin)
+    assert status.status == 200 and status.json["status"] == "banned"
+
+    # Ban is idempotent; unban twice too; then everything works again.
+    assert ban(api, admin, player.player_id).status == 200
+    for _ in range(2):
+        lifted = ban(api, admin, player.player_id, "appeal accepted", action="unban")
+        assert lifted.status == 200 and lifted.json["status"] == "active"
+    assert api.post("/auth/login", {"username": player.username, "password": player.password}).status == 200
+    assert api.post("/auth/refresh", {"refresh_token": player.refresh_token}).status == 200
+    assert api.post("/players/me/stats", {"updates": {"kills": 1}}, player=player).status == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({}, "reason"), ({"reason": ""}, "reason"), ({"reason": "   "}, "reason"), ({"reason": "a\u202eb"}, "reason"),
+     ({"reason": "x\x00"}, "reason"), ({"reason": "r" * 501}, "reason"), ({"reason": 5}, "reason"),
+     ({"reason": "ok", "until": 1}, "until")],
+)
+def test_ban_reason_is_required_and_validated(api, admin, new_player, body, field):
+    player = new_player()
+    for action in ("ban", "unban"):
+        resp = api.post(f"/admin/players/{player.player_id}/{action}", body, player=admin)
+        assert resp.status == 400, (action, body, resp.body)
+        assert resp.json["details"]["field"] == field
+    assert api.get(f"/admin/players/{player.player_id}/status", player=admin).json["status"] == "active"
+
+
+def test_ban_needs_an_admin_a_known_player_and_an_account_not_deleted(api, admin, new_player):
+    player, other = new_player(), new_player()
+    resp = ban(api, admin, player.player_id, action="ban")
+    assert resp.status == 200
+    resp = api.post(f"/admin/players/{other.player_id}/ban", {"reason": "x"}, player=other)
+    assert resp.status == 403 and resp.json["code"] == "not_admin"
+    assert ban(api, admin, "no-such-player").status == 404
+    assert api.delete("/players/me", player=other).status == 200
+    for action in ("ban", "unban"):
+        resp = ban(api, admin, other.player_id, action=action)
+        assert resp.status == 409 and resp.json["code"] == "account_deleted"
+        assert resp.json["details"]["status"] == "deleted"
