@@ -263,14 +263,25 @@ class Pusher:
             push_to_everyone(message("notification", notification, self._clock()), repo=self._repo(), api=api)
 
 
+def close_player(
+    *, player_id: str, repo: ConnectionsRepository, api: ApiGatewayManagementApiClient | None, clock: Clock = system_clock
+) -> int:
+    """Close every open connection of a player (banned or deleted); how many were asked to close."""
+    if api is None:
+        return 0
+    closed = 0
+    for connection in repo.of_player(player_id, clock()):
+        try:
+            api.delete_connection(ConnectionId=connection.connection_id)
+            closed += 1
+        except (ClientError, BotoCoreError):
+            pass  # already closed, or the gateway is unreachable: it cannot reconnect anyway
+    return closed
+
+
 def erase_player(
     *, player_id: str, repo: ConnectionsRepository, api: ApiGatewayManagementApiClient | None, clock: Clock = system_clock
 ) -> int:
     """Close the player's open connections (a deleted account keeps no socket), then forget them."""
-    if api is not None:
-        for connection in repo.of_player(player_id, clock()):
-            try:
-                api.delete_connection(ConnectionId=connection.connection_id)
-            except (ClientError, BotoCoreError):
-                pass  # already closed, or the gateway is unreachable: the item goes anyway
+    close_player(player_id=player_id, repo=repo, api=api, clock=clock)
     return repo.erase(player_id)

@@ -15,7 +15,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from chalicelib.config import reset_settings
@@ -136,16 +136,41 @@ def test_every_bad_token_is_refused_as_http_refuses_it(api, gateway, new_player)
     assert ConnectionsRepository().of_player(player.player_id, 0) == []
 
 
-def test_deleted_account_is_refused_on_connect_as_on_http(api, gateway, new_player, open_socket):
+def test_deleted_account_is_refused_401_on_connect_as_on_http(api, gateway, new_player):
     player = new_player()
     assert api.delete("/players/me", player=player).status in (200, 204)
     http = api.get("/notifications", player=player)
-    if http.status in (401, 403):
-        response = _refusal(gateway, player.auth)
-        assert response.status_code == http.status
-        assert json.loads(response.body)["code"] == http.json["code"]
-    else:  # the identity layer accepts the token on HTTP too: the socket does the same
-        open_socket(player).nothing_pending()
+    assert http.status == 401 and http.json["code"] == "account_deleted"
+    response = _refusal(gateway, player.auth)
+    assert response.status_code == 401
+    assert json.loads(response.body)["code"] == "account_deleted"
+    assert ConnectionsRepository().of_player(player.player_id, 0) == []
+
+
+def test_banned_account_is_refused_403_on_connect(api, gateway, admin, new_player):
+    player = new_player()
+    banned = api.post(f"/admin/players/{player.player_id}/ban", {"reason": "cheating"}, player=admin)
+    assert banned.status == 200, banned.body
+    response = _refusal(gateway, player.auth, query="")
+    assert response.status_code == 403
+    assert json.loads(response.body)["code"] == "account_banned"
+    # The query-string form is checked the same way.
+    response = _refusal(gateway, query=f"?token={player.id_token}")
+    assert response.status_code == 403
+    assert ConnectionsRepository().of_player(player.player_id, 0) == []
+
+
+def test_open_sockets_are_closed_when_the_account_is_banned_or_deleted(api, gateway, admin, new_player, open_socket):
+    banned, deleted = new_player(), new_player()
+    banned_sock, deleted_sock = open_socket(banned), open_socket(deleted)
+    banned_sock.nothing_pending()
+    deleted_sock.nothing_pending()
+    assert api.post(f"/admin/players/{banned.player_id}/ban", {"reason": "cheating"}, player=admin).status == 200
+    assert api.delete("/players/me", player=deleted).status in (200, 204)
+    for sock in (banned_sock, deleted_sock):
+        with pytest.raises(ConnectionClosed):
+            sock.conn.recv(timeout=RECV_TIMEOUT)
+    assert ConnectionsRepository().of_player(deleted.player_id, 0) == []
 
 
 def test_connect_with_header_or_query_token_records_the_connection(gateway, new_player, open_socket):
