@@ -5,7 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint load bench wipe package policy deploy clean
+.PHONY: run test lint load bench wipe package policy deploy outputs destroy chalice-deploy clean
+
+STAGE ?= prod
+# checkov has its own environment: its dependencies clash with the project's pins.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -13,6 +18,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	@touch $(STAMP)
+
+$(CHECKOV_STAMP): requirements-checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	@touch $(CHECKOV_STAMP)
 
 ## run: start the whole backend locally (AWS stand-in + chalice local on 127.0.0.1:8000)
 ##      make run PORT=8100 AWS_PORT=4600 WS_PORT=8101 HOST=127.0.0.1 STATE_DIR=.local VERBOSE=1
@@ -22,7 +32,7 @@ run: $(STAMP)
 	$(BIN)/python -m local_backend.run $(RUN_FLAGS)
 
 ## test: lint, type-check and run every test
-test: $(STAMP) lint
+test: $(STAMP) $(CHECKOV_STAMP) lint
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
@@ -39,24 +49,33 @@ load: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
-## package: CloudFormation artefacts in build/package (merge template from the data definition)
+## package: the stage's CloudFormation template and code in build/package (no AWS call, no region needed)
 package: $(STAMP)
-	$(BIN)/python -m tools.cfn --stage prod --app-dir . --out build/merge.json
-	$(BIN)/chalice package --stage prod --merge-template build/merge.json build/package
+	$(BIN)/python -m tools.cfn --stage $(STAGE) --out build/package
 
-## policy: rewrite the prod stage's IAM policy from the data definition
+## policy: print the functions' IAM policy as the stack attaches it (names from the definitions)
 policy: $(STAMP)
-	$(BIN)/python -m tools.iam --stage prod
+	$(BIN)/python -m tools.iam --stage $(STAGE)
 
-## deploy: provision AWS (idempotent), rewrite the policy, then chalice deploy
+## deploy: create or update the stage's stack in the account and region of your AWS credentials
 deploy: $(STAMP)
-	$(BIN)/python -m tools.provision --stage prod
-	$(BIN)/python -m tools.iam --stage prod
-	$(BIN)/chalice deploy --stage prod
+	$(BIN)/python -m tools.deploy deploy --stage $(STAGE)
+
+## outputs: print the deployed stage's API URL, user pool id and app client id
+outputs: $(STAMP)
+	$(BIN)/python -m tools.deploy outputs --stage $(STAGE)
+
+## destroy: delete the stage's stack; player data (tables, bucket, pool) is kept unless DELETE_DATA=yes
+destroy: $(STAMP)
+	$(BIN)/python -m tools.deploy destroy --stage $(STAGE) $(if $(filter yes,$(DELETE_DATA)),--delete-data --yes)
+
+## chalice-deploy: a development stage the Chalice way (data stack + chalice deploy), STAGE=dev
+chalice-deploy: $(STAMP)
+	$(BIN)/python -m tools.deploy chalice --stage $(STAGE)
 
 ## wipe: forget all local data (accounts, tables, saves)
 wipe:
 	rm -rf .local
 
 clean:
-	rm -rf $(VENV) .local build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .local build .pytest_cache .mypy_cache .ruff_cache

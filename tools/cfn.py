@@ -255,7 +255,8 @@ def queue_resource(queue: Queue) -> dict[str, Any]:
         "Properties": {
             "QueueName": _sub(NAMES.queue(queue.key)),
             "MessageRetentionPeriod": queue.retention_days * 86400,
-            "SqsManagedSseEnabled": True,
+            # The AWS-managed key: encrypted at rest, no key to pay for or manage.
+            "KmsMasterKeyId": "alias/aws/sqs",
             "Tags": [{"Key": "game-backend:queue", "Value": queue.key}],
         },
     }
@@ -308,7 +309,10 @@ def logging_resources(deployment: DeploymentDefinition) -> dict[str, Any]:
         },
         API_ACCESS_LOGS: {
             "Type": "AWS::Logs::LogGroup",
-            "Properties": {"LogGroupName": _sub(f"/aws/apigateway/{NAMES.prefix}-access"), "RetentionInDays": retention},
+            "Properties": {
+                "LogGroupName": _sub(f"/aws/apigateway/{NAMES.prefix}-access"),
+                "RetentionInDays": retention,
+            },
         },
         # API Gateway writes logs through one role per account and region (an account
         # setting): each stage's stack sets its own, the last deployed wins.
@@ -383,7 +387,11 @@ def alarm_topic() -> dict[str, Any]:
         "AlarmEmailSubscription": {
             "Type": "AWS::SNS::Subscription",
             "Condition": "HasAlarmEmail",
-            "Properties": {"TopicArn": {"Ref": ALARM_TOPIC}, "Protocol": "email", "Endpoint": {"Ref": ALARM_EMAIL_PARAM}},
+            "Properties": {
+                "TopicArn": {"Ref": ALARM_TOPIC},
+                "Protocol": "email",
+                "Endpoint": {"Ref": ALARM_EMAIL_PARAM},
+            },
         },
     }
 
@@ -402,7 +410,9 @@ def _alarm(description: str, threshold: float, evaluation_periods: int, **metric
     return {"Type": "AWS::CloudWatch::Alarm", "Properties": props}
 
 
-def _stat(metric_id: str, namespace: str, name: str, dimensions: list[dict[str, Any]], stat: str = "Sum") -> dict[str, Any]:
+def _stat(
+    metric_id: str, namespace: str, name: str, dimensions: list[dict[str, Any]], stat: str = "Sum"
+) -> dict[str, Any]:
     return {
         "Id": metric_id,
         "ReturnData": False,
@@ -450,11 +460,16 @@ def data_alarms(data: DataDefinition, deployment: DeploymentDefinition) -> dict[
     return alarms
 
 
-def function_alarms(functions: list[str], stream_functions: dict[str, str], deployment: DeploymentDefinition) -> dict[str, Any]:
+def function_alarms(
+    functions: list[str], stream_functions: dict[str, str], deployment: DeploymentDefinition
+) -> dict[str, Any]:
     """Lambda errors and throttles summed over the functions; iterator age per stream consumer."""
     periods = deployment.alarms.evaluation_periods
     alarms: dict[str, Any] = {}
-    for metric, threshold in (("Errors", deployment.alarms.lambda_errors), ("Throttles", deployment.alarms.lambda_throttles)):
+    for metric, threshold in (
+        ("Errors", deployment.alarms.lambda_errors),
+        ("Throttles", deployment.alarms.lambda_throttles),
+    ):
         # A metric-math alarm takes at most 10 metrics: one expression plus up to 9 functions.
         for n, group in enumerate(_chunks(functions, 9)):
             stats = [
@@ -511,7 +526,13 @@ def dashboard(functions: list[str], data: DataDefinition, deployment: Deployment
             "type": "metric",
             "width": 12,
             "height": 6,
-            "properties": {"title": title, "region": "${AWS::Region}", "stat": stat, "period": PERIOD, "metrics": metrics},
+            "properties": {
+                "title": title,
+                "region": "${AWS::Region}",
+                "stat": stat,
+                "period": PERIOD,
+                "metrics": metrics,
+            },
         }
 
     widgets = [
@@ -627,7 +648,9 @@ def method_settings(paths: dict[str, Any], deployment: DeploymentDefinition) -> 
             "HttpMethod": "*",
             "ThrottlingRateLimit": api.rate_limit,
             "ThrottlingBurstLimit": api.burst_limit,
-            "MetricsEnabled": True,
+            # Per-method metrics are billed as custom metrics (7 per route): the API-wide
+            # ones (free) feed the alarms and the dashboard.
+            "MetricsEnabled": False,
         }
     ]
     for path in sorted(paths):
@@ -642,7 +665,7 @@ def method_settings(paths: dict[str, Any], deployment: DeploymentDefinition) -> 
                     "HttpMethod": method.upper(),
                     "ThrottlingRateLimit": api.strict_rate_limit,
                     "ThrottlingBurstLimit": api.strict_burst_limit,
-                    "MetricsEnabled": True,
+                    "MetricsEnabled": False,
                 }
             )
     return settings
@@ -793,7 +816,9 @@ def merge_chalice(
         template.setdefault(section, {}).update(ours[section])
     template.setdefault("Outputs", {}).update(ours["Outputs"])
     template["Outputs"]["ApiUrl"] = template["Outputs"].get("EndpointURL", {"Value": ""})
-    template["Description"] = f"Game backend stage ({stage_prefix}): functions, API and every resource of the definition."
+    template["Description"] = (
+        f"Game backend stage ({stage_prefix}): functions, API and every resource of the definition."
+    )
     return template
 
 
@@ -842,6 +867,14 @@ def package(stage: str, out: Path, *, project_dir: Path = PROJECT_DIR) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["translate"]:
+        # python -m tools.cfn translate SAM_JSON OUT_JSON (in the checks' environment)
+        source, target = Path(argv[1]), Path(argv[2])
+        translated = translate(json.loads(source.read_text(encoding="utf-8")))
+        target.write_text(json.dumps(translated, indent=2) + "\n", encoding="utf-8")
+        return 0
     parser = argparse.ArgumentParser(prog="python -m tools.cfn", description=__doc__.split("\n")[0])
     parser.add_argument("--stage", default="prod")
     parser.add_argument("--out", type=Path, default=Path("build/package"))
@@ -849,10 +882,6 @@ def main(argv: list[str] | None = None) -> int:
     path = package(args.stage, args.out)
     print(f"wrote {path} and {args.out / 'deployment.zip'}", file=sys.stderr)
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
 
 
 def with_code_location(template: dict[str, Any], bucket: str, key: str) -> dict[str, Any]:
@@ -867,18 +896,19 @@ def with_code_location(template: dict[str, Any], bucket: str, key: str) -> dict[
 def translate(template: dict[str, Any], region: str = PACKAGING_REGION) -> dict[str, Any]:
     """The plain CloudFormation that the SAM transform makes of the template, offline.
 
-    SAM needs a region only to fill in pseudo parameters; no AWS call is made (the template
+    Needs aws-sam-translator, which lives in the checks' environment (.venv-checkov: it pins
+    a pydantic the app's own pin excludes); run it there as `python -m tools.cfn translate`.
+    SAM needs a region only to fill in pseudo parameters: no AWS call is made (the template
     uses no SAM policy templates or managed policy names).
     """
     import boto3
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.translator import Translator
 
-    if any(
-        str(r.get("Properties", {}).get("CodeUri", "")).startswith(("./", "/")) or r.get("Properties", {}).get("CodeUri") == "deployment.zip"
-        for r in template["Resources"].values()
-        if r["Type"] == "AWS::Serverless::Function"
-    ):
-        template = with_code_location(template, "artifacts", "deployment.zip")
+    template = with_code_location(template, "artifacts", "deployment.zip")
     translator = Translator({}, Parser(), boto_session=boto3.session.Session(region_name=region))
-    return translator.translate(json.loads(json.dumps(template)), parameter_values={})  # type: ignore[no-any-return]
+    return translator.translate(template, parameter_values={})  # type: ignore[no-any-return]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

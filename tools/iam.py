@@ -196,10 +196,7 @@ def as_cloudformation(policy: dict[str, Any]) -> dict[str, Any]:
     statements = []
     for statement in policy["Statement"]:
         resource = statement["Resource"]
-        if isinstance(resource, list):
-            resource = [_sub(r) for r in resource]
-        else:
-            resource = _sub(resource)
+        resource = [_sub(r) for r in resource] if isinstance(resource, list) else _sub(resource)
         statements.append({**statement, "Resource": resource})
     return {**policy, "Statement": statements}
 
