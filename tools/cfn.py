@@ -25,6 +25,7 @@ so the same file deploys to any account and region, and packaging needs no regio
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -682,8 +683,8 @@ def websocket_api(resources: dict[str, Any], deployment: DeploymentDefinition) -
     """Complete Chalice's WebSocket API: its name and its stage's throttling."""
     ws = deployment.websocket
     assert ws is not None
-    if WEBSOCKET_API not in resources or WEBSOCKET_STAGE not in resources:
-        raise SystemExit("DEPLOYMENT declares a WebSocket API but the app has no on_ws_* handlers")
+    if WEBSOCKET_STAGE not in resources:
+        raise SystemExit(f"the WebSocket API has no {WEBSOCKET_STAGE}")
     stage = resources[WEBSOCKET_STAGE]["Properties"]
     if stage.get("StageName") != ws.stage:
         raise SystemExit(f"the WebSocket stage is {stage.get('StageName')!r}, DEPLOYMENT says {ws.stage!r}")
@@ -750,6 +751,9 @@ def merge_chalice(
 ) -> dict[str, Any]:
     """Chalice's SAM template completed with the definitions: the stack's template."""
     template = json.loads(json.dumps(chalice))
+    if deployment.websocket is not None and WEBSOCKET_API not in template["Resources"]:
+        # An app without on_ws_* handlers has no WebSocket API: nothing to push to or grant on.
+        deployment = dataclasses.replace(deployment, websocket=None)
     ours = build_template(stage_prefix=stage_prefix, admin_group=admin_group, data=data, deployment=deployment)
     resources: dict[str, Any] = template["Resources"]
     consumers = {c.table: c for c in deployment.stream_consumers}

@@ -114,3 +114,22 @@ def test_figure_line() -> None:
         Figure("cold_start.ratio", 1.23456, "ratio").line()
         == "cold_start.ratio 1.235 ratio"
     )
+
+
+def test_realtime_bench_push_needs_no_poll_and_learns_at_once() -> None:
+    from bench import bench_realtime
+    from bench.moto_env import moto_tables
+    from chalicelib.services import notify
+
+    saved = notify._pusher
+    try:
+        with moto_tables():
+            poll = bench_realtime._scenario(2, "poll")
+            push = bench_realtime._scenario(2, "push_session")
+    finally:
+        notify.register_pusher(saved)
+    # The ticket is the only HTTP request with push; polling needs more, and learns later.
+    assert push["http_requests"] == 1 and push["lambda_invocations"] == 1
+    assert poll["http_requests"] > push["http_requests"]
+    assert poll["dynamodb_requests"] > push["dynamodb_requests"]
+    assert push["notice_delay_seconds"] == 0 < poll["notice_delay_seconds"]
