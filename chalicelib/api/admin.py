@@ -10,7 +10,14 @@ from chalicelib.api import realtime
 from chalicelib.api.http import Call, route
 from chalicelib.errors import NotFound
 from chalicelib.game_config import get_game_config
-from chalicelib.models.players import AccountStatusView, BanRequest, PlayerPublic, ServerStatsUpdate, StatsView
+from chalicelib.models.players import (
+    AccountStatusView,
+    BanRequest,
+    PlayerPatch,
+    PlayerPublic,
+    ServerStatsUpdate,
+    StatsView,
+)
 from chalicelib.services import account_status, players, stats
 from chalicelib.storage.players import PlayersRepository
 
@@ -24,6 +31,24 @@ def admin_get_player(call: Call, player_id: str) -> dict[str, Any]:
     if item is None:
         raise NotFound("no such player")
     return players.profile_view(item)
+
+
+@route(
+    bp,
+    "/admin/players/{player_id}",
+    methods=("PATCH",),
+    auth="admin",
+    body=PlayerPatch,
+    response=PlayerPublic,
+    tags=("admin",),
+    errors=(400, 403, 404),
+)
+def admin_rename_player(call: Call, player_id: str) -> dict[str, Any]:
+    """Rename a player (moderation), under the same display-name rule as the player's own."""
+    repo = PlayersRepository()
+    if repo.get_profile(player_id) is None:
+        raise NotFound("no such player")
+    return players.rename(player_id=player_id, username="", display_name=call.body.display_name, repo=repo)
 
 
 @route(bp, "/admin/players/{player_id}/stats", auth="admin", response=StatsView, tags=("admin",), errors=(403,))
@@ -41,6 +66,7 @@ def admin_get_stats(call: Call, player_id: str) -> dict[str, Any]:
     response=StatsView,
     tags=("admin",),
     errors=(400, 403, 404),
+    idempotent=True,
 )
 def admin_post_stats(call: Call, player_id: str) -> dict[str, Any]:
     """The game server's path: write any stat, server-only ones included, for a player."""

@@ -25,6 +25,8 @@ class StatDef(Strict):
     # Largest absolute value one request may add (sum) or set (others: unchecked).
     max_delta: float | None = Field(default=None, gt=0)
     writer: Literal["client", "server"] = "client"
+    # Sum stats: whether a client may send a negative change (the server always may).
+    client_decrease: bool = True
     default: float = 0
     description: str = ""
 
@@ -43,6 +45,8 @@ class StatDef(Strict):
                     raise ValueError(f"{name} must be a whole number for an int stat")
         if (self.min is not None and self.default < self.min) or (self.max is not None and self.default > self.max):
             raise ValueError("default is outside [min, max]")
+        if not self.client_decrease and self.aggregation != "sum":
+            raise ValueError("client_decrease applies to sum stats only")
         return self
 
     def client_view(self) -> dict[str, Any]:

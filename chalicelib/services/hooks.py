@@ -30,7 +30,7 @@ class StatChange:
     at: float = 0.0
 
 
-StatListener = Callable[[StatChange], None]
+StatListener = Callable[[StatChange], Any]
 _stat_listeners: list[tuple[str, StatListener]] = []
 
 
@@ -45,10 +45,13 @@ def on_stat_change(name: str) -> Callable[[StatListener], StatListener]:
     return register
 
 
-def stat_changed(change: StatChange) -> None:
+def stat_changed(change: StatChange) -> dict[str, Any]:
+    """Call every listener; what each returned, by name (e.g. the achievements unlocked)."""
+    results: dict[str, Any] = {}
     for name, listener in list(_stat_listeners):
         logger.debug("stat hook", extra={"listener": name})
-        listener(change)
+        results[name] = listener(change)
+    return results
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,10 @@ def plan_writes(updates: dict[str, Any], config: GameConfig, writer: Writer) -> 
                 details={"field": f"updates.{name}"},
             )
         value = _check_value(name, stat, raw)
+        if stat.aggregation == "sum" and value < 0 and writer == "client" and not stat.client_decrease:
+            raise Invalid(
+                f"updates.{name}: clients may only increase this stat", field=f"updates.{name}", code="decrease_forbidden"
+            )
         if stat.aggregation == "sum":
             hi = stat.max - value if stat.max is not None and value > 0 else None
             lo = stat.min - value if stat.min is not None and value < 0 else None
@@ -157,7 +161,7 @@ def update_stats(
         item = _apply_simple(player_id=player_id, simple=simple, plan=plan, repo=repo)
     stats = stats_view(config, item)
     metrics.add_metric(name="StatUpdates", unit="Count", value=1)
-    stat_changed(
+    reactions = stat_changed(
         StatChange(
             player_id=player_id,
             changed={w.name: stats[w.name] for w in writes},
@@ -166,4 +170,9 @@ def update_stats(
             at=now,
         )
     )
-    return {"player_id": player_id, "stats": stats, "updated_at": item.get("updated_at")}
+    unlocked = [str(a) for a in reactions.get("achievements") or []]
+    if any(config.achievements[a].reward is not None for a in unlocked if a in config.achievements):
+        # A reward the same update earned: answer the stats with it.
+        item = repo.get_stats(player_id)
+        stats = stats_view(config, item)
+    return {"player_id": player_id, "stats": stats, "updated_at": item.get("updated_at"), "unlocked": unlocked}

@@ -163,6 +163,13 @@ CONNECTIONS = Table(
     "expire with API Gateway's two-hour connection limit.",
 )
 
+IDEMPOTENCY = Table(
+    key="idempotency",
+    partition=Key("id"),
+    ttl_attribute="expiration",
+    description="Answers of writes sent with an Idempotency-Key (Powertools' idempotency records).",
+)
+
 SAVES_BUCKET = Bucket(key="saves", description="Large cloud saves, uploaded by presigned URL.")
 
 DATA = DataDefinition(
@@ -176,6 +183,7 @@ DATA = DataDefinition(
         EVENTS,
         ANALYTICS,
         CONNECTIONS,
+        IDEMPOTENCY,
     ),
     buckets=(SAVES_BUCKET,),
 )
