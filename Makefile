@@ -31,9 +31,14 @@ RUN_FLAGS = $(if $(PORT),--port $(PORT)) $(if $(AWS_PORT),--aws-port $(AWS_PORT)
 run: $(STAMP)
 	$(BIN)/python -m local_backend.run $(RUN_FLAGS)
 
-## test: lint, type-check and run every test
-test: $(STAMP) $(CHECKOV_STAMP) lint
-	$(BIN)/python -m pytest -q
+## test: lint, type-check and run every test (TEST_WORKERS=auto: one pytest-xdist worker per
+##       CPU, each with its own stand-in; TEST_WORKERS=0 runs in one process); prints the
+##       time of each layer before pytest's closing line
+TEST_WORKERS ?= auto
+test: $(STAMP) $(CHECKOV_STAMP)
+	@start=$$(date +%s); $(MAKE) --no-print-directory lint || exit $$?; \
+	export LINT_SECONDS=$$(( $$(date +%s) - start )); \
+	$(BIN)/python -m pytest -q $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -3,7 +3,7 @@
     python -m local_backend.api_server [--host 127.0.0.1] [--port 8000] [--stage local] [--verbose]
 
 Serves the app exactly as `chalice local --no-autoreload` does (the same stage config,
-the same local API Gateway), with three differences:
+the same local API Gateway), with four differences:
 
 - TCP_NODELAY on every connection. chalice's handler writes the headers and the body
   separately; with Nagle's algorithm on, the body then waits for the client's delayed
@@ -14,6 +14,10 @@ the same local API Gateway), with three differences:
   works), and a port already taken is a clear message and exit status 3, so a caller
   never mistakes another server on that port for this one. Request lines and the app's
   INFO logs only with `--verbose`.
+- At most `APP_CONCURRENCY` requests (LOCAL_API_CONCURRENCY) run the app at once; the
+  others wait at the front. The stand-in serves one AWS call at a time: letting every
+  connection in queued dozens of calls there, past the app's own 10 s AWS timeout, and
+  a busy machine turned into 503s on every route. Waiting at the front has no such limit.
 """
 
 from __future__ import annotations
@@ -25,12 +29,40 @@ import os
 import signal
 import socket
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 LISTEN_BACKLOG = 1024
 PORT_TAKEN_EXIT = 3
+APP_CONCURRENCY = int(os.environ.get("LOCAL_API_CONCURRENCY") or 4)
+_VERBS = ("GET", "PUT", "POST", "HEAD", "DELETE", "PATCH", "OPTIONS")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Admission:
+    """At most `limit` requests in the app; counts those that arrived and those inside."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._slots = threading.BoundedSemaphore(limit)
+        self._lock = threading.Lock()
+        self.arrived = 0
+        self.inside = 0
+        self.most_inside = 0
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self.arrived += 1
+        self._slots.acquire()
+        with self._lock:
+            self.inside += 1
+            self.most_inside = max(self.most_inside, self.inside)
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self.inside -= 1
+        self._slots.release()
 
 
 def configure_http_front(*, verbose: bool) -> None:
@@ -39,6 +71,17 @@ def configure_http_front(*, verbose: bool) -> None:
 
     ChaliceRequestHandler.disable_nagle_algorithm = True
     ThreadedHTTPServer.request_queue_size = LISTEN_BACKLOG
+    if getattr(ChaliceRequestHandler, "admission", None) is None:
+        admission = Admission(APP_CONCURRENCY)
+        handle = ChaliceRequestHandler._generic_handle
+
+        def admitted(self: Any) -> None:
+            with admission:
+                handle(self)
+
+        ChaliceRequestHandler.admission = admission  # type: ignore[attr-defined]
+        for verb in _VERBS:
+            setattr(ChaliceRequestHandler, f"do_{verb}", admitted)
     if not verbose:
         ChaliceRequestHandler.log_message = _quiet  # type: ignore[method-assign,assignment]
 

@@ -3,14 +3,15 @@
     python -m local_backend.load [--players 30] [--seconds 60] [--base-url URL] [--out FILE]
     make load PLAYERS=30 SECONDS=60 [BASE_URL=http://127.0.0.1:8000]
 
-Each simulated player signs in as a guest, then, until the time is up, plays a weighted
+Players arrive over the first 15 s (a quarter of a short run). Each signs in as a guest, then, until the time is up, plays a weighted
 mix on one kept-alive connection: stat updates, scores, rank reads, matchmaking tickets
 (create, poll, cancel), event batches, cloud saves (with their version), inbox reads and
 token refreshes (sign-ins). No think time: the figures are the backend's capacity.
 
 Without `--base-url` (or `BASE_URL`) it starts its own backend (`local_backend.run` on
-free ports, state in a temporary folder, the stream and schedule runner on) and stops it
-at the end. Loopback only: any other host is refused. It stops by itself after
+free ports, state in a temporary folder, the stream and schedule runner on, the guest
+sign-in limit per address lifted) and stops it at the end. A backend named by
+`BASE_URL` keeps its own limits: start it with GUEST_RATE_LIMIT raised for many players. Loopback only: any other host is refused. It stops by itself after
 `--seconds` (plus what the requests in flight take to answer).
 
 Prints requests/s and p50/p95/p99 per route, the stand-in's share of the time (its own
@@ -59,6 +60,8 @@ MIX = [
     ("refresh", 5),
 ]
 EVENTS_PER_BATCH = 10
+# Players arrive evenly over this many seconds (at most a quarter of the run).
+RAMP_SECONDS = 15.0
 
 
 @dataclass
@@ -166,13 +169,16 @@ class Player:
                 self.save_version = int(current.json().get("version", 0))
 
 
-def _play(base_url: str, recorder: Recorder, seed: int, deadline: float) -> None:
+def _play(base_url: str, recorder: Recorder, seed: int, start: float, deadline: float) -> None:
     rng = random.Random(seed)
+    # Players arrive over the ramp, not all in the same instant.
+    time.sleep(max(0.0, start - time.monotonic()))
     player = Player(base_url, recorder, rng)
     actions = [name for name, _ in MIX]
     weights = [weight for _, weight in MIX]
     while time.monotonic() < deadline and not player.sign_in():
-        pass
+        # Refused (a backend of your own limits guest sign-ins per address): try again later.
+        time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
     while time.monotonic() < deadline:
         player.act(rng.choices(actions, weights)[0])
 
@@ -205,7 +211,8 @@ class OwnBackend:
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TABLE_", "USER_POOL"))}
-        env["PYTHONUNBUFFERED"] = "1"
+        # Every simulated player signs in from 127.0.0.1: lift the per-address guest limit.
+        env.update({"PYTHONUNBUFFERED": "1", "GUEST_RATE_LIMIT": "1000000"})
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -260,6 +267,41 @@ class OwnBackend:
         shutil.rmtree(self.state_dir, ignore_errors=True)
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _processes(backend: OwnBackend) -> dict[str, int]:
+    """The backend's processes by role: the stand-in (inside the run command), the API
+    (the app, behind chalice's local gateway) and the event runner."""
+    assert backend.process is not None
+    pid = backend.process.pid
+    roles = {"stand-in (run command)": pid}
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for child in children:
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "local_backend.api_server" in command:
+            roles["API (app + local gateway)"] = int(child)
+        elif "local_backend.events" in command:
+            roles["event runner"] = int(child)
+    return roles
+
+
+def _cpu(roles: dict[str, int]) -> dict[str, float | None]:
+    return {role: _cpu_seconds(pid) for role, pid in roles.items()} | {"load generator": _cpu_seconds(os.getpid())}
+
+
 def _standin_stats(url: str) -> dict[str, Any] | None:
     if not url:
         return None
@@ -295,14 +337,19 @@ def run(players: int, seconds: float, base_url: str | None, out: Path) -> dict[s
         base_url = backend.url
     standin_url = backend.standin_url if backend else ""
     memory: list[tuple[float, int | None]] = []
+    roles = _processes(backend) if backend is not None else {}
     try:
         keep_alive = _keep_alive_figures(base_url)
         before = _standin_stats(standin_url)
+        cpu_before = _cpu(roles)
         recorder = Recorder()
         started = time.monotonic()
         deadline = started + seconds
+        ramp = min(RAMP_SECONDS, seconds / 4)
         threads = [
-            threading.Thread(target=_play, args=(base_url, recorder, seed, deadline), daemon=True)
+            threading.Thread(
+                target=_play, args=(base_url, recorder, seed, started + ramp * seed / players, deadline), daemon=True
+            )
             for seed in range(players)
         ]
         for thread in threads:
@@ -315,6 +362,7 @@ def run(players: int, seconds: float, base_url: str | None, out: Path) -> dict[s
             alive[0].join(MEMORY_SAMPLE_SECONDS)
         elapsed = time.monotonic() - started
         after = _standin_stats(standin_url)
+        cpu_after = _cpu(roles)
     finally:
         stop_seconds = state_bytes = None
         if backend is not None:
@@ -370,6 +418,13 @@ def run(players: int, seconds: float, base_url: str | None, out: Path) -> dict[s
             "rss_mb_peak": after.get("max_rss_kb", 0) / 1024,
             "rss_mb_samples": [(t, (kb or 0) / 1024) for t, kb in memory],
         }
+    cpu = {
+        role: round(cpu_after[role] - first, 1)  # type: ignore[operator]
+        for role, first in cpu_before.items()
+        if first is not None and cpu_after.get(role) is not None
+    }
+    result["cpu_seconds"] = cpu
+    result["cpu_ms_per_request"] = {role: 1000 * seconds / total for role, seconds in cpu.items()} if total else {}
     if backend is not None:
         result["state_folder_bytes"] = {"before_stop": state_bytes, "after_stop": state_bytes_after}
         result["stop_seconds"] = stop_seconds
@@ -405,6 +460,9 @@ def _print(result: dict[str, Any], out: Path) -> None:
             f"requests' time in it or waiting for it; memory {standin['rss_mb_start']:.0f} MB -> "
             f"{standin['rss_mb_end']:.0f} MB (peak {standin['rss_mb_peak']:.0f} MB)"
         )
+    if result.get("cpu_ms_per_request"):
+        shares = ", ".join(f"{role} {ms:.0f}" for role, ms in result["cpu_ms_per_request"].items())
+        print(f"CPU ms per request (independent of the machine's load): {shares}")
     if "state_folder_bytes" in result:
         print(
             f"state folder {result['state_folder_bytes']['after_stop'] / 1e6:.1f} MB; the backend stopped "

@@ -205,6 +205,9 @@ class _SerializedApp:
         self.busy_seconds = 0.0
         self.wait_seconds = 0.0
         self.tokens = _TransactionTokens(clock)
+        # Set when the stand-in stops: requests still queued for the lock answer 503 at
+        # once, so the final save does not wait behind them.
+        self.closing = False
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         if environ.get("PATH_INFO") == STATS_PATH and environ.get("REQUEST_METHOD") == "GET":
@@ -213,6 +216,8 @@ class _SerializedApp:
         with self.lock:
             started = time.perf_counter()
             self.wait_seconds += started - queued
+            if self.closing:
+                return _unavailable(start_response)
             try:
                 self.requests += 1
                 if environ.get("HTTP_X_AMZ_TARGET") == _TRANSACT_WRITE:
@@ -281,6 +286,14 @@ class _SerializedApp:
                 fingerprint, captured["status"], captured["headers"], body[0], self.tokens.clock()
             )
         return body
+
+
+def _unavailable(start_response: Callable[..., Any]) -> list[bytes]:
+    body = json.dumps({"__type": "ServiceUnavailable", "message": "the stand-in is stopping"}).encode()
+    start_response(
+        "503 Service Unavailable", [("Content-Type", _JSON_CONTENT_TYPE), ("Content-Length", str(len(body)))]
+    )
+    return [body]
 
 
 def _rss_kb() -> int | None:
@@ -390,6 +403,8 @@ class StandIn:
             return
         self._stopped = True
         self._stopping.set()
+        if self._app is not None:
+            self._app.closing = True
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -115,3 +116,58 @@ def test_a_taken_port_is_refused_naming_the_flag() -> None:
     assert result.returncode == api_server.PORT_TAKEN_EXIT, result.stdout + result.stderr
     assert f"port {port}" in result.stderr and "PORT=" in result.stderr
     assert "listening on" not in result.stdout
+
+
+def test_at_most_a_few_requests_run_the_app_at_once() -> None:
+    """Requests beyond the limit wait at the front instead of queueing AWS calls on the
+    one-at-a-time stand-in past the app's timeout."""
+    import threading
+
+    from chalice import Chalice
+    from chalice.config import Config
+    from chalice.local import LocalDevServer
+
+    api_server.configure_http_front(verbose=False)
+    from chalice.local import ChaliceRequestHandler
+
+    admission = ChaliceRequestHandler.admission
+    app = Chalice("admission")
+    release = threading.Event()
+
+    @app.route("/block")
+    def block() -> dict[str, bool]:
+        release.wait(120)
+        return {"ok": True}
+
+    server = LocalDevServer(app, Config(), "127.0.0.1", 0)
+    serving = threading.Thread(target=server.server.serve_forever, daemon=True)
+    serving.start()
+    port = server.server.socket.getsockname()[1]
+    arrived_before = admission.arrived
+    clients = admission.limit + 6
+    answers: list[int] = []
+
+    def call() -> None:
+        with socket.create_connection(("127.0.0.1", port), timeout=120) as sock:
+            sock.sendall(b"GET /block HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            answers.append(int(_read_response(sock).split(b" ")[1]))
+
+    threads = [threading.Thread(target=call) for _ in range(clients)]
+    try:
+        for thread in threads:
+            thread.start()
+        # Wait on a condition (the deadline only ends a hang): all arrived, the limit inside.
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (
+            admission.arrived - arrived_before == clients and admission.inside == admission.limit
+        ):
+            time.sleep(0.05)
+        assert admission.arrived - arrived_before == clients
+        assert admission.inside == admission.most_inside == admission.limit
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(120)
+        server.server.shutdown()
+        server.server.server_close()
+    assert answers == [200] * clients
