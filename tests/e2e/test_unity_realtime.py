@@ -41,14 +41,17 @@ def realtime_backend(standin: Any, tmp_path_factory: pytest.TempPathFactory) -> 
         aws.reset_clients()
 
 
-def test_realtime_client_offline(build: Build) -> None:
+def test_realtime_client_offline(build: Build) -> None:  # noqa: F811 - the imported fixture
     proc = build.run("RealtimeOfflineTests.", env={"GAMEBACKEND_URL": ""})
     results = outcomes(proc.stdout)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert len(results) == 3 and set(results.values()) == {"PASS"}, proc.stdout
 
 
-def test_two_unity_clients_get_match_found_pushed_without_polling(build: Build, realtime_backend: tuple[str, str]) -> None:
+def test_two_unity_clients_get_match_found_pushed_without_polling(
+    build: Build,  # noqa: F811 - the imported fixture
+    realtime_backend: tuple[str, str],
+) -> None:
     api_url, ws_url = realtime_backend
     proc = build.run("RealtimeEndToEndTests.", env={"GAMEBACKEND_URL": api_url, "GAMEBACKEND_WS_URL": ws_url})
     print(proc.stdout)
