@@ -97,7 +97,7 @@ def _connect(player: str, when: float, connections: ConnectionsRepository, playe
     realtime.connect(connection_id=f"c-{player}", token="t", repo=connections, authenticate=verify, clock=lambda: when)
 
 
-def _scenario(size: int, mode: str) -> dict[str, float]:
+def _scenario(size: int, mode: str, run: str = "") -> dict[str, float]:
     config, queue_id = _config(size)
     repo, players, connections = MatchmakingRepository(), PlayersRepository(), ConnectionsRepository()
     gateway = CountingConnections()
@@ -105,7 +105,7 @@ def _scenario(size: int, mode: str) -> dict[str, float]:
     notify.register_pusher(
         realtime.Pusher(repo=lambda: connections, api=lambda: gateway if pushing else None)  # type: ignore[arg-type,return-value]
     )
-    ids = [f"bench-{mode}-{size}-{i}" for i in range(size)]
+    ids = [f"bench-{run}{mode}-{size}-{i}" for i in range(size)]
     arrivals = [START + i * ARRIVAL_SECONDS for i in range(size)]
     matched_at = arrivals[-1]
     http = ws_messages = lambdas = 0

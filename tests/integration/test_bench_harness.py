@@ -116,16 +116,18 @@ def test_figure_line() -> None:
     )
 
 
-def test_realtime_bench_push_needs_no_poll_and_learns_at_once() -> None:
+def test_realtime_bench_push_needs_no_poll_and_learns_at_once(standin: Any) -> None:
+    """The realtime benchmark's scenarios, on the session's stand-in (its tables are the app's)."""
+    import uuid
+
     from bench import bench_realtime
-    from bench.moto_env import moto_tables
     from chalicelib.services import notify
 
     saved = notify._pusher
+    run = uuid.uuid4().hex[:8]
     try:
-        with moto_tables():
-            poll = bench_realtime._scenario(2, "poll")
-            push = bench_realtime._scenario(2, "push_session")
+        poll = bench_realtime._scenario(2, "poll", run=run)
+        push = bench_realtime._scenario(2, "push_session", run=run)
     finally:
         notify.register_pusher(saved)
     # The ticket is the only HTTP request with push; polling needs more, and learns later.
