@@ -33,7 +33,7 @@ class Backend:
         headers = dict(kwargs.pop("headers", {}) or {})
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        return self.http.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
+        return self.http.request(method, self.url + path, headers=headers, timeout=300, **kwargs)
 
     def guest(self) -> dict[str, Any]:
         resp = self.request("POST", "/auth/guest", json={})

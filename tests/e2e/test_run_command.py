@@ -98,18 +98,18 @@ def test_run_command_serves_prints_working_tokens_and_keeps_data(tmp_path):
         assert guest_token in curl and f"{url}/players/me" in curl
         assert re.search(r"127\.0\.0\.1", text)
 
-        assert requests.get(url + "/health", timeout=10).status_code == 200
-        me = requests.get(url + "/players/me", headers={"Authorization": f"Bearer {guest_token}"}, timeout=10)
+        assert requests.get(url + "/health", timeout=300).status_code == 200
+        me = requests.get(url + "/players/me", headers={"Authorization": f"Bearer {guest_token}"}, timeout=300)
         assert me.status_code == 200 and me.json()["player_id"] == guest_id
         admin = requests.get(
-            f"{url}/admin/players/{guest_id}", headers={"Authorization": f"Bearer {admin_token}"}, timeout=10
+            f"{url}/admin/players/{guest_id}", headers={"Authorization": f"Bearer {admin_token}"}, timeout=300
         )
         assert admin.status_code == 200
         requests.post(
             url + "/players/me/stats",
             json={"updates": {"kills": 4}},
             headers={"Authorization": f"Bearer {guest_token}"},
-            timeout=10,
+            timeout=300,
         )
     finally:
         code, rest = stop(proc)
@@ -118,7 +118,7 @@ def test_run_command_serves_prints_working_tokens_and_keeps_data(tmp_path):
     # A restart on the same state keeps the player and their stats; the old token still works.
     proc, _ = start(tmp_path, port)
     try:
-        stats = requests.get(url + "/players/me/stats", headers={"Authorization": f"Bearer {guest_token}"}, timeout=10)
+        stats = requests.get(url + "/players/me/stats", headers={"Authorization": f"Bearer {guest_token}"}, timeout=300)
         assert stats.status_code == 200
         assert stats.json()["stats"]["kills"] == 4
     finally:
