@@ -519,7 +519,10 @@ def function_alarms(
 
 
 def dashboard(functions: list[str], data: DataDefinition, deployment: DeploymentDefinition) -> dict[str, Any]:
-    """One dashboard: API, functions, tables, stream and queues. The body is a Fn::Sub string."""
+    """One dashboard: API, functions, tables, stream and queues. The body is a Fn::Sub string.
+
+    Dashboards are global to an account: the name carries the region.
+    """
     api = f"{NAMES.prefix}-api"
 
     def widget(title: str, metrics: list[list[Any]], stat: str = "Sum") -> dict[str, Any]:
@@ -581,7 +584,7 @@ def dashboard(functions: list[str], data: DataDefinition, deployment: Deployment
     body = json.dumps({"widgets": widgets}, separators=(",", ":"))
     return {
         "Type": "AWS::CloudWatch::Dashboard",
-        "Properties": {"DashboardName": _sub(f"{NAMES.prefix}-backend"), "DashboardBody": _sub(body)},
+        "Properties": {"DashboardName": _sub(f"{NAMES.prefix}-backend-${{AWS::Region}}"), "DashboardBody": _sub(body)},
     }
 
 

@@ -84,7 +84,7 @@ class Names:
     tables and queues `<prefix>-<key>`; buckets `<prefix>-<key>-<account>-<region>`
     (bucket names are global across every AWS account); the functions' log group
     `/aws/lambda/<prefix>` (the stack sends every function there, see tools.cfn) or, on
-    the chalice deploy path, Chalice's own `/aws/lambda/<app>-<stage>-*` groups.
+    the chalice deploy path, Chalice's own `/aws/lambda/<app>-<stage>*` groups.
     """
 
     prefix: str
@@ -96,6 +96,8 @@ class Names:
     # The WebSocket API's id: the stack's own (`${WebsocketAPI}`); on the chalice deploy
     # path it is made by the deploy itself, so any API of the account, region and stage.
     websocket_api: str = "*"
+    # The stack makes its log group; on the chalice deploy path Lambda makes them on first use.
+    functions_create_log_groups: bool = False
 
     def table(self, key: str) -> str:
         return f"{self.prefix}-{key}"
@@ -181,7 +183,8 @@ def build_policy(
             _statement("WebSocketConnections", WEBSOCKET_ACTIONS, names.connections_arns(ws.stage, ws.management_methods))
         )
     log_group = names.log_group_arn()
-    statements.append(_statement("Logs", LOG_ACTIONS, [log_group, f"{log_group}:*"]))
+    log_actions = (*LOG_ACTIONS, "logs:CreateLogGroup") if names.functions_create_log_groups else LOG_ACTIONS
+    statements.append(_statement("Logs", log_actions, [log_group, f"{log_group}:*"]))
     if deployment.api.tracing if tracing is None else tracing:
         statements.append(_statement("Tracing", TRACING_ACTIONS, ["*"]))
     return {"Version": "2012-10-17", "Statement": statements}
@@ -216,8 +219,10 @@ def concrete_names(stage: str, *, account_id: str, region: str, user_pool_arn: s
         region=region,
         partition=partition,
         user_pool_arn=user_pool_arn,
-        # chalice deploy names each function's log group after the function.
-        log_group=f"/aws/lambda/{app}-{stage}-*",
+        # chalice deploy names each function after the app and stage (the API handler is
+        # `<app>-<stage>`, the others `<app>-<stage>-<name>`) and so their log groups.
+        log_group=f"/aws/lambda/{app}-{stage}*",
+        functions_create_log_groups=True,
     )
 
 

@@ -3,9 +3,8 @@
 Where moto stops, each test asserts the exact place and moto's reason, so a moto upgrade
 that goes further makes the test fail and shows how far the path now gets:
 
-- the stack path (`make deploy`): artifacts bucket, uploads and the change set work; moto
-  executes no SAM transform and has no CloudFormation model for Cognito user pools, so
-  executing the change set fails inside moto;
+- the stack path (`make deploy`): in test_package.py, on the package built there (one
+  `chalice package` per run);
 - `chalice deploy`: the functions' role (with the generated policy) and every Lambda
   function are created; the REST API import fails: moto reads the optional
   `info.description` unconditionally, and its OpenAPI import refuses any Swagger 2.0
@@ -23,7 +22,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from botocore.parsers import ResponseParserError
 
 from local_backend.standin import StandIn
 from tools import cfn, deploy, iam
@@ -114,35 +112,6 @@ def test_destroy_keeps_player_data_unless_asked(session: Any) -> None:
 def test_destroy_needs_confirmation_to_delete_data() -> None:
     with pytest.raises(SystemExit):
         deploy.main(["destroy", "--stage", "dev", "--delete-data"])
-
-
-def test_stack_deploy_goes_up_to_moto_missing_sam_and_cognito(session: Any, tmp_path: Path) -> None:
-    target = deploy.Target(session, "prod")
-    assert target.region == REGION and target.artifacts_bucket == f"game-backend-artifacts-{target.account}-{REGION}"
-    package = tmp_path / "package"
-    cfn.package("prod", package)
-    lines: list[str] = []
-    with pytest.raises(Exception) as failure:
-        deploy.deploy(target, package_dir=package, report=lines.append)
-    # moto's limit: no SAM transform and no AWS::Cognito::UserPool in its CloudFormation.
-    assert (
-        "ExecuteChangeSet" in str(failure.value) or "500" in str(failure.value) or "invalid XML" in str(failure.value)
-    )
-    s3 = session.client("s3")
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=target.artifacts_bucket)["Contents"]]
-    code = f"game-backend/prod/code-{deploy.content_hash(package / 'deployment.zip')}.zip"
-    assert code in keys and any(k.startswith("game-backend/prod/template-") for k in keys)
-    encryption = s3.get_bucket_encryption(Bucket=target.artifacts_bucket)["ServerSideEncryptionConfiguration"]
-    assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
-    assert all(s3.get_public_access_block(Bucket=target.artifacts_bucket)["PublicAccessBlockConfiguration"].values())
-    assert any(line.startswith("applying ") for line in lines)
-    sets = session.client("cloudformation").list_change_sets(StackName=target.stack_name)["Summaries"]
-    assert sets, "the change set was created"
-    # A second run uploads nothing: the keys are content hashes.
-    again: list[str] = []
-    with pytest.raises((ClientError, ResponseParserError)):
-        deploy.deploy(target, package_dir=package, report=again.append)
-    assert not [line for line in again if line.startswith("uploaded")]
 
 
 def test_chalice_deploy_goes_up_to_moto_refusing_swagger(session: Any, standin: StandIn, tmp_path: Path) -> None:

@@ -17,10 +17,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
 
 from chalicelib.storage.schema import DATA, DEPLOYMENT
-from tools import cfn, iam
+from local_backend.standin import StandIn
+from tools import cfn, deploy, iam
 from tools.stage_config import PROJECT_DIR
 
 pytestmark = pytest.mark.slow
@@ -244,3 +248,39 @@ def test_every_stream_handler_reads_a_stack_stream_with_retry_limits(packaged: d
         assert mapping["EventSourceArn"]["Fn::GetAtt"][1] == "StreamArn"
         assert mapping["MaximumRetryAttempts"] >= 0 and mapping["BisectBatchOnFunctionError"] is True
         assert "OnFailure" in mapping["DestinationConfig"]
+
+
+def test_stack_deploy_on_the_standin_goes_up_to_moto_missing_sam_and_cognito(
+    packaged: dict[str, Any], standin: StandIn
+) -> None:
+    """`make deploy`'s steps against the stand-in: artifacts bucket, uploads, change set.
+
+    moto executes no SAM transform and has no CloudFormation model for Cognito user pools,
+    so executing the change set fails inside moto; everything before is checked.
+    """
+    session = boto3.session.Session(region_name="us-east-1")
+    target = deploy.Target(session, "prod")
+    assert target.artifacts_bucket == f"game-backend-artifacts-{target.account}-us-east-1"
+    package = packaged["sam_path"].parent
+    lines: list[str] = []
+    # moto's limit: it runs no SAM transform (AWS::Serverless::* are unknown to it, and it
+    # fails on the untranslated event sources) and has no AWS::Cognito::UserPool model.
+    with pytest.raises((ClientError, ResponseParserError)):
+        deploy.deploy(target, package_dir=package, report=lines.append)
+    stack = deploy.describe_stack(session.client("cloudformation"), target.stack_name)
+    assert stack is not None and stack["StackStatus"] == "REVIEW_IN_PROGRESS"  # never executed
+    s3 = session.client("s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=target.artifacts_bucket)["Contents"]]
+    code = f"game-backend/prod/code-{deploy.content_hash(package / 'deployment.zip')}.zip"
+    assert code in keys and any(k.startswith("game-backend/prod/template-") for k in keys)
+    encryption = s3.get_bucket_encryption(Bucket=target.artifacts_bucket)["ServerSideEncryptionConfiguration"]
+    assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert all(s3.get_public_access_block(Bucket=target.artifacts_bucket)["PublicAccessBlockConfiguration"].values())
+    assert any(line.startswith("applying ") for line in lines)
+    sets = session.client("cloudformation").list_change_sets(StackName=target.stack_name)["Summaries"]
+    assert sets, "the change set was created"
+    # A second run uploads nothing: the keys are content hashes.
+    again: list[str] = []
+    with pytest.raises((ClientError, ResponseParserError)):
+        deploy.deploy(target, package_dir=package, report=again.append)
+    assert not [line for line in again if line.startswith("uploaded")]

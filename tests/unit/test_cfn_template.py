@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
+from chalicelib.config import Settings
 from chalicelib.storage.schema import DATA, DEPLOYMENT
 from tools import cfn, iam
+from tools.stage_config import chalice_config, stage_environment
 
 PLACEHOLDER_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/game-prod-events/stream/unset"
 
@@ -240,6 +242,12 @@ def test_a_stream_without_a_consumer_setting_is_refused() -> None:
     bare = cfn.DeploymentDefinition(queues=DEPLOYMENT.queues, stream_consumers=())
     with pytest.raises(SystemExit, match="StreamConsumer"):
         cfn.merge_chalice(chalice, stage_prefix="game-test", deployment=bare)
+
+
+@pytest.mark.parametrize("stage", sorted(chalice_config()["stages"]))
+def test_every_stage_verifies_tokens_in_the_app(stage: str) -> None:
+    # Same verifier, same accepted tokens (ID and access), same 401/403 bodies everywhere.
+    assert Settings.from_env(stage_environment(stage)).auth_mode == "app"
 
 
 def test_stage_prefix_comes_from_the_stage() -> None:

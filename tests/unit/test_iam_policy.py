@@ -94,3 +94,13 @@ def test_the_stack_policy_substitutes_every_account_region_and_name() -> None:
 def test_command_prints_the_stack_policy(capsys: Any) -> None:
     assert iam.main(["--stage", "prod"]) == 0
     assert json.loads(capsys.readouterr().out) == iam.stack_policy()
+
+
+def test_chalice_path_policy_covers_every_function_log_group() -> None:
+    statements = {s["Sid"]: s for s in _concrete()["Statement"]}
+    logs = statements["Logs"]
+    assert f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/game-backend-prod*" in logs["Resource"]
+    # No log group is made in advance on that path: Lambda creates them.
+    assert "logs:CreateLogGroup" in logs["Action"]
+    stack_logs = next(s for s in iam.stack_policy()["Statement"] if s["Sid"] == "Logs")
+    assert "logs:CreateLogGroup" not in stack_logs["Action"]
