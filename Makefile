@@ -25,9 +25,9 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 	@touch $(CHECKOV_STAMP)
 
 ## run: start the whole backend locally (AWS stand-in + chalice local on 127.0.0.1:8000)
-##      make run PORT=8100 AWS_PORT=4600 HOST=127.0.0.1 STATE_DIR=.local VERBOSE=1
+##      make run PORT=8100 AWS_PORT=4600 WS_PORT=8101 HOST=127.0.0.1 STATE_DIR=.local VERBOSE=1
 RUN_FLAGS = $(if $(PORT),--port $(PORT)) $(if $(AWS_PORT),--aws-port $(AWS_PORT)) $(if $(HOST),--host $(HOST)) \
-	$(if $(STATE_DIR),--state-dir $(STATE_DIR)) $(if $(VERBOSE),--verbose)
+	$(if $(STATE_DIR),--state-dir $(STATE_DIR)) $(if $(VERBOSE),--verbose) $(if $(WS_PORT),--ws-port $(WS_PORT))
 run: $(STAMP)
 	$(BIN)/python -m local_backend.run $(RUN_FLAGS)
 

@@ -18,6 +18,7 @@ from chalicelib.api import (
     notifications,
     openapi,
     players,
+    realtime,
     saves,
     seed,
 )
@@ -26,6 +27,8 @@ from chalicelib.services import matchmaking as matchmaking_service
 
 app = Chalice(app_name="game-backend")
 app.api.binary_types = []  # JSON in, JSON out
+# Chalice still files its WebSocket support under experimental features: opt in.
+app.experimental_feature_flags.update(["WEBSOCKETS"])
 
 for blueprint in (
     health.bp,
@@ -43,6 +46,24 @@ for blueprint in (
     console.bp,
 ):
     app.register_blueprint(blueprint)
+
+
+@app.on_ws_connect()
+def ws_connect(event: Any) -> dict[str, Any]:
+    """WebSocket $connect: verify the token, record the connection (or refuse with 401/403)."""
+    return realtime.on_connect(event.to_dict())
+
+
+@app.on_ws_message()
+def ws_message(event: Any) -> dict[str, Any]:
+    """WebSocket $default: a client's ping gets a pong."""
+    return realtime.on_message(event.to_dict())
+
+
+@app.on_ws_disconnect()
+def ws_disconnect(event: Any) -> dict[str, Any]:
+    """WebSocket $disconnect: forget the connection."""
+    return realtime.on_disconnect(event.to_dict())
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="matchmaking-cleanup")

@@ -47,6 +47,10 @@ class Settings:
     guest_rate_window_seconds: int = 60
     admin_group: str = "admins"
     log_level: str = "INFO"
+    # The WebSocket API's management endpoint (`https://<api>.execute-api.<region>.
+    # amazonaws.com/<stage>`, locally the loopback gateway's): where pushes are posted.
+    # Unset: nothing is pushed (players learn by polling).
+    websocket_management_url: str | None = None
     # How long an Idempotency-Key's answer is kept (25 hours; never under 24).
     idempotency_ttl_seconds: int = 25 * 3600
 
@@ -110,6 +114,7 @@ class Settings:
             guest_rate_window_seconds=_int(env, "GUEST_RATE_WINDOW_SECONDS", 60),
             admin_group=env.get("ADMIN_GROUP", "admins"),
             log_level=env.get("LOG_LEVEL", "INFO"),
+            websocket_management_url=env.get("WEBSOCKET_MANAGEMENT_URL") or None,
             idempotency_ttl_seconds=max(24 * 3600 + 60, _int(env, "IDEMPOTENCY_TTL_SECONDS", 25 * 3600)),
         )
 

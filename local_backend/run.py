@@ -1,12 +1,13 @@
 """Run the whole backend locally: the AWS stand-in, provisioning, `chalice local`, events.
 
     python -m local_backend.run [--host 127.0.0.1] [--port 8000] [--aws-port 4566]
-                                [--state-dir .local] [--verbose]
-    make run [PORT=8000] [AWS_PORT=4566] [HOST=127.0.0.1] [STATE_DIR=.local] [VERBOSE=1]
+                                [--ws-port 8001] [--state-dir .local] [--verbose]
+    make run [PORT=8000] [AWS_PORT=4566] [WS_PORT=8001] [HOST=127.0.0.1] [STATE_DIR=.local] [VERBOSE=1]
 
 Starts the stand-in on 127.0.0.1 (port 4566, or LOCAL_AWS_PORT) with its state in
 `.local/` (or LOCAL_STATE_DIR), provisions it from the data definition, makes sure the
-local admin exists, starts the local stage's API (`local_backend.api_server`: chalice
+local admin exists, starts the WebSocket gateway (`local_backend.ws_gateway`, its URL
+in the banner), the local stage's API (`local_backend.api_server`: chalice
 local's gateway with a better HTTP front) and the local event-source runner, then prints
 an admin token, a guest token and a curl line. Either port taken: a clear refusal naming
 what moves it, before anything starts. Ctrl-C or SIGTERM stops everything within seconds
@@ -35,6 +36,7 @@ from typing import IO, Any
 import boto3
 import requests
 
+from local_backend import ws_gateway
 from local_backend.api_server import PORT_TAKEN_EXIT
 from local_backend.standin import StandIn, start_standin
 from tools.provision import ensure_admin_user, provision
@@ -201,10 +203,17 @@ def main(argv: list[str] | None = None) -> int:
         default=Path(os.environ.get("LOCAL_STATE_DIR", STATE_DIR)),
         help="where local data is kept (default LOCAL_STATE_DIR or .local/)",
     )
+    parser.add_argument(
+        "--ws-port",
+        type=int,
+        default=None,
+        help="the WebSocket gateway's port (default: the API's port + 1, so 8001; any free one with --port 0)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request and the AWS SDK's INFO lines")
     args = parser.parse_args(argv)
     state_dir: Path = args.state_dir.resolve()
     aws_port: int = args.aws_port
+    ws_port: int = args.ws_port if args.ws_port is not None else (args.port + 1 if args.port else 0)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
@@ -227,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         return _refuse_port("the API", args.host, args.port, API_PORT_HINT)
     if _port_taken("127.0.0.1", aws_port):
         return _refuse_port("the AWS stand-in", "127.0.0.1", aws_port, AWS_PORT_HINT)
+    if _port_taken(args.host, ws_port):
+        return _refuse_port("the WebSocket gateway", args.host, ws_port, ws_gateway.WS_PORT_HINT)
 
     state_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -238,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     chalice: subprocess.Popen[str] | None = None
     events: subprocess.Popen[Any] | None = None
+    gateway: subprocess.Popen[Any] | None = None
     code = 0
     try:
         stage_env = _local_stage_env()
@@ -276,6 +288,14 @@ def main(argv: list[str] | None = None) -> int:
         child_env.update(outputs["env"])
         child_env.update({"AWS_ENDPOINT_URL": standin.endpoint_url, "PYTHONUNBUFFERED": "1"})
         verbose = ["--verbose"] if args.verbose else []
+        # The WebSocket gateway first: the app pushes to its @connections URL.
+        started = ws_gateway.start_process(host=args.host, port=ws_port, env=child_env, verbose=args.verbose)
+        if started is None:
+            _say("the WebSocket gateway did not start; stopping")
+            return 1
+        gateway, ws_url, management_url = started
+        child_env["WEBSOCKET_MANAGEMENT_URL"] = management_url
+        BANNER_EXTRAS.append(lambda _context: [f"WebSocket API at {ws_url} (token in the Authorization header or ?token=)"])
         # No autoreload (as `chalice local --no-autoreload`): chalice's watcher polls every
         # file under the project (the virtualenv included) and restarts on every state save.
         chalice = subprocess.Popen(
@@ -316,7 +336,13 @@ def main(argv: list[str] | None = None) -> int:
         local_api = f"http://127.0.0.1:{port}" if not _is_loopback(args.host) else api_url
         (state_dir / "outputs.json").write_text(
             json.dumps(
-                {"endpoint_url": standin.endpoint_url, "region": REGION, "api_url": local_api, **outputs},
+                {
+                    "endpoint_url": standin.endpoint_url,
+                    "region": REGION,
+                    "api_url": local_api,
+                    "websocket_url": ws_url,
+                    **outputs,
+                },
                 indent=2,
             )
             + "\n"
@@ -359,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
                 events = None
         return code
     finally:
-        _stop_processes([(chalice, "the local API"), (events, "the event runner")])
+        _stop_processes([(chalice, "the local API"), (events, "the event runner"), (gateway, "the WebSocket gateway")])
         # The process ends next: no need to take moto's objects apart one by one.
         standin.stop(forget=False)
         _say(f"stopped; local state saved in {state_dir}")

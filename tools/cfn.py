@@ -25,6 +25,7 @@ so the same file deploys to any account and region, and packaging needs no regio
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -61,6 +62,8 @@ API_ACCOUNT = "ApiGatewayAccount"
 ALARM_TOPIC = "AlarmTopic"
 DASHBOARD = "Dashboard"
 REST_API = "RestAPI"  # the logical id chalice package gives the REST API
+WEBSOCKET_API = "WebsocketAPI"  # ... and the WebSocket API, and its stage
+WEBSOCKET_STAGE = "WebsocketAPIStage"
 RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
 # Used only while `chalice package` runs when no region is configured: nothing regional
 # survives into the template (the stream ARN Chalice writes is replaced below).
@@ -322,9 +325,12 @@ def logging_resources(deployment: DeploymentDefinition) -> dict[str, Any]:
     }
 
 
-def function_environment(data: DataDefinition = DATA) -> dict[str, Any]:
+def function_environment(data: DataDefinition = DATA, deployment: DeploymentDefinition = DEPLOYMENT) -> dict[str, Any]:
     """What every function needs to find the stack's stores (merged by SAM Globals)."""
     env: dict[str, Any] = {}
+    if deployment.websocket is not None:
+        # Where pushes are posted: the stack's own WebSocket API (see websocket_api()).
+        env["WEBSOCKET_MANAGEMENT_URL"] = _sub(websocket_management_url(deployment.websocket.stage))
     for table in data.tables:
         env[f"TABLE_{table.key.upper()}"] = {"Ref": table_logical_id(table)}
     for bucket in data.buckets:
@@ -669,6 +675,30 @@ def method_settings(paths: dict[str, Any], deployment: DeploymentDefinition) -> 
     return settings
 
 
+# -- the WebSocket API ----------------------------------------------------------------
+
+
+def websocket_management_url(stage: str) -> str:
+    return f"https://${{{WEBSOCKET_API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{stage}"
+
+
+def websocket_api(resources: dict[str, Any], deployment: DeploymentDefinition) -> None:
+    """Complete Chalice's WebSocket API: its name and its stage's throttling."""
+    ws = deployment.websocket
+    assert ws is not None
+    if WEBSOCKET_STAGE not in resources:
+        raise SystemExit(f"the WebSocket API has no {WEBSOCKET_STAGE}")
+    stage = resources[WEBSOCKET_STAGE]["Properties"]
+    if stage.get("StageName") != ws.stage:
+        raise SystemExit(f"the WebSocket stage is {stage.get('StageName')!r}, DEPLOYMENT says {ws.stage!r}")
+    stage["DefaultRouteSettings"] = {
+        "ThrottlingRateLimit": ws.rate_limit,
+        "ThrottlingBurstLimit": ws.burst_limit,
+        "DetailedMetricsEnabled": True,
+    }
+    resources[WEBSOCKET_API]["Properties"]["Name"] = _sub(f"{NAMES.prefix}-realtime")
+
+
 # -- assembling -----------------------------------------------------------------------
 
 
@@ -697,7 +727,7 @@ def build_template(
         "Conditions": {
             "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": ALARM_EMAIL_PARAM}, ""]}]},
         },
-        "Globals": {"Function": {"Environment": {"Variables": function_environment(data)}}},
+        "Globals": {"Function": {"Environment": {"Variables": function_environment(data, deployment)}}},
         "Resources": resources,
         "Outputs": outputs(data, deployment),
     }
@@ -724,6 +754,9 @@ def merge_chalice(
 ) -> dict[str, Any]:
     """Chalice's SAM template completed with the definitions: the stack's template."""
     template = json.loads(json.dumps(chalice))
+    if deployment.websocket is not None and WEBSOCKET_API not in template["Resources"]:
+        # An app without on_ws_* handlers has no WebSocket API: nothing to push to or grant on.
+        deployment = dataclasses.replace(deployment, websocket=None)
     ours = build_template(stage_prefix=stage_prefix, admin_group=admin_group, data=data, deployment=deployment)
     resources: dict[str, Any] = template["Resources"]
     consumers = {c.table: c for c in deployment.stream_consumers}
@@ -774,6 +807,11 @@ def merge_chalice(
         }
         # The stage turns on access logs: the account's CloudWatch role must be set first.
         resources[REST_API]["DependsOn"] = [API_ACCOUNT]
+    if deployment.websocket is not None:
+        websocket_api(resources, deployment)
+        template.setdefault("Outputs", {})["WebsocketManagementURL"] = {
+            "Value": _sub(websocket_management_url(deployment.websocket.stage))
+        }
     resources[DASHBOARD] = dashboard(functions, data, deployment)
     resources.update(function_alarms(functions, stream_functions, deployment))
 

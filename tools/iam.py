@@ -68,6 +68,8 @@ USER_POOL_ACTIONS = (
 # The stream mapping's on-failure destination is written with the function's role.
 QUEUE_ACTIONS = ("sqs:SendMessage",)
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+# Pushes to open WebSocket connections (and closing a deleted account's) through `@connections`.
+WEBSOCKET_ACTIONS = ("execute-api:ManageConnections",)
 # X-Ray has no resource-level permissions: these two actions only accept "*".
 TRACING_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
 
@@ -91,6 +93,9 @@ class Names:
     user_pool_arn: str
     partition: str = "aws"
     log_group: str = ""  # default: /aws/lambda/<prefix>
+    # The WebSocket API's id: the stack's own (`${WebsocketAPI}`); on the chalice deploy
+    # path it is made by the deploy itself, so any API of the account, region and stage.
+    websocket_api: str = "*"
     # The stack makes its log group; on the chalice deploy path Lambda makes them on first use.
     functions_create_log_groups: bool = False
 
@@ -112,6 +117,13 @@ class Names:
     def queue_arn(self, key: str) -> str:
         return f"arn:{self.partition}:sqs:{self.region}:{self.account}:{self.queue(key)}"
 
+    def connections_arns(self, stage: str, methods: tuple[str, ...]) -> list[str]:
+        """The `@connections` resources of the WebSocket API's stage, per HTTP method."""
+        return [
+            f"arn:{self.partition}:execute-api:{self.region}:{self.account}:{self.websocket_api}/{stage}/{method}/@connections/*"
+            for method in methods
+        ]
+
     def log_group_name(self) -> str:
         return self.log_group or f"/aws/lambda/{self.prefix}"
 
@@ -127,6 +139,7 @@ def stack_names() -> Names:
         region="${AWS::Region}",
         partition="${AWS::Partition}",
         user_pool_arn="${UserPool.Arn}",
+        websocket_api="${WebsocketAPI}",
     )
 
 
@@ -164,6 +177,11 @@ def build_policy(
     if failure_queues:
         statements.append(_statement("FailureQueues", QUEUE_ACTIONS, [names.queue_arn(q) for q in failure_queues]))
     statements.append(_statement("UserPool", USER_POOL_ACTIONS, [names.user_pool_arn]))
+    if deployment.websocket is not None:
+        ws = deployment.websocket
+        statements.append(
+            _statement("WebSocketConnections", WEBSOCKET_ACTIONS, names.connections_arns(ws.stage, ws.management_methods))
+        )
     log_group = names.log_group_arn()
     log_actions = (*LOG_ACTIONS, "logs:CreateLogGroup") if names.functions_create_log_groups else LOG_ACTIONS
     statements.append(_statement("Logs", log_actions, [log_group, f"{log_group}:*"]))

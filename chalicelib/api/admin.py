@@ -9,6 +9,7 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib.api import realtime
 from chalicelib.api.http import Call, route
 from chalicelib.errors import NotFound
 from chalicelib.game_config import get_game_config
@@ -185,7 +186,9 @@ def _set_ban(call: Call, player_id: str, *, banned: bool) -> dict[str, Any]:
 )
 def admin_ban(call: Call, player_id: str) -> dict[str, Any]:
     """Ban a player: every route and sign-in answer 403 `account_banned` until unbanned (409 if deleted)."""
-    return _set_ban(call, player_id, banned=True)
+    view = _set_ban(call, player_id, banned=True)
+    realtime.close_player(player_id)  # and their open sockets are closed
+    return view
 
 
 @route(

@@ -101,7 +101,7 @@ def admin_send(call: Call) -> dict[str, Any]:
         return notifications.broadcast(**fields)
     if body.player_id is None or PlayersRepository().get_profile(body.player_id) is None:
         raise NotFound("no such player", details={"field": "player_id"})
-    return notifications.send_to_player(player_id=body.player_id, **fields)
+    return notifications.send_to_player(player_id=body.player_id, push=True, **fields)
 
 
 @route(

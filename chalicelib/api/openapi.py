@@ -15,6 +15,7 @@ from chalicelib.api.examples import EXAMPLES
 from chalicelib.api.http import MAX_PATH_PARAM, ROUTES, Call, RouteDoc, route
 from chalicelib.config import get_settings
 from chalicelib.models.common import ErrorBody
+from chalicelib.models.realtime import message_schemas
 
 bp = Blueprint(__name__)
 
@@ -156,6 +157,8 @@ def build_document(routes: list[RouteDoc] | None = None) -> dict[str, Any]:
             "schemas": schemas,
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
+        # The WebSocket API's messages (see the README's "Realtime"): a JSON schema per type.
+        "x-websocket-messages": message_schemas(),
     }
 
 

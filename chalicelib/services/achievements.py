@@ -103,6 +103,7 @@ def _unlock(
             body=ach.description,
             data={"achievement_id": ach_id, "points": ach.points},
             dedupe_key=f"achievement:{ach_id}",
+            push_data={"title": ach.title, "description": ach.description},
         )
     )
     if outcome == "rewarded" and ach.reward is not None:

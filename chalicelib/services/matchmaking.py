@@ -26,7 +26,7 @@ from chalicelib.game_config import get_game_config
 from chalicelib.game_config.schema import GameConfig, QueueDef
 from chalicelib.observability import logger, metrics
 from chalicelib.services import erasure
-from chalicelib.services.notify import Notice, send
+from chalicelib.services.notify import Notice, send, signal
 from chalicelib.storage.matchmaking import ClaimLost, MatchmakingRepository, new_match_id, new_ticket_id
 from chalicelib.storage.players import STAT_PREFIX, PlayersRepository
 
@@ -324,7 +324,9 @@ def poll_ticket(
         if match is None:
             ticket = repo.get_ticket(ticket_id) or ticket  # someone may have matched it meanwhile
     elif status == "timed_out" and ticket["status"] in OPEN:
-        repo.end_ticket(ticket_id, status="timed_out", now=now, only_if_past_timeout=True)
+        ended = repo.end_ticket(ticket_id, status="timed_out", now=now, only_if_past_timeout=True)
+        if ended is not None:
+            _timed_out(ended)
     if match is not None:
         ticket = {**ticket, "status": "matched", "match_id": match["match_id"]}
     elif ticket.get("match_id"):
@@ -503,7 +505,9 @@ def attempt_match(
             },
         )
         metrics.add_metric(name="MatchesMade", unit="Count", value=1)
+        ticket_of = {p: t["ticket_id"] for t in group for p in t["members"]}
         for player in match["players"]:
+            # The claim has committed: each player is told now (inbox, and pushed if connected).
             notify(
                 Notice(
                     player_id=player,
@@ -512,6 +516,7 @@ def attempt_match(
                     body=f"Your {ticket['queue']} match in {ticket['region']} is ready.",
                     data={"match_id": match_id, "queue": ticket["queue"], "region": ticket["region"]},
                     dedupe_key=f"match:{match_id}:{player}",
+                    push_data={"ticket_id": ticket_of[player], "teams": match["teams"], "players": match["players"]},
                 )
             )
         return match
@@ -602,6 +607,16 @@ def seed_search(
     return _seed_answer(view, player_id, queue_id)
 
 
+def _timed_out(ticket: dict[str, Any]) -> None:
+    """Tell the ticket's players, pushed only: polling shows the same status."""
+    if "members" in ticket:
+        signal(
+            list(ticket["members"]),
+            "ticket_timed_out",
+            {"ticket_id": ticket["ticket_id"], "queue": ticket["queue"], "region": ticket["region"]},
+        )
+
+
 def time_out_tickets(
     *, config: GameConfig, repo: MatchmakingRepository, clock: Clock = system_clock, max_per_queue: int = 1000
 ) -> int:
@@ -616,7 +631,10 @@ def time_out_tickets(
                 if not ids:
                     break
                 for ticket_id in ids:
-                    moved += repo.end_ticket(ticket_id, status="timed_out", now=now, only_if_past_timeout=True)
+                    ended = repo.end_ticket(ticket_id, status="timed_out", now=now, only_if_past_timeout=True)
+                    if ended is not None:
+                        _timed_out(ended)
+                        moved += 1
                 seen += len(ids)
     if moved:
         logger.info("tickets timed out", extra={"count": moved})

@@ -126,13 +126,21 @@ def _store(
     repo: NotificationsRepository,
     clock: Clock,
     ttl_days: int | None = None,
+    push: bool = False,
 ) -> dict[str, Any]:
-    """One inbox item (player_id) or one broadcast item (None); a repeated dedupe_key stores nothing."""
+    """One inbox item (player_id) or one broadcast item (None); a repeated dedupe_key stores nothing.
+
+    A new broadcast is pushed to everyone connected; a new inbox item to its player when
+    `push` (notices from other services are pushed by `notify.send` as their own type)."""
     now = clock()
     day = expiry_day(now, ttl_days or config.notifications.ttl_days)
     prefix = "n" if player_id is not None else "b"
     item = _item(prefix, kind=kind, title=title, body=body, data=data or {}, now=now, day=day)
     stored = repo.put(player_id, item, day=day, dedupe_key=dedupe_key)
+    if stored and player_id is None:
+        notify.announce(notification_view(item, read=False, broadcast=True))
+    elif stored and push and player_id is not None:
+        notify.signal([player_id], "notification", notification_view(item, read=False, broadcast=False))
     return {
         "id": item["id"] if stored else None,
         "player_id": player_id,
@@ -153,8 +161,10 @@ def send_to_player(
     repo: NotificationsRepository,
     clock: Clock = system_clock,
     ttl_days: int | None = None,
+    push: bool = False,
 ) -> dict[str, Any]:
-    """Put one notification in a player's inbox; a repeated dedupe_key stores nothing."""
+    """Put one notification in a player's inbox; a repeated dedupe_key stores nothing.
+    `push`: also push it to the player's open connections as a `notification` message."""
     return _store(
         player_id,
         kind=kind,
@@ -166,6 +176,7 @@ def send_to_player(
         repo=repo,
         clock=clock,
         ttl_days=ttl_days,
+        push=push,
     )
 
 
@@ -333,8 +344,8 @@ def delete_notification(
     raise NotFound("no such notification")
 
 
-def _sink(notice: notify.Notice) -> None:
-    send_to_player(
+def _sink(notice: notify.Notice) -> str | None:
+    stored = send_to_player(
         player_id=notice.player_id,
         kind=notice.kind,
         title=notice.title,
@@ -344,6 +355,7 @@ def _sink(notice: notify.Notice) -> None:
         config=get_game_config(),
         repo=NotificationsRepository(),
     )
+    return stored["id"]  # type: ignore[no-any-return]
 
 
 notify.register_sink(_sink)

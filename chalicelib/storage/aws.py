@@ -11,6 +11,7 @@ from botocore.config import Config
 from chalicelib.config import get_settings
 
 if TYPE_CHECKING:
+    from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
@@ -51,6 +52,24 @@ def cognito() -> CognitoIdentityProviderClient:
 
 def s3() -> S3Client:
     return _client("s3")  # type: ignore[no-any-return]
+
+
+def connections_api() -> ApiGatewayManagementApiClient | None:
+    """The WebSocket API's `@connections` client; None when no endpoint is configured."""
+    endpoint = get_settings().websocket_management_url
+    if not endpoint:
+        return None
+    client = _clients.get("apigatewaymanagementapi")
+    if client is None:
+        with _lock:
+            client = _clients.get("apigatewaymanagementapi")
+            if client is None:
+                session = boto3.session.Session(region_name=get_settings().region)
+                # A push is best effort and must not hold the triggering request for long.
+                config = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=3)
+                client = session.client("apigatewaymanagementapi", endpoint_url=endpoint, config=config)
+                _clients["apigatewaymanagementapi"] = client
+    return client  # type: ignore[no-any-return]
 
 
 def reset_clients() -> None:

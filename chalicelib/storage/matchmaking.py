@@ -290,15 +290,17 @@ class MatchmakingRepository(TableRepository):
             ]
         )
 
-    def end_ticket(self, ticket_id: str, *, status: str, now: float, only_if_past_timeout: bool = False) -> bool:
+    def end_ticket(
+        self, ticket_id: str, *, status: str, now: float, only_if_past_timeout: bool = False
+    ) -> dict[str, Any] | None:
         """Move an open ticket to `status` (cancelled, timed_out) and out of both indexes.
 
-        False when the ticket was no longer open (matched, or already ended).
+        The ended ticket; None when it was no longer open (matched, or already ended).
         """
         condition = "#st IN (:forming, :searching)"
         condition += " AND timeout_at <= :now" if only_if_past_timeout else " AND timeout_at > :now"
         try:
-            self.client.update_item(
+            resp = self.client.update_item(
                 TableName=self.table,
                 Key=_ticket_key(ticket_id),
                 UpdateExpression="SET #st = :status, ended_at = :now REMOVE WPK, XPK",
@@ -307,11 +309,12 @@ class MatchmakingRepository(TableRepository):
                 ExpressionAttributeValues=values(
                     {":status": status, ":now": now, ":forming": "forming", ":searching": "searching"}
                 ),
+                ReturnValues="ALL_NEW",
             )
-            return True
+            return _ticket(from_item(resp.get("Attributes"))) or {"ticket_id": ticket_id, "status": status}
         except ClientError as exc:
             if condition_failed(exc):
-                return False
+                return None
             raise
 
     def claim(self, tickets: list[dict[str, Any]], match: dict[str, Any], sample: dict[str, Any], now: float) -> None:

@@ -154,6 +154,19 @@ ANALYTICS = Table(
     description="Daily aggregates (sharded counters) and first-seen markers.",
 )
 
+CONNECTIONS = Table(
+    key="connections",
+    partition=PK,
+    sort=SK,
+    # Sparse and keys-only: one entry per open connection, its partition a shard of the
+    # connection id, so $disconnect finds a connection's player and a broadcast reads
+    # every open connection in a fixed number of Queries, never a Scan.
+    indexes=(Index("by_connection", Key("CPK"), Key("CID"), keys_only=True),),
+    ttl_attribute="expires_at",
+    description="Open WebSocket connections, several per player (one per device); "
+    "expire with API Gateway's two-hour connection limit.",
+)
+
 IDEMPOTENCY = Table(
     key="idempotency",
     partition=Key("id"),
@@ -182,6 +195,7 @@ DATA = DataDefinition(
         SAVES,
         EVENTS,
         ANALYTICS,
+        CONNECTIONS,
         IDEMPOTENCY,
         AUDIT,
     ),
@@ -245,6 +259,18 @@ class ApiSettings:
 
 
 @dataclass(frozen=True)
+class WebSocketSettings:
+    """The WebSocket API's stage (routes $connect, $default, $disconnect come from the app)."""
+
+    stage: str = "api"  # Chalice's stage name: wss://<api>.execute-api.<region>.amazonaws.com/api
+    rate_limit: float = 100.0  # messages and connects per second, steady, for the stage
+    burst_limit: int = 200
+    # What the functions may call on `@connections`: post a push, close a deleted
+    # account's sockets. (GET is never used.)
+    management_methods: tuple[str, ...] = ("POST", "DELETE")
+
+
+@dataclass(frozen=True)
 class AlarmSettings:
     """Thresholds of the stage's alarms (each over 5-minute periods unless said)."""
 
@@ -261,6 +287,7 @@ class DeploymentDefinition:
     stream_consumers: tuple[StreamConsumer, ...] = ()
     api: ApiSettings = field(default_factory=ApiSettings)
     alarms: AlarmSettings = field(default_factory=AlarmSettings)
+    websocket: WebSocketSettings | None = None
 
     def queue(self, key: str) -> Queue:
         for queue in self.queues:
@@ -269,12 +296,9 @@ class DeploymentDefinition:
         raise KeyError(f"no queue {key!r} in the deployment definition")
 
 
-EVENTS_FAILED = Queue(
-    key="events-failed",
-    description="Event-stream batches the analytics handler could not count after its retries.",
-)
-
+# Events are counted when they are stored, so no handler reads a stream today. A handler
+# added with `@app.on_dynamodb_record` needs its StreamConsumer here (retries, bisection,
+# a failure queue): packaging refuses a stream handler without one.
 DEPLOYMENT = DeploymentDefinition(
-    queues=(EVENTS_FAILED,),
-    stream_consumers=(StreamConsumer(table="events", on_failure_queue="events-failed"),),
+    websocket=WebSocketSettings(),
 )

@@ -156,3 +156,24 @@ def test_read_and_write_units_from_item_sizes(dynamodb: Any) -> None:
             ]
         )
     assert transact.write_units == 2 * 1 + 2 * 3  # doubled: a small put, a 2.5 KB delete
+
+
+def test_realtime_bench_push_needs_no_poll_and_learns_at_once(standin: Any) -> None:
+    """The realtime benchmark's scenarios, on the session's stand-in (its tables are the app's)."""
+    import uuid
+
+    from bench import bench_realtime
+    from chalicelib.services import notify
+
+    saved = notify._pusher
+    run = uuid.uuid4().hex[:8]
+    try:
+        poll = bench_realtime._scenario(2, "poll", run=run)
+        push = bench_realtime._scenario(2, "push_session", run=run)
+    finally:
+        notify.register_pusher(saved)
+    # The ticket is the only HTTP request with push; polling needs more, and learns later.
+    assert push["http_requests"] == 1 and push["lambda_invocations"] == 1
+    assert poll["http_requests"] > push["http_requests"]
+    assert poll["dynamodb_requests"] > push["dynamodb_requests"]
+    assert push["notice_delay_seconds"] == 0 < poll["notice_delay_seconds"]

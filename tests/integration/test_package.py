@@ -190,12 +190,14 @@ def test_definition_template_and_policy_name_the_same_resources(packaged: dict[s
         "AWS::Region": "eu-west-1",
         "AWS::Partition": "aws",
         "UserPool.Arn": "arn:aws:cognito-idp:eu-west-1:123456789012:userpool/eu-west-1_x",
+        "WebsocketAPI": "a1b2c3d4e5",
     }
     names = iam.Names(
         prefix=env["StagePrefix"],
         account=env["AWS::AccountId"],
         region=env["AWS::Region"],
         user_pool_arn=env["UserPool.Arn"],
+        websocket_api=env["WebsocketAPI"],
     )
 
     def of_type(kind: str, prop: str) -> set[str]:
@@ -218,6 +220,11 @@ def test_definition_template_and_policy_name_the_same_resources(packaged: dict[s
     } == tables
     assert {arn.split(":::")[1] for arn in granted if arn.startswith("arn:aws:s3:::") and "/" not in arn} == buckets
     assert {arn.rsplit(":", 1)[1] for arn in granted if ":sqs:" in arn} == queues
+    ws = DEPLOYMENT.websocket
+    assert ws is not None and "WebsocketAPI" in resources
+    assert {arn for arn in granted if ":execute-api:" in arn} == set(
+        names.connections_arns(ws.stage, ws.management_methods)
+    )
     functions = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Function"]
     assert functions
     log_group = _resolve(resources[cfn.FUNCTION_LOGS]["Properties"]["LogGroupName"], env, resources)

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 import pytest
 
 from chalicelib.config import Settings
-from chalicelib.storage.schema import DATA, DEPLOYMENT
+from chalicelib.storage.schema import DATA, DEPLOYMENT, Queue, StreamConsumer
 from tools import cfn, iam
 from tools.stage_config import chalice_config, stage_environment
 
+# The app reads no stream today; a definition with a stream handler shows how one is wired.
+WITH_STREAM = dataclasses.replace(
+    DEPLOYMENT,
+    queues=(Queue(key="events-failed", description="batches the handler could not process"),),
+    stream_consumers=(StreamConsumer(table="events", on_failure_queue="events-failed"),),
+)
 PLACEHOLDER_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/game-prod-events/stream/unset"
 
 
@@ -63,6 +70,16 @@ def chalice_like() -> dict[str, Any]:
                     },
                 },
             },
+            # The WebSocket API (the app's on_ws_* handlers), as chalice package emits it.
+            "WebsocketAPI": {
+                "Type": "AWS::ApiGatewayV2::Api",
+                "Properties": {"Name": "game-backend-websocket-api", "ProtocolType": "WEBSOCKET",
+                               "RouteSelectionExpression": "$request.body.action"},
+            },
+            "WebsocketAPIStage": {
+                "Type": "AWS::ApiGatewayV2::Stage",
+                "Properties": {"ApiId": {"Ref": "WebsocketAPI"}, "StageName": "api"},
+            },
         },
         "Outputs": {
             "EndpointURL": {
@@ -74,7 +91,7 @@ def chalice_like() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    return cfn.merge_chalice(chalice_like(), stage_prefix="game-test")
+    return cfn.merge_chalice(chalice_like(), stage_prefix="game-test", deployment=WITH_STREAM)
 
 
 def test_every_table_is_declared_as_in_data(template: dict[str, Any]) -> None:
@@ -129,7 +146,7 @@ def test_every_function_uses_the_one_role_with_the_generated_policy(template: di
         assert props["Tracing"] == "Active"
         assert props["LoggingConfig"]["LogGroup"] == {"Ref": cfn.FUNCTION_LOGS}
     role = resources[cfn.FUNCTION_ROLE]["Properties"]
-    assert [p["PolicyDocument"] for p in role["Policies"]] == [iam.stack_policy()]
+    assert [p["PolicyDocument"] for p in role["Policies"]] == [iam.stack_policy(deployment=WITH_STREAM)]
     assert resources[cfn.FUNCTION_LOGS]["Properties"]["RetentionInDays"] == DEPLOYMENT.api.log_retention_days
     assert template["Globals"]["Function"]["Environment"]["Variables"] == cfn.function_environment()
 
@@ -137,7 +154,7 @@ def test_every_function_uses_the_one_role_with_the_generated_policy(template: di
 def test_stream_mapping_retries_bisects_and_keeps_what_fails(template: dict[str, Any]) -> None:
     events = template["Resources"]["CountEvents"]["Properties"]["Events"]
     props = events["CountEventsDynamodbEventSource"]["Properties"]
-    consumer = DEPLOYMENT.stream_consumers[0]
+    consumer = WITH_STREAM.stream_consumers[0]
     assert props["Stream"] == {"Fn::GetAtt": ["EventsTable", "StreamArn"]}
     assert props["MaximumRetryAttempts"] == consumer.max_retries
     assert props["BisectBatchOnFunctionError"] is True
@@ -229,7 +246,7 @@ def test_outputs_refer_to_declared_resources(template: dict[str, Any]) -> None:
 
 def test_a_stream_without_a_consumer_setting_is_refused() -> None:
     chalice = chalice_like()
-    bare = cfn.DeploymentDefinition(queues=DEPLOYMENT.queues, stream_consumers=())
+    bare = cfn.DeploymentDefinition(queues=WITH_STREAM.queues, stream_consumers=())
     with pytest.raises(SystemExit, match="StreamConsumer"):
         cfn.merge_chalice(chalice, stage_prefix="game-test", deployment=bare)
 

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Threading;
 using System.Threading.Tasks;
+using Newtonsoft.Json.Linq;
 
 namespace GameBackend
 {
@@ -160,6 +161,132 @@ namespace GameBackend
                 if (retryAfter.HasValue && retryAfter.Value > wait) wait = retryAfter.Value;
                 await time.Delay(wait, ct);
                 ct.ThrowIfCancellationRequested();
+                interval = TimeSpan.FromMilliseconds(Math.Min(options.MaxInterval.TotalMilliseconds, interval.TotalMilliseconds * options.Growth));
+            }
+        }
+
+        /// <summary>
+        /// Wait for the ticket's outcome on the realtime connection's push (`match_found`,
+        /// `ticket_timed_out`); poll, as <see cref="WaitForMatchAsync(string, PollOptions, CancellationToken)"/>
+        /// does, only while the socket is down, and read the ticket once on reconnecting (a push
+        /// may have been missed meanwhile). Cancelling <paramref name="ct"/> or GiveUpAfter cancels the ticket.
+        /// </summary>
+        public async Task<MatchTicket> WaitForMatchAsync(string ticketId, RealtimeConnection realtime, PollOptions options = null, CancellationToken ct = default(CancellationToken))
+        {
+            if (realtime == null) return await WaitForMatchAsync(ticketId, options, ct);
+            try
+            {
+                return await WaitOnPushAsync(ticketId, realtime, options ?? new PollOptions(), ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                try
+                {
+                    await CancelTicketAsync(ticketId, CancellationToken.None);
+                }
+                catch (BackendException)
+                {
+                    // matched or gone meanwhile
+                }
+                throw;
+            }
+        }
+
+        /// <summary>Create a ticket (or take over the open one) and wait for its outcome on the push, polling only while the socket is down.</summary>
+        public async Task<MatchTicket> FindMatchAsync(string queue, string region, RealtimeConnection realtime, PollOptions options = null, CancellationToken ct = default(CancellationToken))
+        {
+            MatchTicket ticket;
+            try
+            {
+                ticket = await CreateTicketAsync(queue, region, null, ct);
+            }
+            catch (ConflictException e)
+            {
+                if (e.Code != "active_ticket" || e.Details == null) throw;
+                ticket = Json.Convert<MatchTicket>(e.Details);
+            }
+            return ticket.IsWaiting ? await WaitForMatchAsync(ticket.TicketId, realtime, options, ct) : ticket;
+        }
+
+        /// <summary>How many polls the push-waiting calls made (they poll only while the socket is down).</summary>
+        public int PollsWhileDisconnected { get; private set; }
+
+        private static MatchTicket FromPush(string ticketId, RealtimeMessage message)
+        {
+            var data = message.Data ?? new JObject();
+            var ticket = new MatchTicket { TicketId = ticketId, Queue = (string)data["queue"], Region = (string)data["region"] };
+            if (message.Type == "match_found")
+            {
+                var found = Json.Convert<MatchFound>(data);
+                ticket.Status = "matched";
+                ticket.MatchId = found.MatchId;
+                ticket.Match = new Match { MatchId = found.MatchId, Queue = found.Queue, Region = found.Region, Teams = found.Teams, Players = found.Players, CreatedAt = message.SentAt };
+            }
+            else
+            {
+                ticket.Status = "timed_out";
+            }
+            return ticket;
+        }
+
+        private async Task<MatchTicket> WaitOnPushAsync(string ticketId, RealtimeConnection realtime, PollOptions options, CancellationToken ct)
+        {
+            var time = _client.Time;
+            var started = time.UtcNow;
+            var interval = options.FirstInterval;
+            var outcome = realtime.TicketOutcome(ticketId);
+            // The connection (by number) whose pushes are trusted: the one open when the ticket was
+            // made, or one after which the ticket was read. Any other may have missed a push.
+            var trusted = realtime.IsConnected ? realtime.Connections : -1;
+            var never = new TaskCompletionSource<bool>().Task;
+            while (true)
+            {
+                ct.ThrowIfCancellationRequested();
+                if (outcome.IsCompleted) return FromPush(ticketId, outcome.Result);
+                var giveUpIn = options.GiveUpAfter.HasValue ? options.GiveUpAfter.Value - (time.UtcNow - started) : (TimeSpan?)null;
+                if (giveUpIn.HasValue && giveUpIn.Value <= TimeSpan.Zero)
+                {
+                    try
+                    {
+                        return await CancelTicketAsync(ticketId, CancellationToken.None);
+                    }
+                    catch (ConflictException)
+                    {
+                        return await GetTicketAsync(ticketId, CancellationToken.None);  // matched meanwhile
+                    }
+                }
+                if (realtime.IsConnected && realtime.Connections == trusted)
+                {
+                    // Connected: wait for the push, a change of the connection, or giving up. No request.
+                    var giveUp = giveUpIn.HasValue ? time.Delay(giveUpIn.Value, ct) : never;
+                    await Task.WhenAny(outcome, realtime.NextStateChange, giveUp);
+                    continue;
+                }
+                // Down, or just back: read the ticket (matching runs on the read too).
+                var connection = realtime.IsConnected ? realtime.Connections : -1;
+                PollsWhileDisconnected++;
+                MatchTicket ticket = null;
+                TimeSpan? retryAfter = null;
+                try
+                {
+                    ticket = await GetTicketAsync(ticketId, ct);
+                }
+                catch (BackendException e)
+                {
+                    if (!e.IsTransient) throw;
+                    retryAfter = e.RetryAfter;
+                }
+                if (ticket != null && !ticket.IsWaiting) return ticket;
+                if (connection >= 0 && ticket != null)
+                {
+                    trusted = connection;  // read after reconnecting: from here the push tells
+                    continue;
+                }
+                double jitter;
+                lock (_random) jitter = 0.8 + 0.4 * _random.NextDouble();
+                var wait = TimeSpan.FromMilliseconds(interval.TotalMilliseconds * jitter);
+                if (retryAfter.HasValue && retryAfter.Value > wait) wait = retryAfter.Value;
+                await Task.WhenAny(time.Delay(wait, ct), outcome, realtime.NextStateChange);
                 interval = TimeSpan.FromMilliseconds(Math.Min(options.MaxInterval.TotalMilliseconds, interval.TotalMilliseconds * options.Growth));
             }
         }
