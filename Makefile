@@ -5,7 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench wipe package policy deploy clean
+.PHONY: run test lint load bench wipe package policy deploy outputs destroy chalice-deploy clean
+
+STAGE ?= prod
+# checkov has its own environment: its dependencies clash with the project's pins.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -14,40 +19,68 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	@touch $(STAMP)
 
-## run: start the whole backend locally (AWS stand-in + chalice local on 127.0.0.1:8000)
-run: $(STAMP)
-	$(BIN)/python -m local_backend.run
+$(CHECKOV_STAMP): requirements-checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	@touch $(CHECKOV_STAMP)
 
-## test: lint, type-check and run every test
-test: $(STAMP) lint
-	$(BIN)/python -m pytest -q
+## run: start the whole backend locally (AWS stand-in + chalice local on 127.0.0.1:8000)
+##      make run PORT=8100 AWS_PORT=4600 HOST=127.0.0.1 STATE_DIR=.local VERBOSE=1
+RUN_FLAGS = $(if $(PORT),--port $(PORT)) $(if $(AWS_PORT),--aws-port $(AWS_PORT)) $(if $(HOST),--host $(HOST)) \
+	$(if $(STATE_DIR),--state-dir $(STATE_DIR)) $(if $(VERBOSE),--verbose)
+run: $(STAMP)
+	$(BIN)/python -m local_backend.run $(RUN_FLAGS)
+
+## test: lint, type-check and run every test (TEST_WORKERS=auto: one pytest-xdist worker per
+##       CPU, each with its own stand-in; TEST_WORKERS=0 runs in one process); prints the
+##       time of each layer before pytest's closing line
+TEST_WORKERS ?= auto
+test: $(STAMP) $(CHECKOV_STAMP)
+	@start=$$(date +%s); $(MAKE) --no-print-directory lint || exit $$?; \
+	export LINT_SECONDS=$$(( $$(date +%s) - start )); \
+	$(BIN)/python -m pytest -q $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+## load: a bounded mixed load (make load PLAYERS=30 SECONDS=60 [BASE_URL=http://127.0.0.1:8000]);
+##       starts its own backend unless BASE_URL names one; results in build/load/
+load: $(STAMP)
+	$(BIN)/python -m local_backend.load $(if $(PLAYERS),--players $(PLAYERS)) $(if $(SECONDS),--seconds $(SECONDS)) \
+		$(if $(BASE_URL),--base-url $(BASE_URL))
+
 ## bench: print the benchmark figures and write bench/results.json
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
-## package: CloudFormation artefacts in build/package (merge template from the data definition)
+## package: the stage's CloudFormation template and code in build/package (no AWS call, no region needed)
 package: $(STAMP)
-	$(BIN)/python -m tools.cfn --stage prod --app-dir . --out build/merge.json
-	$(BIN)/chalice package --stage prod --merge-template build/merge.json build/package
+	$(BIN)/python -m tools.cfn --stage $(STAGE) --out build/package
 
-## policy: rewrite the prod stage's IAM policy from the data definition
+## policy: print the functions' IAM policy as the stack attaches it (names from the definitions)
 policy: $(STAMP)
-	$(BIN)/python -m tools.iam --stage prod
+	$(BIN)/python -m tools.iam --stage $(STAGE)
 
-## deploy: provision AWS (idempotent), rewrite the policy, then chalice deploy
+## deploy: create or update the stage's stack in the account and region of your AWS credentials
 deploy: $(STAMP)
-	$(BIN)/python -m tools.provision --stage prod
-	$(BIN)/python -m tools.iam --stage prod
-	$(BIN)/chalice deploy --stage prod
+	$(BIN)/python -m tools.deploy deploy --stage $(STAGE)
+
+## outputs: print the deployed stage's API URL, user pool id and app client id
+outputs: $(STAMP)
+	$(BIN)/python -m tools.deploy outputs --stage $(STAGE)
+
+## destroy: delete the stage's stack; player data (tables, bucket, pool) is kept unless DELETE_DATA=yes
+destroy: $(STAMP)
+	$(BIN)/python -m tools.deploy destroy --stage $(STAGE) $(if $(filter yes,$(DELETE_DATA)),--delete-data --yes)
+
+## chalice-deploy: a development stage the Chalice way (data stack + chalice deploy), STAGE=dev
+chalice-deploy: $(STAMP)
+	$(BIN)/python -m tools.deploy chalice --stage $(STAGE)
 
 ## wipe: forget all local data (accounts, tables, saves)
 wipe:
 	rm -rf .local
 
 clean:
-	rm -rf $(VENV) .local build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .local build .pytest_cache .mypy_cache .ruff_cache

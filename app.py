@@ -1,4 +1,4 @@
-"""The Chalice app: one Blueprint per service, scheduled jobs and stream handlers."""
+"""The Chalice app: one Blueprint per service and the scheduled jobs."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from chalicelib.api import (
     saves,
     seed,
 )
-from chalicelib.config import get_settings
 from chalicelib.services import leaderboards as leaderboard_service
 from chalicelib.services import matchmaking as matchmaking_service
 
@@ -57,10 +56,3 @@ def close_leaderboard_periods(event: Any) -> None:
     """Archive leaderboard periods that have ended (idempotent; catches up when late)."""
     leaderboard_service.close_periods_job()
 
-
-@app.on_dynamodb_record(
-    stream_arn=get_settings().stream_arn("events"), batch_size=100, starting_position="TRIM_HORIZON"
-)
-def count_events(event: Any) -> None:
-    """The events stream: count first inserts into the daily analytics."""
-    events.count_stream_records(event.to_dict().get("Records", []))

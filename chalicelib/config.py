@@ -47,6 +47,8 @@ class Settings:
     guest_rate_window_seconds: int = 60
     admin_group: str = "admins"
     log_level: str = "INFO"
+    # How long an Idempotency-Key's answer is kept (25 hours; never under 24).
+    idempotency_ttl_seconds: int = 25 * 3600
 
     @property
     def issuer(self) -> str:
@@ -108,6 +110,7 @@ class Settings:
             guest_rate_window_seconds=_int(env, "GUEST_RATE_WINDOW_SECONDS", 60),
             admin_group=env.get("ADMIN_GROUP", "admins"),
             log_level=env.get("LOG_LEVEL", "INFO"),
+            idempotency_ttl_seconds=max(24 * 3600 + 60, _int(env, "IDEMPOTENCY_TTL_SECONDS", 25 * 3600)),
         )
 
 

@@ -178,6 +178,10 @@ def _lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
         dynamodb["ApproximateCreationDateTime"] = int(created.timestamp())
     record["dynamodb"] = dynamodb
     record["eventSourceARN"] = stream_arn
+    identity = record.get("userIdentity")
+    if isinstance(identity, dict):
+        # A Time to Live deletion: Lambda spells the Streams API's Type/PrincipalId so.
+        record["userIdentity"] = {"type": identity.get("Type"), "principalId": identity.get("PrincipalId")}
     return record
 
 
@@ -369,8 +373,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--app-dir", type=Path, default=Path.cwd())
     parser.add_argument("--state-dir", type=Path, default=Path(".local"))
     parser.add_argument("--poll-seconds", type=float, default=1.0)
+    parser.add_argument("--verbose", action="store_true", help="INFO logs (the AWS SDK's included)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -393,4 +400,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Checkpoints are written after every batch: end without unwinding the app's modules.
+    os._exit(exit_code)

@@ -1,39 +1,59 @@
 """Run the whole backend locally: the AWS stand-in, provisioning, `chalice local`, events.
 
-    python -m local_backend.run [--host 127.0.0.1] [--port 8000]
+    python -m local_backend.run [--host 127.0.0.1] [--port 8000] [--aws-port 4566]
+                                [--state-dir .local] [--verbose]
+    make run [PORT=8000] [AWS_PORT=4566] [HOST=127.0.0.1] [STATE_DIR=.local] [VERBOSE=1]
 
 Starts the stand-in on 127.0.0.1 (port 4566, or LOCAL_AWS_PORT) with its state in
-`.local/`, provisions it from the data definition, makes sure the local admin exists,
-starts `chalice local --stage local` and the local event-source runner, then prints an
-admin token, a guest token and a curl line. Ctrl-C or SIGTERM stops everything and
-saves the state. `.local/outputs.json` tells other local tools where things are.
+`.local/` (or LOCAL_STATE_DIR), provisions it from the data definition, makes sure the
+local admin exists, starts the local stage's API (`local_backend.api_server`: chalice
+local's gateway with a better HTTP front) and the local event-source runner, then prints
+an admin token, a guest token and a curl line. Either port taken: a clear refusal naming
+what moves it, before anything starts. Ctrl-C or SIGTERM stops everything within seconds
+and saves the state. `<state folder>/outputs.json` tells other local tools where things are.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import json
+import logging
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import boto3
 import requests
 
+from local_backend.api_server import PORT_TAKEN_EXIT
 from local_backend.standin import StandIn, start_standin
 from tools.provision import ensure_admin_user, provision
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = PROJECT_ROOT / ".local"
 REGION = "us-east-1"
+DEFAULT_PORT = 8000
 DEFAULT_AWS_PORT = 4566
 HEALTH_TIMEOUT_SECONDS = 90
+# Children get this long after SIGTERM; the whole stop stays within about 5 seconds.
+CHILD_STOP_SECONDS = 3.0
+API_PORT_HINT = "make run PORT=<port> (or --port <port>)"
+AWS_PORT_HINT = "make run AWS_PORT=<port> (or --aws-port <port>, or LOCAL_AWS_PORT=<port>)"
+
+# Extra lines for the ready banner, after the API and stand-in lines. A feature with its
+# own local URL (a WebSocket endpoint, the admin console) adds a function here that
+# returns its lines from the banner's context (see `banner_lines`).
+BANNER_EXTRAS: list[Callable[[dict[str, Any]], list[str]]] = []
 
 
 def _say(message: str = "") -> None:
@@ -56,19 +76,68 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _stop_process(process: subprocess.Popen[Any] | None, name: str) -> None:
-    if process is None or process.poll() is not None:
-        return
-    try:
-        # Its own process group: chalice's reloader and its worker go together.
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        _say(f"{name} did not stop in time; killing it")
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    except ProcessLookupError:
-        pass
+def _port_taken(host: str, port: int) -> bool:
+    """Whether something listens on host:port (a bind test: nothing is sent to it)."""
+    if port == 0:
+        return False
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.errno in (errno.EADDRINUSE, errno.EACCES)
+    return False
+
+
+def _refuse_port(what: str, host: str, port: int, hint: str) -> int:
+    _say(f"Cannot start: {what} port {port} on {host} is already in use (another backend?).")
+    _say(f"Choose another port: {hint}.")
+    return 2
+
+
+def _stop_processes(processes: list[tuple[subprocess.Popen[Any] | None, str]]) -> None:
+    """SIGTERM to each (its own process group), then at most CHILD_STOP_SECONDS in all."""
+    running = [(p, name) for p, name in processes if p is not None and p.poll() is None]
+    for process, _ in running:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + CHILD_STOP_SECONDS
+    for process, name in running:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _say(f"{name} did not stop in time; killing it")
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.wait()
+
+
+def _echo(stream: IO[str], seen: list[str], verbose: bool) -> None:
+    """Pass a child's output through (all of it with --verbose, else what is not routine)."""
+    for line in stream:
+        seen.append(line)
+        if verbose or not line.startswith("listening on "):
+            sys.stdout.write(line)
+            sys.stdout.flush()
+
+
+def _wait_listening(process: subprocess.Popen[str], seen: list[str], stop: threading.Event) -> str | None:
+    """The API's URL once *our* server listens; None if it exited or we are stopping."""
+    deadline = time.monotonic() + HEALTH_TIMEOUT_SECONDS
+    while not stop.is_set() and time.monotonic() < deadline:
+        for line in list(seen):
+            match = re.match(r"listening on (http://\S+)", line)
+            if match:
+                return match.group(1)
+        if process.poll() is not None:
+            return None
+        stop.wait(0.1)
+    return None
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[Any], stop: threading.Event) -> bool:
@@ -83,6 +152,18 @@ def _wait_healthy(url: str, process: subprocess.Popen[Any], stop: threading.Even
             pass
         stop.wait(0.3)
     return False
+
+
+def banner_lines(context: dict[str, Any]) -> list[str]:
+    """The ready banner: where the API, the stand-in and the data are, then any extras."""
+    lines = [
+        f"Local backend ready at {context['api_url']}",
+        f"AWS stand-in at {context['endpoint_url']}",
+        f"State folder: {context['state_dir']} (`make wipe` forgets the default .local/)",
+    ]
+    for extra in BANNER_EXTRAS:
+        lines.extend(extra(context))
+    return lines
 
 
 def _tokens(standin: StandIn, api_url: str, outputs: dict[str, Any], admin: tuple[str, str]) -> None:
@@ -106,12 +187,27 @@ def _tokens(standin: StandIn, api_url: str, outputs: dict[str, Any], admin: tupl
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local_backend.run", description=__doc__.split("\n")[0])
-    parser.add_argument("--host", default="127.0.0.1", help="address chalice local binds (default loopback)")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--state-dir", type=Path, default=Path(os.environ.get("LOCAL_STATE_DIR", STATE_DIR)),
-                        help="where local data is kept (default .local/)")
+    parser.add_argument("--host", default="127.0.0.1", help="address the API binds (default loopback)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"the API's port (default {DEFAULT_PORT})")
+    parser.add_argument(
+        "--aws-port",
+        type=int,
+        default=int(os.environ.get("LOCAL_AWS_PORT", DEFAULT_AWS_PORT)),
+        help=f"the AWS stand-in's port on 127.0.0.1 (default LOCAL_AWS_PORT or {DEFAULT_AWS_PORT})",
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(os.environ.get("LOCAL_STATE_DIR", STATE_DIR)),
+        help="where local data is kept (default LOCAL_STATE_DIR or .local/)",
+    )
+    parser.add_argument("--verbose", action="store_true", help="log every request and the AWS SDK's INFO lines")
     args = parser.parse_args(argv)
-    state_dir: Path = args.state_dir
+    state_dir: Path = args.state_dir.resolve()
+    aws_port: int = args.aws_port
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
 
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -126,14 +222,21 @@ def main(argv: list[str] | None = None) -> int:
             "URLs work from this machine only.)"
         )
 
+    # Both ports first: nothing starts, and nothing talks to whatever holds them.
+    if _port_taken(args.host, args.port):
+        return _refuse_port("the API", args.host, args.port, API_PORT_HINT)
+    if _port_taken("127.0.0.1", aws_port):
+        return _refuse_port("the AWS stand-in", "127.0.0.1", aws_port, AWS_PORT_HINT)
+
     state_dir.mkdir(parents=True, exist_ok=True)
-    aws_port = int(os.environ.get("LOCAL_AWS_PORT", DEFAULT_AWS_PORT))
     try:
         standin = start_standin(port=aws_port, state_dir=state_dir)
     except OSError as exc:
-        _say(f"cannot start the AWS stand-in on 127.0.0.1:{aws_port}: {exc}. Set LOCAL_AWS_PORT to another port.")
+        if exc.errno == errno.EADDRINUSE:
+            return _refuse_port("the AWS stand-in", "127.0.0.1", aws_port, AWS_PORT_HINT)
+        _say(f"cannot start the AWS stand-in on 127.0.0.1:{aws_port}: {exc}")
         return 1
-    chalice: subprocess.Popen[Any] | None = None
+    chalice: subprocess.Popen[str] | None = None
     events: subprocess.Popen[Any] | None = None
     code = 0
     try:
@@ -168,28 +271,55 @@ def main(argv: list[str] | None = None) -> int:
                 f"WARNING: the local stage's config sets {sorted(overlap)}; chalice local will use those, not the stand-in's"
             )
 
-        api_url = f"http://{args.host}:{args.port}"
-        local_api = f"http://127.0.0.1:{args.port}" if not _is_loopback(args.host) else api_url
+        child_env = dict(os.environ)
+        child_env.pop("AWS_PROFILE", None)
+        child_env.update(outputs["env"])
+        child_env.update({"AWS_ENDPOINT_URL": standin.endpoint_url, "PYTHONUNBUFFERED": "1"})
+        verbose = ["--verbose"] if args.verbose else []
+        # No autoreload (as `chalice local --no-autoreload`): chalice's watcher polls every
+        # file under the project (the virtualenv included) and restarts on every state save.
+        chalice = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "local_backend.api_server",
+                "--stage",
+                "local",
+                "--host",
+                args.host,
+                "--port",
+                str(args.port),
+                "--port-hint",
+                API_PORT_HINT,
+                *verbose,
+            ],
+            cwd=PROJECT_ROOT,
+            env=child_env,
+            start_new_session=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        seen: list[str] = []
+        assert chalice.stdout is not None
+        threading.Thread(target=_echo, args=(chalice.stdout, seen, args.verbose), daemon=True).start()
+        listening = _wait_listening(chalice, seen, stop)
+        if listening is None:
+            if not stop.is_set():
+                if chalice.poll() == PORT_TAKEN_EXIT:
+                    return _refuse_port("the API", args.host, args.port, API_PORT_HINT)
+                _say("the local API did not start; stopping")
+                code = 1
+            return code
+        port = int(listening.rsplit(":", 1)[1])
+        api_url = f"http://{args.host}:{port}"
+        local_api = f"http://127.0.0.1:{port}" if not _is_loopback(args.host) else api_url
         (state_dir / "outputs.json").write_text(
             json.dumps(
                 {"endpoint_url": standin.endpoint_url, "region": REGION, "api_url": local_api, **outputs},
                 indent=2,
             )
             + "\n"
-        )
-        child_env = dict(os.environ)
-        child_env.pop("AWS_PROFILE", None)
-        child_env.update(outputs["env"])
-        child_env.update({"AWS_ENDPOINT_URL": standin.endpoint_url, "PYTHONUNBUFFERED": "1"})
-        chalice_bin = Path(sys.executable).with_name("chalice")
-        chalice = subprocess.Popen(
-            # No autoreload: chalice's watcher polls every file under the project (the
-            # virtualenv included) and restarts whenever the stand-in saves its state.
-            [str(chalice_bin), "local", "--stage", "local", "--host", args.host, "--port", str(args.port),
-             "--no-autoreload"],
-            cwd=PROJECT_ROOT,
-            env=child_env,
-            start_new_session=True,
         )
         events = subprocess.Popen(
             [
@@ -200,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
                 str(PROJECT_ROOT),
                 "--state-dir",
                 str(state_dir),
+                *verbose,
             ],
             cwd=PROJECT_ROOT,
             env=child_env,
@@ -207,18 +338,19 @@ def main(argv: list[str] | None = None) -> int:
         )
         if not _wait_healthy(local_api, chalice, stop):
             if not stop.is_set():
-                _say(f"chalice local did not answer {local_api}/health; stopping")
+                _say(f"the local API did not answer {local_api}/health; stopping")
                 code = 1
             return code
         _say()
-        _say(f"Local backend ready at {api_url}")
-        _say(f"AWS stand-in at {standin.endpoint_url} (state in .local/; `make wipe` forgets it)")
+        context = {"api_url": api_url, "endpoint_url": standin.endpoint_url, "state_dir": state_dir, "outputs": outputs}
+        for line in banner_lines(context):
+            _say(line)
         _say()
         _tokens(standin, local_api, outputs, admin)
         _say("\nCtrl-C stops everything.")
         while not stop.wait(0.5):
             if chalice.poll() is not None:
-                _say(f"chalice local exited with {chalice.returncode}; stopping")
+                _say(f"the local API exited with {chalice.returncode}; stopping")
                 code = 1
                 break
             if events is not None and events.poll() is not None:
@@ -227,11 +359,16 @@ def main(argv: list[str] | None = None) -> int:
                 events = None
         return code
     finally:
-        _stop_process(chalice, "chalice local")
-        _stop_process(events, "the event runner")
-        standin.stop()
-        _say("stopped; local state saved")
+        _stop_processes([(chalice, "the local API"), (events, "the event runner")])
+        # The process ends next: no need to take moto's objects apart one by one.
+        standin.stop(forget=False)
+        _say(f"stopped; local state saved in {state_dir}")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Everything is stopped and saved: skip tearing down the interpreter's objects one by
+    # one, which for a big local state kept a core busy for a minute after "stopped".
+    os._exit(exit_code)

@@ -10,7 +10,7 @@ os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-pytest_plugins = ["tests.standin_fixtures", "tests.app_fixtures"]
+pytest_plugins = ["tests.standin_fixtures", "tests.app_fixtures", "tests.layer_timing"]
 
 
 def pytest_collection_modifyitems(items):  # type: ignore[no-untyped-def]

@@ -7,8 +7,10 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
+from botocore.config import Config
 
 from chalicelib.config import reset_settings
+from chalicelib.storage import aws
 from chalicelib.storage.aws import reset_clients
 from local_backend.standin import StandIn, start_standin
 from tools.provision import ensure_admin_user, provision
@@ -16,6 +18,11 @@ from tools.provision import ensure_admin_user, provision
 TABLE_PREFIX = "game-test"
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "Admin-local-1"
+# The stand-in serves one request at a time. On a loaded machine a test racing dozens of
+# threads can wait longer than the app's 10 s read timeout for its turn, and the retry
+# of a write that did happen is another outcome. The tests check outcomes, not the
+# machine's speed (tests/faults.py injects failures on purpose), so they wait.
+PATIENT = Config(read_timeout=600, connect_timeout=60)
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +33,8 @@ def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIn]:
     `admin` / `Admin-local-1` is in the `admins` group.
     """
     saved = dict(os.environ)
+    saved_config = aws.BOTO_CONFIG
+    aws.BOTO_CONFIG = saved_config.merge(PATIENT)
     state_dir = tmp_path_factory.mktemp("standin-state")
     server = start_standin(port=0, state_dir=state_dir)
     try:
@@ -59,6 +68,7 @@ def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIn]:
         yield server
     finally:
         server.stop()
+        aws.BOTO_CONFIG = saved_config
         os.environ.clear()
         os.environ.update(saved)
         reset_settings()

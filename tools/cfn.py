@@ -1,20 +1,25 @@
-"""CloudFormation resources for `chalice package --merge-template`, from the data definition.
+"""The stage's CloudFormation stack: Chalice's SAM template plus every resource of the definitions.
 
-    python -m tools.cfn [--stage prod] [--out build/merge.json] [--app-dir .]
-    chalice package --stage prod --merge-template build/merge.json build/package
+    python -m tools.cfn [--stage prod] [--out build/package]
 
-Adds to Chalice's SAM template: every table of DATA, the bucket(s), the Cognito user
-pool, its app client and the admin group, and Outputs naming them. Physical names are
-`<StagePrefix>-<key>`, the rule `chalicelib.config.Settings` and `tools.iam` use, with
-`StagePrefix` defaulting to the stage's TABLE_PREFIX, so the committed IAM policy names
-the same tables. Stored data outlives the stack: tables, bucket and pool are retained on
-delete and replacement.
+runs `chalice package --stage <stage>` (functions, REST API, schedules, stream mapping)
+into a scratch folder, then merges into it what `chalicelib.storage.schema` declares and
+writes `<out>/sam.json` beside Chalice's `deployment.zip`:
 
-The functions learn the names through SAM's `Globals.Function.Environment`, which SAM
-merges into every function Chalice emits, whatever the app declares. With `--app-dir`,
-the app is also loaded the way `chalice package` loads it, to point its Cognito
-authorizers and DynamoDB stream handlers at the stack's pool and stream, which `app.py`
-cannot know before the stack exists.
+- every table of DATA (point-in-time recovery, TTL, streams, retained on delete), the
+  saves bucket (private, encrypted, versioned, HTTPS only, named per account and region),
+  the user pool (no public sign-up), its app client and the admin group;
+- every queue of DEPLOYMENT, the stream mapping's retry limit, bisection and on-failure
+  queue, the functions' one role (its policy from tools.iam), one log group with a
+  retention, tracing;
+- the REST API's stage throttling (stricter on `/auth/*`), access logs, tracing and
+  gateway responses in the app's error shape `{"error", "code", "details"}`;
+- alarms (API 5xx rate, Lambda errors and throttles, DynamoDB throttles, stream iterator
+  age, dead-letter depth) sent to one SNS topic, and one dashboard.
+
+The template names no account, region or stack: every name is built from the
+`StagePrefix` parameter (the stage's TABLE_PREFIX) and `${AWS::AccountId}`/`${AWS::Region}`,
+so the same file deploys to any account and region, and packaging needs no region.
 """
 
 from __future__ import annotations
@@ -22,18 +27,45 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from chalicelib.storage.schema import DATA, PASSWORD_POLICY, Bucket, DataDefinition, Index, Table
+from chalicelib.storage.schema import (
+    DATA,
+    DEPLOYMENT,
+    PASSWORD_POLICY,
+    Bucket,
+    DataDefinition,
+    DeploymentDefinition,
+    Index,
+    Queue,
+    Table,
+)
+from tools import iam
 from tools.stage_config import PROJECT_DIR, stage_environment
 
 PREFIX_PARAM = "StagePrefix"
+ALARM_EMAIL_PARAM = "AlarmEmail"
 POOL = "UserPool"
 POOL_CLIENT = "UserPoolClient"
 ADMINS_GROUP = "AdminsGroup"
+FUNCTION_ROLE = "FunctionRole"
+FUNCTION_LOGS = "FunctionLogs"
+API_ACCESS_LOGS = "ApiAccessLogs"
+API_LOGS_ROLE = "ApiGatewayLogsRole"
+API_ACCOUNT = "ApiGatewayAccount"
+ALARM_TOPIC = "AlarmTopic"
+DASHBOARD = "Dashboard"
+REST_API = "RestAPI"  # the logical id chalice package gives the REST API
 RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+# Used only while `chalice package` runs when no region is configured: nothing regional
+# survives into the template (the stream ARN Chalice writes is replaced below).
+PACKAGING_REGION = "us-east-1"
+PERIOD = 300
 
 
 def _camel(key: str) -> str:
@@ -48,8 +80,15 @@ def bucket_logical_id(bucket: Bucket) -> str:
     return f"{_camel(bucket.key)}Bucket"
 
 
-def _name(key: str) -> dict[str, Any]:
-    return {"Fn::Sub": f"${{{PREFIX_PARAM}}}-{key}"}
+def queue_logical_id(queue: Queue) -> str:
+    return f"{_camel(queue.key)}Queue"
+
+
+def _sub(text: str) -> dict[str, Any]:
+    return {"Fn::Sub": text}
+
+
+NAMES = iam.stack_names()
 
 
 def _key_schema(partition: Any, sort: Any) -> list[dict[str, str]]:
@@ -69,23 +108,20 @@ def _index(index: Index) -> dict[str, Any]:
 
 def table_resource(table: Table) -> dict[str, Any]:
     props: dict[str, Any] = {
-        "TableName": _name(table.key),
+        "TableName": _sub(NAMES.table(table.key)),
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [
-            {"AttributeName": name, "AttributeType": kind}
-            for name, kind in sorted(table.attributes.items())
+            {"AttributeName": name, "AttributeType": kind} for name, kind in sorted(table.attributes.items())
         ],
         "KeySchema": _key_schema(table.partition, table.sort),
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        "DeletionProtectionEnabled": True,
         "Tags": [{"Key": "game-backend:table", "Value": table.key}],
     }
     if table.indexes:
         props["GlobalSecondaryIndexes"] = [_index(i) for i in table.indexes]
     if table.ttl_attribute:
-        props["TimeToLiveSpecification"] = {
-            "AttributeName": table.ttl_attribute,
-            "Enabled": True,
-        }
+        props["TimeToLiveSpecification"] = {"AttributeName": table.ttl_attribute, "Enabled": True}
     if table.stream:
         props["StreamSpecification"] = {"StreamViewType": table.stream}
     return {"Type": "AWS::DynamoDB::Table", **RETAIN, "Properties": props}
@@ -94,7 +130,7 @@ def table_resource(table: Table) -> dict[str, Any]:
 def bucket_resources(bucket: Bucket) -> dict[str, dict[str, Any]]:
     logical_id = bucket_logical_id(bucket)
     props: dict[str, Any] = {
-        "BucketName": _name(bucket.key),
+        "BucketName": _sub(NAMES.bucket(bucket.key)),
         "PublicAccessBlockConfiguration": {
             "BlockPublicAcls": True,
             "BlockPublicPolicy": True,
@@ -102,20 +138,27 @@ def bucket_resources(bucket: Bucket) -> dict[str, dict[str, Any]]:
             "RestrictPublicBuckets": True,
         },
         "BucketEncryption": {
-            "ServerSideEncryptionConfiguration": [
-                {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-            ]
+            "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
         },
         "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+        # A save overwritten or deleted by mistake can be recovered for 30 days.
+        "VersioningConfiguration": {"Status": "Enabled"},
         "LifecycleConfiguration": {
             "Rules": [
                 {
                     "Id": "abort-incomplete-uploads",
                     "Status": "Enabled",
                     "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
-                }
+                },
+                {
+                    "Id": "expire-old-versions",
+                    "Status": "Enabled",
+                    "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+                    "ExpiredObjectDeleteMarker": True,
+                },
             ]
         },
+        "Tags": [{"Key": "game-backend:bucket", "Value": bucket.key}],
     }
     if bucket.cors:
         # Game clients PUT and GET through presigned URLs; they have no fixed origin.
@@ -130,7 +173,6 @@ def bucket_resources(bucket: Bucket) -> dict[str, dict[str, Any]]:
                 }
             ]
         }
-    bucket_arn = {"Fn::GetAtt": [logical_id, "Arn"]}
     deny_plain_http = {
         "Type": "AWS::S3::BucketPolicy",
         "Properties": {
@@ -144,8 +186,8 @@ def bucket_resources(bucket: Bucket) -> dict[str, dict[str, Any]]:
                         "Principal": "*",
                         "Action": "s3:*",
                         "Resource": [
-                            bucket_arn,
-                            {"Fn::Sub": f"${{{logical_id}.Arn}}/*"},
+                            {"Fn::GetAtt": [logical_id, "Arn"]},
+                            _sub(f"${{{logical_id}.Arn}}/*"),
                         ],
                         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
                     }
@@ -164,25 +206,21 @@ def cognito_resources(admin_group: str) -> dict[str, dict[str, Any]]:
         "Type": "AWS::Cognito::UserPool",
         **RETAIN,
         "Properties": {
-            "UserPoolName": {"Fn::Sub": f"${{{PREFIX_PARAM}}}-users"},
+            "UserPoolName": _sub(f"{NAMES.prefix}-players"),
             "AliasAttributes": ["email"],
             "UsernameConfiguration": {"CaseSensitive": False},
             # Accounts are made by the auth service (guests are rate-limited there),
-            # never by a public sign-up call.
+            # never by a public SignUp call with the app client.
             "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
-            "Policies": {
-                "PasswordPolicy": {**PASSWORD_POLICY, "TemporaryPasswordValidityDays": 7}
-            },
-            "AccountRecoverySetting": {
-                "RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]
-            },
+            "Policies": {"PasswordPolicy": {**PASSWORD_POLICY, "TemporaryPasswordValidityDays": 7}},
+            "AccountRecoverySetting": {"RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]},
             "DeletionProtection": "ACTIVE",
         },
     }
     client = {
         "Type": "AWS::Cognito::UserPoolClient",
         "Properties": {
-            "ClientName": {"Fn::Sub": f"${{{PREFIX_PARAM}}}-game"},
+            "ClientName": _sub(f"{NAMES.prefix}-game"),
             "UserPoolId": {"Ref": POOL},
             "GenerateSecret": False,
             "ExplicitAuthFlows": [
@@ -195,11 +233,7 @@ def cognito_resources(admin_group: str) -> dict[str, dict[str, Any]]:
             "AccessTokenValidity": 60,
             "IdTokenValidity": 60,
             "RefreshTokenValidity": 30,
-            "TokenValidityUnits": {
-                "AccessToken": "minutes",
-                "IdToken": "minutes",
-                "RefreshToken": "days",
-            },
+            "TokenValidityUnits": {"AccessToken": "minutes", "IdToken": "minutes", "RefreshToken": "days"},
         },
     }
     group = {
@@ -213,6 +247,81 @@ def cognito_resources(admin_group: str) -> dict[str, dict[str, Any]]:
     return {POOL: pool, POOL_CLIENT: client, ADMINS_GROUP: group}
 
 
+def queue_resource(queue: Queue) -> dict[str, Any]:
+    return {
+        "Type": "AWS::SQS::Queue",
+        "Properties": {
+            "QueueName": _sub(NAMES.queue(queue.key)),
+            "MessageRetentionPeriod": queue.retention_days * 86400,
+            # The AWS-managed key: encrypted at rest, no key to pay for or manage.
+            "KmsMasterKeyId": "alias/aws/sqs",
+            "Tags": [{"Key": "game-backend:queue", "Value": queue.key}],
+        },
+    }
+
+
+def function_role(data: DataDefinition, deployment: DeploymentDefinition) -> dict[str, Any]:
+    return {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "Description": _sub(f"Functions of {NAMES.prefix}: the data actions they need, on their own resources."),
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            },
+            "Policies": [{"PolicyName": "functions", "PolicyDocument": iam.stack_policy(data, deployment)}],
+        },
+    }
+
+
+def logging_resources(deployment: DeploymentDefinition) -> dict[str, Any]:
+    retention = deployment.api.log_retention_days
+    api_logs_role = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "apigateway.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            },
+            "ManagedPolicyArns": [
+                _sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs")
+            ],
+        },
+    }
+    return {
+        FUNCTION_LOGS: {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {"LogGroupName": _sub(NAMES.log_group_name()), "RetentionInDays": retention},
+        },
+        API_ACCESS_LOGS: {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {
+                "LogGroupName": _sub(f"/aws/apigateway/{NAMES.prefix}-access"),
+                "RetentionInDays": retention,
+            },
+        },
+        # API Gateway writes logs through one role per account and region (an account
+        # setting): each stage's stack sets its own, the last deployed wins.
+        API_LOGS_ROLE: api_logs_role,
+        API_ACCOUNT: {
+            "Type": "AWS::ApiGateway::Account",
+            "Properties": {"CloudWatchRoleArn": {"Fn::GetAtt": [API_LOGS_ROLE, "Arn"]}},
+        },
+    }
+
+
 def function_environment(data: DataDefinition = DATA) -> dict[str, Any]:
     """What every function needs to find the stack's stores (merged by SAM Globals)."""
     env: dict[str, Any] = {}
@@ -223,32 +332,344 @@ def function_environment(data: DataDefinition = DATA) -> dict[str, Any]:
     env["USER_POOL_ID"] = {"Ref": POOL}
     env["USER_POOL_ARN"] = {"Fn::GetAtt": [POOL, "Arn"]}
     env["USER_POOL_CLIENT_ID"] = {"Ref": POOL_CLIENT}
+    env["TABLE_PREFIX"] = {"Ref": PREFIX_PARAM}
     return env
 
 
-def outputs(data: DataDefinition = DATA) -> dict[str, Any]:
+def outputs(data: DataDefinition = DATA, deployment: DeploymentDefinition = DEPLOYMENT) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for table in data.tables:
         logical_id = table_logical_id(table)
         out[f"{logical_id}Name"] = {"Value": {"Ref": logical_id}}
-        out[f"{logical_id}Arn"] = {"Value": {"Fn::GetAtt": [logical_id, "Arn"]}}
         if table.stream:
-            out[f"{logical_id}StreamArn"] = {
-                "Value": {"Fn::GetAtt": [logical_id, "StreamArn"]}
-            }
+            out[f"{logical_id}StreamArn"] = {"Value": {"Fn::GetAtt": [logical_id, "StreamArn"]}}
     for bucket in data.buckets:
-        out[f"{bucket_logical_id(bucket)}Name"] = {
-            "Value": {"Ref": bucket_logical_id(bucket)}
-        }
+        out[f"{bucket_logical_id(bucket)}Name"] = {"Value": {"Ref": bucket_logical_id(bucket)}}
+    for queue in deployment.queues:
+        out[f"{queue_logical_id(queue)}Url"] = {"Value": {"Ref": queue_logical_id(queue)}}
     out["UserPoolId"] = {"Value": {"Ref": POOL}}
     out["UserPoolArn"] = {"Value": {"Fn::GetAtt": [POOL, "Arn"]}}
     out["UserPoolClientId"] = {"Value": {"Ref": POOL_CLIENT}}
-    out["UserPoolIssuer"] = {
-        "Value": {
-            "Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"
-        }
-    }
+    out["UserPoolIssuer"] = {"Value": _sub("https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}")}
+    out["AlarmTopicArn"] = {"Value": {"Ref": ALARM_TOPIC}}
+    out["DashboardName"] = {"Value": {"Ref": DASHBOARD}}
     return out
+
+
+def parameters(stage_prefix: str) -> dict[str, Any]:
+    return {
+        PREFIX_PARAM: {
+            "Type": "String",
+            "Default": stage_prefix,
+            # Bucket names (<prefix>-saves-<account>-<region>) must stay within 63 characters.
+            "AllowedPattern": "^[a-z0-9][a-z0-9-]{1,23}$",
+            "Description": "Prefix of every table, bucket, queue, pool and log group name of the stage.",
+        },
+        ALARM_EMAIL_PARAM: {
+            "Type": "String",
+            "Default": "",
+            "Description": "Where alarms are mailed (confirm the subscription mail); empty: none.",
+        },
+    }
+
+
+def alarm_topic() -> dict[str, Any]:
+    return {
+        ALARM_TOPIC: {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {"TopicName": _sub(f"{NAMES.prefix}-alarms")},
+        },
+        "AlarmEmailSubscription": {
+            "Type": "AWS::SNS::Subscription",
+            "Condition": "HasAlarmEmail",
+            "Properties": {
+                "TopicArn": {"Ref": ALARM_TOPIC},
+                "Protocol": "email",
+                "Endpoint": {"Ref": ALARM_EMAIL_PARAM},
+            },
+        },
+    }
+
+
+def _alarm(description: str, threshold: float, evaluation_periods: int, **metric: Any) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "AlarmDescription": description,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "Threshold": threshold,
+        "EvaluationPeriods": evaluation_periods,
+        "TreatMissingData": "notBreaching",
+        "AlarmActions": [{"Ref": ALARM_TOPIC}],
+        "OKActions": [{"Ref": ALARM_TOPIC}],
+        **metric,
+    }
+    return {"Type": "AWS::CloudWatch::Alarm", "Properties": props}
+
+
+def _stat(
+    metric_id: str, namespace: str, name: str, dimensions: list[dict[str, Any]], stat: str = "Sum"
+) -> dict[str, Any]:
+    return {
+        "Id": metric_id,
+        "ReturnData": False,
+        "MetricStat": {
+            "Metric": {"Namespace": namespace, "MetricName": name, "Dimensions": dimensions},
+            "Period": PERIOD,
+            "Stat": stat,
+        },
+    }
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def data_alarms(data: DataDefinition, deployment: DeploymentDefinition) -> dict[str, Any]:
+    """Alarms on what the definitions declare: table throttles, dead-letter depth."""
+    periods = deployment.alarms.evaluation_periods
+    alarms: dict[str, Any] = {}
+    for table in data.tables:
+        logical_id = table_logical_id(table)
+        dims = [{"Name": "TableName", "Value": {"Ref": logical_id}}]
+        alarms[f"{logical_id}ThrottleAlarm"] = _alarm(
+            f"DynamoDB throttled requests on the {table.key} table",
+            deployment.alarms.dynamodb_throttles,
+            periods,
+            Metrics=[
+                _stat("reads", "AWS/DynamoDB", "ReadThrottleEvents", dims),
+                _stat("writes", "AWS/DynamoDB", "WriteThrottleEvents", dims),
+                {"Id": "throttles", "Expression": "reads + writes", "Label": "throttle events", "ReturnData": True},
+            ],
+        )
+    for queue in deployment.queues:
+        logical_id = queue_logical_id(queue)
+        alarms[f"{logical_id}DepthAlarm"] = _alarm(
+            f"Messages waiting in {queue.key}: {queue.description}",
+            queue.alarm_depth,
+            1,
+            Namespace="AWS/SQS",
+            MetricName="ApproximateNumberOfMessagesVisible",
+            Dimensions=[{"Name": "QueueName", "Value": {"Fn::GetAtt": [logical_id, "QueueName"]}}],
+            Statistic="Maximum",
+            Period=PERIOD,
+        )
+    return alarms
+
+
+def function_alarms(
+    functions: list[str], stream_functions: dict[str, str], deployment: DeploymentDefinition
+) -> dict[str, Any]:
+    """Lambda errors and throttles summed over the functions; iterator age per stream consumer."""
+    periods = deployment.alarms.evaluation_periods
+    alarms: dict[str, Any] = {}
+    for metric, threshold in (
+        ("Errors", deployment.alarms.lambda_errors),
+        ("Throttles", deployment.alarms.lambda_throttles),
+    ):
+        # A metric-math alarm takes at most 10 metrics: one expression plus up to 9 functions.
+        for n, group in enumerate(_chunks(functions, 9)):
+            stats = [
+                _stat(f"f{i}", "AWS/Lambda", metric, [{"Name": "FunctionName", "Value": {"Ref": fn}}])
+                for i, fn in enumerate(group)
+            ]
+            suffix = "" if n == 0 else str(n + 1)
+            alarms[f"Lambda{metric}Alarm{suffix}"] = _alarm(
+                f"Lambda {metric.lower()} of the stage's functions ({', '.join(group)})",
+                threshold,
+                periods,
+                Metrics=[*stats, {"Id": "total", "Expression": "SUM(METRICS())", "Label": metric, "ReturnData": True}],
+            )
+    consumers = {c.table: c for c in deployment.stream_consumers}
+    for function, table_key in sorted(stream_functions.items()):
+        consumer = consumers[table_key]
+        alarms[f"{function}IteratorAgeAlarm"] = _alarm(
+            f"The {table_key} stream is read late by {function} (records waiting)",
+            consumer.iterator_age_alarm_seconds * 1000,
+            periods,
+            Namespace="AWS/Lambda",
+            MetricName="IteratorAge",
+            Dimensions=[{"Name": "FunctionName", "Value": {"Ref": function}}],
+            Statistic="Maximum",
+            Period=PERIOD,
+        )
+    api_dims = [
+        {"Name": "ApiName", "Value": _sub(f"{NAMES.prefix}-api")},
+    ]
+    alarms["Api5xxAlarm"] = _alarm(
+        "Share of API requests answered 5xx",
+        deployment.alarms.api_5xx_rate,
+        periods,
+        Metrics=[
+            _stat("errors", "AWS/ApiGateway", "5XXError", api_dims),
+            _stat("requests", "AWS/ApiGateway", "Count", api_dims),
+            {
+                "Id": "rate",
+                "Expression": "IF(requests > 0, errors / requests, 0)",
+                "Label": "5xx rate",
+                "ReturnData": True,
+            },
+        ],
+    )
+    return alarms
+
+
+def dashboard(functions: list[str], data: DataDefinition, deployment: DeploymentDefinition) -> dict[str, Any]:
+    """One dashboard: API, functions, tables, stream and queues. The body is a Fn::Sub string.
+
+    Dashboards are global to an account: the name carries the region.
+    """
+    api = f"{NAMES.prefix}-api"
+
+    def widget(title: str, metrics: list[list[Any]], stat: str = "Sum") -> dict[str, Any]:
+        return {
+            "type": "metric",
+            "width": 12,
+            "height": 6,
+            "properties": {
+                "title": title,
+                "region": "${AWS::Region}",
+                "stat": stat,
+                "period": PERIOD,
+                "metrics": metrics,
+            },
+        }
+
+    widgets = [
+        widget(
+            "API requests and errors",
+            [
+                ["AWS/ApiGateway", "Count", "ApiName", api],
+                ["AWS/ApiGateway", "4XXError", "ApiName", api],
+                ["AWS/ApiGateway", "5XXError", "ApiName", api],
+            ],
+        ),
+        widget("API latency (p99)", [["AWS/ApiGateway", "Latency", "ApiName", api]], stat="p99"),
+        widget("Lambda errors", [["AWS/Lambda", "Errors", "FunctionName", f"${{{fn}}}"] for fn in functions]),
+        widget("Lambda throttles", [["AWS/Lambda", "Throttles", "FunctionName", f"${{{fn}}}"] for fn in functions]),
+        widget(
+            "Lambda duration (p99)",
+            [["AWS/Lambda", "Duration", "FunctionName", f"${{{fn}}}"] for fn in functions],
+            stat="p99",
+        ),
+        widget(
+            "DynamoDB consumed capacity",
+            [
+                ["AWS/DynamoDB", name, "TableName", f"${{{table_logical_id(t)}}}"]
+                for t in data.tables
+                for name in ("ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits")
+            ],
+        ),
+        widget(
+            "DynamoDB throttles",
+            [
+                ["AWS/DynamoDB", name, "TableName", f"${{{table_logical_id(t)}}}"]
+                for t in data.tables
+                for name in ("ReadThrottleEvents", "WriteThrottleEvents")
+            ],
+        ),
+        widget(
+            "Dead-letter queues",
+            [
+                ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", NAMES.queue(q.key)]
+                for q in deployment.queues
+            ],
+            stat="Maximum",
+        ),
+    ]
+    body = json.dumps({"widgets": widgets}, separators=(",", ":"))
+    return {
+        "Type": "AWS::CloudWatch::Dashboard",
+        "Properties": {"DashboardName": _sub(f"{NAMES.prefix}-backend-${{AWS::Region}}"), "DashboardBody": _sub(body)},
+    }
+
+
+# -- the REST API ---------------------------------------------------------------------
+
+# API Gateway's own answers, in the app's error shape. A REST API answers an unknown path
+# and a known path with the wrong method alike (MISSING_AUTHENTICATION_TOKEN): both 404.
+GATEWAY_RESPONSES: dict[str, tuple[int | None, str, str]] = {
+    "MISSING_AUTHENTICATION_TOKEN": (404, "not_found", '"no route for this method and path"'),
+    "UNSUPPORTED_MEDIA_TYPE": (415, "unsupported_media_type", '"the request body must be application/json"'),
+    "UNAUTHORIZED": (401, "unauthorized", "$context.error.messageString"),
+    "ACCESS_DENIED": (403, "forbidden", "$context.error.messageString"),
+    "THROTTLED": (429, "rate_limited", '"too many requests, retry shortly"'),
+    "QUOTA_EXCEEDED": (429, "rate_limited", '"too many requests, retry shortly"'),
+    "REQUEST_TOO_LARGE": (413, "too_large", "$context.error.messageString"),
+    "DEFAULT_4XX": (None, "invalid", "$context.error.messageString"),
+    "DEFAULT_5XX": (None, "unavailable", "$context.error.messageString"),
+}
+
+
+def gateway_responses() -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for kind, (status, code, message) in GATEWAY_RESPONSES.items():
+        body = f'{{"error": {message}, "code": "{code}", "details": {{"request_id": "$context.requestId"}}}}'
+        headers = {"gatewayresponse.header.Content-Type": "'application/json'"}
+        if code == "rate_limited":
+            headers["gatewayresponse.header.Retry-After"] = "'1'"
+        response: dict[str, Any] = {
+            "responseParameters": headers,
+            "responseTemplates": {"application/json": body},
+        }
+        if status is not None:
+            response["statusCode"] = str(status)
+        responses[kind] = response
+    return responses
+
+
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "requestTime": "$context.requestTime",
+        "method": "$context.httpMethod",
+        "path": "$context.resourcePath",
+        "status": "$context.status",
+        "responseLength": "$context.responseLength",
+        "latency": "$context.responseLatency",
+        "integrationLatency": "$context.integrationLatency",
+        "error": "$context.error.message",
+    },
+    separators=(",", ":"),
+)
+
+
+def _method_path(path: str) -> str:
+    """A resource path as MethodSettings writes it: each '/' as '~1'."""
+    return "/" + path.replace("/", "~1")
+
+
+def method_settings(paths: dict[str, Any], deployment: DeploymentDefinition) -> list[dict[str, Any]]:
+    api = deployment.api
+    settings: list[dict[str, Any]] = [
+        {
+            "ResourcePath": "/*",
+            "HttpMethod": "*",
+            "ThrottlingRateLimit": api.rate_limit,
+            "ThrottlingBurstLimit": api.burst_limit,
+            # Per-method metrics are billed as custom metrics (7 per route): the API-wide
+            # ones (free) feed the alarms and the dashboard.
+            "MetricsEnabled": False,
+        }
+    ]
+    for path in sorted(paths):
+        if not path.startswith(api.strict_prefixes):
+            continue
+        for method in sorted(paths[path]):
+            if method.startswith("x-") or method == "options":
+                continue
+            settings.append(
+                {
+                    "ResourcePath": _method_path(path),
+                    "HttpMethod": method.upper(),
+                    "ThrottlingRateLimit": api.strict_rate_limit,
+                    "ThrottlingBurstLimit": api.strict_burst_limit,
+                    "MetricsEnabled": False,
+                }
+            )
+    return settings
+
+
+# -- assembling -----------------------------------------------------------------------
 
 
 def build_template(
@@ -256,146 +677,206 @@ def build_template(
     stage_prefix: str,
     admin_group: str = "admins",
     data: DataDefinition = DATA,
+    deployment: DeploymentDefinition = DEPLOYMENT,
 ) -> dict[str, Any]:
-    """The merge template for one stage, from DATA alone."""
+    """Everything the definitions declare, independent of the app's functions."""
     resources: dict[str, Any] = {}
     for table in data.tables:
         resources[table_logical_id(table)] = table_resource(table)
     for bucket in data.buckets:
         resources.update(bucket_resources(bucket))
     resources.update(cognito_resources(admin_group))
+    for queue in deployment.queues:
+        resources[queue_logical_id(queue)] = queue_resource(queue)
+    resources[FUNCTION_ROLE] = function_role(data, deployment)
+    resources.update(logging_resources(deployment))
+    resources.update(alarm_topic())
+    resources.update(data_alarms(data, deployment))
     return {
-        "Parameters": {
-            PREFIX_PARAM: {
-                "Type": "String",
-                "Default": stage_prefix,
-                "AllowedPattern": "^[a-z0-9][a-z0-9-]{1,40}$",
-                "Description": "Prefix of every table, bucket and pool name of the stage.",
-            }
+        "Parameters": parameters(stage_prefix),
+        "Conditions": {
+            "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": ALARM_EMAIL_PARAM}, ""]}]},
         },
-        "Globals": {
-            "Function": {"Environment": {"Variables": function_environment(data)}}
-        },
+        "Globals": {"Function": {"Environment": {"Variables": function_environment(data)}}},
         "Resources": resources,
-        "Outputs": outputs(data),
+        "Outputs": outputs(data, deployment),
     }
 
 
-def app_overrides(app: Any, data: DataDefinition = DATA) -> dict[str, Any]:
-    """Point the app's Cognito authorizers and DynamoDB stream handlers at this stack.
-
-    `app` is the loaded `chalice.Chalice` object; the logical ids are the ones
-    `chalice package` writes (see chalice.package.SAMTemplateGenerator).
-    """
-    from chalice.app import CognitoUserPoolAuthorizer, DynamoDBEventConfig
-    from chalice.utils import to_cfn_resource_name
-
-    resources: dict[str, Any] = {}
-    security: dict[str, Any] = {}
-    for methods in app.routes.values():
-        for entry in methods.values():
-            authorizer = entry.authorizer
-            if isinstance(authorizer, CognitoUserPoolAuthorizer):
-                security[authorizer.name] = {
-                    "x-amazon-apigateway-authorizer": {
-                        "providerARNs": [{"Fn::GetAtt": [POOL, "Arn"]}]
-                    }
-                }
-    if security:
-        resources["RestAPI"] = {
-            "Properties": {"DefinitionBody": {"securityDefinitions": security}}
-        }
-
+def _stream_table(stream: Any, data: DataDefinition) -> Table:
     streamed = [t for t in data.tables if t.stream]
-    for source in app.event_sources:
-        if not isinstance(source, DynamoDBEventConfig):
-            continue
-        table = _stream_table(source.stream_arn, streamed)
-        function_id = to_cfn_resource_name(source.name)
-        event_id = to_cfn_resource_name(f"{source.name}-dynamodb-event-source")
-        resources[function_id] = {
-            "Properties": {
-                "Events": {
-                    event_id: {
-                        "Properties": {
-                            "Stream": {
-                                "Fn::GetAtt": [table_logical_id(table), "StreamArn"]
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    return {"Resources": resources} if resources else {}
-
-
-def _stream_table(stream_arn: str, streamed: list[Table]) -> Table:
+    text = json.dumps(stream)
     for table in streamed:
-        if (
-            f"-{table.key}/stream/" in stream_arn
-            or f"/{table.key}/stream/" in stream_arn
-        ):
+        if f"-{table.key}/stream/" in text or f"/{table.key}/stream/" in text:
             return table
     if len(streamed) == 1:
         return streamed[0]
-    raise SystemExit(f"cannot tell which table's stream {stream_arn!r} reads")
+    raise SystemExit(f"cannot tell which table's stream {text} reads")
 
 
-def load_app(project_dir: Path, stage: str) -> Any:
-    """The Chalice app, imported as `chalice package --stage <stage>` imports it."""
-    from chalice.cli.factory import CLIFactory
-
-    # Chalice puts the stage's variables into os.environ before importing app.py (the
-    # app may choose its authorizer by stage); this command is a short-lived process.
-    factory = CLIFactory(str(project_dir), environ=os.environ)
-    config = factory.create_config_obj(chalice_stage_name=stage)
-    return config.chalice_app
-
-
-def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def stage_template(
-    stage: str, *, project_dir: Path = PROJECT_DIR, app_dir: Path | None = None
+def merge_chalice(
+    chalice: dict[str, Any],
+    *,
+    stage_prefix: str,
+    admin_group: str = "admins",
+    data: DataDefinition = DATA,
+    deployment: DeploymentDefinition = DEPLOYMENT,
 ) -> dict[str, Any]:
-    env = stage_environment(stage, project_dir)
-    template = build_template(
-        stage_prefix=env.get("TABLE_PREFIX", "game-backend"),
-        admin_group=env.get("ADMIN_GROUP", "admins"),
+    """Chalice's SAM template completed with the definitions: the stack's template."""
+    template = json.loads(json.dumps(chalice))
+    ours = build_template(stage_prefix=stage_prefix, admin_group=admin_group, data=data, deployment=deployment)
+    resources: dict[str, Any] = template["Resources"]
+    consumers = {c.table: c for c in deployment.stream_consumers}
+    queues = {q.key: q for q in deployment.queues}
+
+    functions = sorted(k for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function")
+    stream_functions: dict[str, str] = {}
+    for logical_id in functions:
+        props = resources[logical_id]["Properties"]
+        # One role for every function (Chalice's per-function roles are dropped below).
+        role = props.get("Role")
+        if isinstance(role, dict) and "Fn::GetAtt" in role and role["Fn::GetAtt"][0] != FUNCTION_ROLE:
+            resources.pop(role["Fn::GetAtt"][0], None)
+        props["Role"] = {"Fn::GetAtt": [FUNCTION_ROLE, "Arn"]}
+        props["Tracing"] = "Active" if deployment.api.tracing else "PassThrough"
+        props["LoggingConfig"] = {"LogGroup": {"Ref": FUNCTION_LOGS}, "LogFormat": "Text"}
+        for event in props.get("Events", {}).values():
+            if event.get("Type") != "DynamoDB":
+                continue
+            table = _stream_table(event["Properties"].get("Stream"), data)
+            event_props = event["Properties"]
+            event_props["Stream"] = {"Fn::GetAtt": [table_logical_id(table), "StreamArn"]}
+            consumer = consumers.get(table.key)
+            if consumer is None:
+                raise SystemExit(f"the {table.key} stream has a handler but no StreamConsumer in DEPLOYMENT")
+            event_props["MaximumRetryAttempts"] = consumer.max_retries
+            event_props["BisectBatchOnFunctionError"] = consumer.bisect_on_error
+            event_props["MaximumRecordAgeInSeconds"] = consumer.max_record_age_seconds
+            failure = queue_logical_id(queues[consumer.on_failure_queue])
+            event_props["DestinationConfig"] = {
+                "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": [failure, "Arn"]}}
+            }
+            stream_functions[logical_id] = table.key
+
+    if REST_API in resources:
+        api = resources[REST_API]["Properties"]
+        body = api["DefinitionBody"]
+        body["x-amazon-apigateway-gateway-responses"] = gateway_responses()
+        # No Cognito authorizer at the gateway: it accepts ID tokens only (or, with scopes,
+        # access tokens only), where the app accepts both. The app verifies every token
+        # itself, the same code in every stage (see the README's "Deploying").
+        api["Name"] = _sub(f"{NAMES.prefix}-api")
+        api["TracingEnabled"] = deployment.api.tracing
+        api["MethodSettings"] = method_settings(body.get("paths", {}), deployment)
+        api["AccessLogSetting"] = {
+            "DestinationArn": {"Fn::GetAtt": [API_ACCESS_LOGS, "Arn"]},
+            "Format": ACCESS_LOG_FORMAT,
+        }
+        # The stage turns on access logs: the account's CloudWatch role must be set first.
+        resources[REST_API]["DependsOn"] = [API_ACCOUNT]
+    resources[DASHBOARD] = dashboard(functions, data, deployment)
+    resources.update(function_alarms(functions, stream_functions, deployment))
+
+    for key, value in ours["Resources"].items():
+        if key in resources:
+            raise SystemExit(f"logical id {key} is both Chalice's and the definition's")
+        resources[key] = value
+    for section in ("Parameters", "Conditions", "Globals"):
+        template.setdefault(section, {}).update(ours[section])
+    template.setdefault("Outputs", {}).update(ours["Outputs"])
+    template["Outputs"]["ApiUrl"] = template["Outputs"].get("EndpointURL", {"Value": ""})
+    template["Description"] = (
+        f"Game backend stage ({stage_prefix}): functions, API and every resource of the definition."
     )
-    if app_dir is not None:
-        template = deep_merge(template, app_overrides(load_app(app_dir, stage)))
     return template
 
 
+def stage_settings(stage: str, project_dir: Path = PROJECT_DIR) -> tuple[str, str]:
+    env = stage_environment(stage, project_dir)
+    return env.get("TABLE_PREFIX") or f"game-{stage}", env.get("ADMIN_GROUP", "admins")
+
+
+def chalice_package(stage: str, out: Path, *, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
+    """Run `chalice package` into `out`; return its SAM template."""
+    chalice = Path(sys.executable).with_name("chalice")
+    env = dict(os.environ)
+    if not (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or _profile_region()):
+        env["AWS_DEFAULT_REGION"] = PACKAGING_REGION
+    subprocess.run(
+        [str(chalice if chalice.exists() else "chalice"), "package", "--stage", stage, str(out)],
+        cwd=project_dir,
+        env=env,
+        check=True,
+    )
+    return json.loads((out / "sam.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def _profile_region() -> str | None:
+    try:
+        import botocore.session
+
+        return botocore.session.Session().get_config_variable("region")  # type: ignore[no-any-return]
+    except Exception:  # noqa: BLE001 - an unreadable profile: fall back to the neutral region
+        return None
+
+
+def package(stage: str, out: Path, *, project_dir: Path = PROJECT_DIR) -> Path:
+    """`chalice package` plus the definitions: `<out>/sam.json` and `<out>/deployment.zip`."""
+    prefix, admin_group = stage_settings(stage, project_dir)
+    with tempfile.TemporaryDirectory(prefix="chalice-package-") as scratch:
+        chalice = chalice_package(stage, Path(scratch) / "sam", project_dir=project_dir)
+        template = merge_chalice(chalice, stage_prefix=prefix, admin_group=admin_group)
+        out.mkdir(parents=True, exist_ok=True)
+        for extra in Path(scratch, "sam").iterdir():
+            if extra.name != "sam.json":
+                shutil.copyfile(extra, out / extra.name)
+    path = out / "sam.json"
+    path.write_text(json.dumps(template, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tools.cfn", description=__doc__.split("\n")[0]
-    )
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["translate"]:
+        # python -m tools.cfn translate SAM_JSON OUT_JSON (in the checks' environment)
+        source, target = Path(argv[1]), Path(argv[2])
+        translated = translate(json.loads(source.read_text(encoding="utf-8")))
+        target.write_text(json.dumps(translated, indent=2) + "\n", encoding="utf-8")
+        return 0
+    parser = argparse.ArgumentParser(prog="python -m tools.cfn", description=__doc__.split("\n")[0])
     parser.add_argument("--stage", default="prod")
-    parser.add_argument(
-        "--out", type=Path, help="write here instead of standard output"
-    )
-    parser.add_argument(
-        "--app-dir",
-        type=Path,
-        help="load the Chalice app from this project to wire its authorizers and streams",
-    )
+    parser.add_argument("--out", type=Path, default=Path("build/package"))
     args = parser.parse_args(argv)
-    text = json.dumps(stage_template(args.stage, app_dir=args.app_dir), indent=2) + "\n"
-    if args.out is None:
-        sys.stdout.write(text)
-    else:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, encoding="utf-8")
+    path = package(args.stage, args.out)
+    print(f"wrote {path} and {args.out / 'deployment.zip'}", file=sys.stderr)
     return 0
+
+
+def with_code_location(template: dict[str, Any], bucket: str, key: str) -> dict[str, Any]:
+    """The template with every function's code at s3://bucket/key (what `cloudformation package` does)."""
+    result = json.loads(json.dumps(template))
+    for resource in result["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = f"s3://{bucket}/{key}"
+    return result
+
+
+def translate(template: dict[str, Any], region: str = PACKAGING_REGION) -> dict[str, Any]:
+    """The plain CloudFormation that the SAM transform makes of the template, offline.
+
+    Needs aws-sam-translator, which lives in the checks' environment (.venv-checkov: it pins
+    a pydantic the app's own pin excludes); run it there as `python -m tools.cfn translate`.
+    SAM needs a region only to fill in pseudo parameters: no AWS call is made (the template
+    uses no SAM policy templates or managed policy names).
+    """
+    import boto3
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+
+    template = with_code_location(template, "artifacts", "deployment.zip")
+    translator = Translator({}, Parser(), boto_session=boto3.session.Session(region_name=region))
+    return translator.translate(template, parameter_values={})  # type: ignore[no-any-return]
 
 
 if __name__ == "__main__":

@@ -1,28 +1,20 @@
-"""The Lambda functions' IAM policy for a stage, written from the data definition.
+"""The Lambda functions' IAM policy, written from the data and deployment definitions.
 
-    python -m tools.iam --stage prod [--account-id ID] [--region REGION] [--check]
+    python -m tools.iam [--stage prod]                       # the stack's policy (CloudFormation form)
+    python -m tools.iam --stage dev --account-id ID --region R  # concrete ARNs (the chalice deploy path)
 
-writes `.chalice/<iam_policy_file of the stage>` (`policy-prod.json`), which both
-`chalice deploy --stage prod` and `chalice package --stage prod` attach to every function
-(`autogen_policy` is false: Chalice's generated policy would grant far too much).
+There is one generator and two renderings of the same statements:
 
-Every grant names a resource built from DATA and the stage's settings:
+- in the stack (`make deploy`), the role `FunctionRole` carries the policy with every
+  account, region and name written as a CloudFormation substitution (`${AWS::AccountId}`,
+  `${StagePrefix}`, `${UserPool.Arn}`), so the template names exactly the stack's own
+  resources whatever account, region or stage it is deployed to;
+- on the `chalice deploy` path (`python -m tools.deploy chalice`), the same statements are
+  rendered with the account, region and user pool of the data stack, into the generated,
+  git-ignored project that Chalice deploys.
 
-- table names: the stage's `TABLE_<KEY>` variables when the provisioning command has
-  written them into `.chalice/config.json`, otherwise `<TABLE_PREFIX>-<key>`, the same
-  rule as `chalicelib.config.Settings` (and the names the CloudFormation template uses);
-- bucket names likewise (`BUCKET_<KEY>`, otherwise `<TABLE_PREFIX>-<key>`);
-- the user pool: the stage's `USER_POOL_ARN`, otherwise every pool of the account and
-  region (`userpool/*`): a pool's id is chosen by Cognito when it is created;
-- account and region: `--account-id`/`--region`, otherwise those of `USER_POOL_ARN`,
-  otherwise those already in the policy file (so regenerating after a change to DATA
-  keeps them), otherwise `*`. A `*` there still names the tables, bucket and log groups exactly; it
-  only leaves open in which account and region they are. Regenerate with the account
-  once it is known so the committed file holds concrete ARNs.
-
-Log groups are scoped to `/aws/lambda/<app>-<stage>*`: the names `chalice deploy` gives
-its functions, and those CloudFormation gives them when the stack is named
-`<app>-<stage>` (`game-backend-prod`).
+No account's ids are ever committed. Every grant names a resource built from DATA and
+DEPLOYMENT with the naming rules below; the tests compare them with the template.
 """
 
 from __future__ import annotations
@@ -31,14 +23,14 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from chalicelib.config import Settings
-from chalicelib.storage.schema import DATA, DataDefinition
-from tools.stage_config import PROJECT_DIR, app_name, stage_block, stage_environment
+from chalicelib.storage.schema import DATA, DEPLOYMENT, DataDefinition, DeploymentDefinition
+from tools.stage_config import stage_environment
 
 # What the repositories call. No Scan (no request path scans), no table management.
+# TransactWriteItems/TransactGetItems are not IAM actions: a transaction is authorised item
+# by item as the PutItem, UpdateItem, DeleteItem, ConditionCheckItem or GetItem it holds.
 TABLE_ACTIONS = (
     "dynamodb:BatchGetItem",
     "dynamodb:BatchWriteItem",
@@ -47,8 +39,6 @@ TABLE_ACTIONS = (
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:Query",
-    "dynamodb:TransactGetItems",
-    "dynamodb:TransactWriteItems",
     "dynamodb:UpdateItem",
 )
 # An index can only be queried.
@@ -75,98 +65,72 @@ USER_POOL_ACTIONS = (
     "cognito-idp:AdminSetUserPassword",
     "cognito-idp:AdminUpdateUserAttributes",
 )
-LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
+# The stream mapping's on-failure destination is written with the function's role.
+QUEUE_ACTIONS = ("sqs:SendMessage",)
+LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+# X-Ray has no resource-level permissions: these two actions only accept "*".
+TRACING_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
+
+STACK_PREFIX = "${StagePrefix}"
 
 
 @dataclass(frozen=True)
-class Target:
-    """Where the stage lives: enough to write every ARN."""
+class Names:
+    """The physical names of a stage's resources: concrete, or CloudFormation `${...}` forms.
 
-    app_name: str
-    stage: str
-    settings: Settings
-    account_id: str = "*"
-    region: str = "*"
+    The naming rules, shared by the stack (tools.cfn), the policy and the app's settings:
+    tables and queues `<prefix>-<key>`; buckets `<prefix>-<key>-<account>-<region>`
+    (bucket names are global across every AWS account); the functions' log group
+    `/aws/lambda/<prefix>` (the stack sends every function there, see tools.cfn) or, on
+    the chalice deploy path, Chalice's own `/aws/lambda/<app>-<stage>*` groups.
+    """
+
+    prefix: str
+    account: str
+    region: str
+    user_pool_arn: str
     partition: str = "aws"
+    log_group: str = ""  # default: /aws/lambda/<prefix>
+    # The stack makes its log group; on the chalice deploy path Lambda makes them on first use.
+    functions_create_log_groups: bool = False
+
+    def table(self, key: str) -> str:
+        return f"{self.prefix}-{key}"
+
+    def bucket(self, key: str) -> str:
+        return f"{self.prefix}-{key}-{self.account}-{self.region}"
+
+    def queue(self, key: str) -> str:
+        return f"{self.prefix}-{key}"
 
     def table_arn(self, key: str) -> str:
-        name = self.settings.table_name(key)
-        return f"arn:{self.partition}:dynamodb:{self.region}:{self.account_id}:table/{name}"
+        return f"arn:{self.partition}:dynamodb:{self.region}:{self.account}:table/{self.table(key)}"
 
     def bucket_arn(self, key: str) -> str:
-        return f"arn:{self.partition}:s3:::{self.settings.bucket_name(key)}"
+        return f"arn:{self.partition}:s3:::{self.bucket(key)}"
 
-    def user_pool_arn(self) -> str:
-        if self.settings.user_pool_arn:
-            return self.settings.user_pool_arn
-        return f"arn:{self.partition}:cognito-idp:{self.region}:{self.account_id}:userpool/*"
+    def queue_arn(self, key: str) -> str:
+        return f"arn:{self.partition}:sqs:{self.region}:{self.account}:{self.queue(key)}"
+
+    def log_group_name(self) -> str:
+        return self.log_group or f"/aws/lambda/{self.prefix}"
 
     def log_group_arn(self) -> str:
-        # The trailing * covers the functions' log groups and, after ':', their streams.
-        prefix = f"/aws/lambda/{self.app_name}-{self.stage}"
-        return f"arn:{self.partition}:logs:{self.region}:{self.account_id}:log-group:{prefix}*"
+        return f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:{self.log_group_name()}"
 
 
-def _split_arn(arn: str) -> tuple[str, str, str]:
-    """(partition, region, account) of an ARN."""
-    parts = arn.split(":")
-    if len(parts) < 6 or parts[0] != "arn":
-        raise ValueError(f"not an ARN: {arn!r}")
-    return parts[1], parts[3], parts[4]
-
-
-def account_region_of(policy: dict[str, Any]) -> tuple[str, str, str] | None:
-    """(partition, region, account) of the first table ARN in a policy document."""
-    for statement in policy.get("Statement", []):
-        resources = statement.get("Resource", [])
-        for arn in [resources] if isinstance(resources, str) else resources:
-            if ":dynamodb:" in arn:
-                return _split_arn(arn)
-    return None
-
-
-def resolve_target(
-    stage: str,
-    *,
-    account_id: str | None = None,
-    region: str | None = None,
-    project_dir: Path = PROJECT_DIR,
-) -> Target:
-    """The stage's names from its config; account and region as the module docstring says."""
-    settings = Settings.from_env(stage_environment(stage, project_dir))
-    partition = "aws"
-    path = policy_path(stage, project_dir)
-    if not (account_id or region or settings.user_pool_arn) and path.exists():
-        previous = account_region_of(json.loads(path.read_text(encoding="utf-8")))
-        if previous is not None:
-            partition, prev_region, prev_account = previous
-            account_id = None if prev_account == "*" else prev_account
-            region = None if prev_region == "*" else prev_region
-    if settings.user_pool_arn:
-        partition, pool_region, pool_account = _split_arn(settings.user_pool_arn)
-        for flag, given, known in (
-            ("--account-id", account_id, pool_account),
-            ("--region", region, pool_region),
-        ):
-            if given and given != known:
-                raise SystemExit(
-                    f"{flag} {given} disagrees with the stage's USER_POOL_ARN "
-                    f"{settings.user_pool_arn}"
-                )
-        account_id, region = pool_account, pool_region
-    return Target(
-        app_name=app_name(project_dir),
-        stage=stage,
-        settings=settings,
-        account_id=account_id or "*",
-        region=region or "*",
-        partition=partition,
+def stack_names() -> Names:
+    """The names as the stack writes them, resolved by CloudFormation at deploy time."""
+    return Names(
+        prefix=STACK_PREFIX,
+        account="${AWS::AccountId}",
+        region="${AWS::Region}",
+        partition="${AWS::Partition}",
+        user_pool_arn="${UserPool.Arn}",
     )
 
 
-def _statement(
-    sid: str, actions: tuple[str, ...], resources: list[str]
-) -> dict[str, Any]:
+def _statement(sid: str, actions: tuple[str, ...], resources: list[str]) -> dict[str, Any]:
     return {
         "Sid": sid,
         "Effect": "Allow",
@@ -175,11 +139,17 @@ def _statement(
     }
 
 
-def build_policy(target: Target, data: DataDefinition = DATA) -> dict[str, Any]:
-    """The policy document: least privilege on exactly the stores in `data`."""
-    tables = [target.table_arn(t.key) for t in data.tables]
-    indexes = [f"{target.table_arn(t.key)}/index/*" for t in data.tables if t.indexes]
-    streams = [f"{target.table_arn(t.key)}/stream/*" for t in data.tables if t.stream]
+def build_policy(
+    names: Names,
+    data: DataDefinition = DATA,
+    deployment: DeploymentDefinition = DEPLOYMENT,
+    *,
+    tracing: bool | None = None,
+) -> dict[str, Any]:
+    """The policy document: least privilege on exactly the resources of the definitions."""
+    tables = [names.table_arn(t.key) for t in data.tables]
+    indexes = [f"{names.table_arn(t.key)}/index/*" for t in data.tables if t.indexes]
+    streams = [f"{names.table_arn(t.key)}/stream/*" for t in data.tables if t.stream]
     statements = [_statement("Tables", TABLE_ACTIONS, tables)]
     if indexes:
         statements.append(_statement("TableIndexes", INDEX_ACTIONS, indexes))
@@ -187,76 +157,79 @@ def build_policy(target: Target, data: DataDefinition = DATA) -> dict[str, Any]:
         statements.append(_statement("TableStreams", STREAM_ACTIONS, streams))
     if data.buckets:
         statements.append(
-            _statement(
-                "BucketObjects",
-                OBJECT_ACTIONS,
-                [f"{target.bucket_arn(b.key)}/*" for b in data.buckets],
-            )
+            _statement("BucketObjects", OBJECT_ACTIONS, [f"{names.bucket_arn(b.key)}/*" for b in data.buckets])
         )
-        statements.append(
-            _statement(
-                "Buckets",
-                BUCKET_ACTIONS,
-                [target.bucket_arn(b.key) for b in data.buckets],
-            )
-        )
-    statements.append(
-        _statement("UserPool", USER_POOL_ACTIONS, [target.user_pool_arn()])
-    )
-    statements.append(_statement("Logs", LOG_ACTIONS, [target.log_group_arn()]))
+        statements.append(_statement("Buckets", BUCKET_ACTIONS, [names.bucket_arn(b.key) for b in data.buckets]))
+    failure_queues = sorted({c.on_failure_queue for c in deployment.stream_consumers})
+    if failure_queues:
+        statements.append(_statement("FailureQueues", QUEUE_ACTIONS, [names.queue_arn(q) for q in failure_queues]))
+    statements.append(_statement("UserPool", USER_POOL_ACTIONS, [names.user_pool_arn]))
+    log_group = names.log_group_arn()
+    log_actions = (*LOG_ACTIONS, "logs:CreateLogGroup") if names.functions_create_log_groups else LOG_ACTIONS
+    statements.append(_statement("Logs", log_actions, [log_group, f"{log_group}:*"]))
+    if deployment.api.tracing if tracing is None else tracing:
+        statements.append(_statement("Tracing", TRACING_ACTIONS, ["*"]))
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _sub(value: str) -> Any:
+    return {"Fn::Sub": value} if "${" in value else value
+
+
+def as_cloudformation(policy: dict[str, Any]) -> dict[str, Any]:
+    """The same document with every `${...}` resource wrapped in Fn::Sub."""
+    statements = []
+    for statement in policy["Statement"]:
+        resource = statement["Resource"]
+        resource = [_sub(r) for r in resource] if isinstance(resource, list) else _sub(resource)
+        statements.append({**statement, "Resource": resource})
+    return {**policy, "Statement": statements}
+
+
+def stack_policy(data: DataDefinition = DATA, deployment: DeploymentDefinition = DEPLOYMENT) -> dict[str, Any]:
+    """The policy of the stack's FunctionRole, in CloudFormation form."""
+    return as_cloudformation(build_policy(stack_names(), data, deployment))
+
+
+def concrete_names(stage: str, *, account_id: str, region: str, user_pool_arn: str, app: str = "game-backend") -> Names:
+    """The names of a stage in one account and region (the chalice deploy path)."""
+    prefix = stage_environment(stage).get("TABLE_PREFIX") or f"game-{stage}"
+    partition = user_pool_arn.split(":")[1] if user_pool_arn.startswith("arn:") else "aws"
+    return Names(
+        prefix=prefix,
+        account=account_id,
+        region=region,
+        partition=partition,
+        user_pool_arn=user_pool_arn,
+        # chalice deploy names each function after the app and stage (the API handler is
+        # `<app>-<stage>`, the others `<app>-<stage>-<name>`) and so their log groups.
+        log_group=f"/aws/lambda/{app}-{stage}*",
+        functions_create_log_groups=True,
+    )
 
 
 def render(policy: dict[str, Any]) -> str:
     return json.dumps(policy, indent=2) + "\n"
 
 
-def policy_path(stage: str, project_dir: Path = PROJECT_DIR) -> Path:
-    name = str(
-        stage_block(stage, project_dir).get("iam_policy_file", f"policy-{stage}.json")
-    )
-    return project_dir / ".chalice" / name
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tools.iam", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m tools.iam", description=__doc__.split("\n")[0])
     parser.add_argument("--stage", default="prod")
-    parser.add_argument(
-        "--account-id",
-        help="AWS account id (12 digits); default: from USER_POOL_ARN, else *",
-    )
-    parser.add_argument(
-        "--region", help="AWS region; default: from USER_POOL_ARN, else *"
-    )
-    parser.add_argument(
-        "--out", type=Path, help="where to write (default: the stage's iam_policy_file)"
-    )
-    parser.add_argument(
-        "--check", action="store_true", help="fail if the file differs, write nothing"
-    )
+    parser.add_argument("--account-id", help="12 digits: print the concrete policy of this account")
+    parser.add_argument("--region", help="with --account-id: the region")
+    parser.add_argument("--user-pool-arn", default="", help="with --account-id: the stage's user pool")
     args = parser.parse_args(argv)
-
-    if args.account_id and not (
-        args.account_id.isdigit() and len(args.account_id) == 12
-    ):
-        parser.error(f"--account-id must be 12 digits, got {args.account_id!r}")
-    target = resolve_target(args.stage, account_id=args.account_id, region=args.region)
-    text = render(build_policy(target))
-    out: Path = args.out or policy_path(args.stage)
-    if args.check:
-        current = out.read_text(encoding="utf-8") if out.exists() else ""
-        if current != text:
-            print(
-                f"{out} is out of date: run python -m tools.iam --stage {args.stage}",
-                file=sys.stderr,
-            )
-            return 1
+    if args.account_id is None:
+        stage_environment(args.stage)  # fails clearly on an unknown stage
+        sys.stdout.write(render(stack_policy()))
         return 0
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
-    print(f"wrote {out}", file=sys.stderr)
+    if not (args.account_id.isdigit() and len(args.account_id) == 12):
+        parser.error(f"--account-id must be 12 digits, got {args.account_id!r}")
+    if not args.region:
+        parser.error("--region is needed with --account-id")
+    pool = args.user_pool_arn or f"arn:aws:cognito-idp:{args.region}:{args.account_id}:userpool/*"
+    names = concrete_names(args.stage, account_id=args.account_id, region=args.region, user_pool_arn=pool)
+    sys.stdout.write(render(build_policy(names)))
     return 0
 
 

@@ -1,22 +1,18 @@
-"""Idempotent provisioning from the data definition: tables, buckets, the user pool.
+"""Idempotent provisioning of the local stand-in from the data definition.
 
 Everything here is driven by `chalicelib.storage.schema.DATA` and takes boto3 clients as
-parameters, so the same code provisions the local stand-in and real AWS. Existing
-resources are found by name and left alone (or completed: a missing index, stream, TTL
-or CORS rule is added); nothing is ever created twice.
+parameters. Existing resources are found by name and left alone (or completed: a missing
+index, stream, TTL or CORS rule is added); nothing is ever created twice. The pool is made
+as the stack makes it (no public sign-up).
 
-    python -m tools.provision --stage prod [--endpoint-url URL] [--region R]
-
-provisions the stage and writes the resulting names and ARNs into that stage's
-`environment_variables` in `.chalice/config.json` (the file is rewritten only when
-something changed).
+AWS itself is never provisioned from here: CloudFormation creates every AWS resource from
+the same definitions (tools.cfn, `make deploy`), so the deploy state lives in the stack and
+nothing is written into the tracked `.chalice/config.json`.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -242,6 +238,8 @@ def ensure_user_pool(cognito: Any, name: str, *, report: Report = _quiet) -> dic
             UsernameConfiguration={"CaseSensitive": False},
             Policies={"PasswordPolicy": PASSWORD_POLICY},
             AccountRecoverySetting={"RecoveryMechanisms": [{"Priority": 1, "Name": "verified_email"}]},
+            # As in the stack: accounts are made by the auth service, never by a public SignUp.
+            AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
         )
         report(f"created user pool {name}")
         found = find_user_pool(cognito, name)
@@ -379,66 +377,13 @@ def write_stage_environment(stage: str, env: dict[str, str], config_path: Path =
     return True
 
 
-def _clients(endpoint_url: str | None, region: str) -> dict[str, Any]:
-    import boto3
-
-    session = boto3.session.Session(region_name=region)
-    return {
-        service: session.client(service, endpoint_url=endpoint_url)  # type: ignore[call-overload]
-        for service in ("dynamodb", "s3", "cognito-idp", "sts")
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tools.provision",
-        description="Provision a stage's tables, buckets and user pool from the data "
-        "definition and write the names and ARNs into .chalice/config.json.",
-    )
-    parser.add_argument("--stage", required=True)
-    parser.add_argument("--endpoint-url", default=os.environ.get("AWS_ENDPOINT_URL"))
-    parser.add_argument(
-        "--region",
-        default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
-    )
-    parser.add_argument("--config", type=Path, default=CHALICE_CONFIG)
-    args = parser.parse_args(argv)
-    if args.stage == "local":
-        parser.error(
-            "the local stage is provisioned by `python -m local_backend.run`; its config "
-            "must not hold names and ids (chalice local would override the run command's)"
-        )
-    config = json.loads(args.config.read_text())
-    if args.stage not in config.get("stages", {}):
-        parser.error(f"no stage {args.stage!r} in {args.config.name}")
-    variables = config["stages"][args.stage].get("environment_variables", {})
-    prefix = variables.get("TABLE_PREFIX") or f"game-{args.stage}"
-    region = args.region or "us-east-1"
-    clients = _clients(args.endpoint_url, region)
-    bucket_names = {}
-    for bucket in DATA.buckets:
-        existing = variables.get(env_key("BUCKET", bucket.key))
-        if existing:
-            bucket_names[bucket.key] = existing
-        elif args.endpoint_url is None:
-            account = clients["sts"].get_caller_identity()["Account"]
-            bucket_names[bucket.key] = bucket_name(prefix, bucket.key, account)
-    outputs = provision(
-        dynamodb=clients["dynamodb"],
-        s3=clients["s3"],
-        cognito=clients["cognito-idp"],
-        prefix=prefix,
-        region=region,
-        bucket_names=bucket_names,
-        report=lambda line: print(line, file=sys.stderr),
-    )
-    changed = write_stage_environment(args.stage, outputs["env"], args.config)
-    print(json.dumps(outputs, indent=2))
     print(
-        f"{args.config.name}: stage {args.stage} " + ("updated" if changed else "already up to date"),
+        "tools.provision provisions the local stand-in only (python -m local_backend.run does it).\n"
+        "AWS is provisioned by CloudFormation from the same definitions: make deploy (see README, Deploying).",
         file=sys.stderr,
     )
-    return 0
+    return 2
 
 
 if __name__ == "__main__":

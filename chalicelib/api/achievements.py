@@ -44,6 +44,7 @@ def list_achievements(call: Call) -> dict[str, Any]:
     response=ProgressResult,
     tags=("achievements",),
     errors=(400, 403, 404),
+    idempotent=True,
 )
 def report_progress(call: Call, achievement_id: str) -> dict[str, Any]:
     """Report steps of an incremental achievement the client may report; unlocks at the target."""
@@ -61,6 +62,7 @@ def report_progress(call: Call, achievement_id: str) -> dict[str, Any]:
     response=GrantResult,
     tags=("admin", "achievements"),
     errors=(400, 403, 404),
+    idempotent=True,
 )
 def admin_grant(call: Call, achievement_id: str) -> dict[str, Any]:
     """Grant an achievement (and its reward, once) to the player the body names."""
@@ -68,6 +70,27 @@ def admin_grant(call: Call, achievement_id: str) -> dict[str, Any]:
     if deps["players_repo"].get_profile(call.body.player_id) is None:
         raise NotFound("no such player", details={"field": "player_id"})
     return achievements.grant(player_id=call.body.player_id, achievement_id=achievement_id, **deps)
+
+
+@route(
+    bp,
+    "/admin/players/{player_id}/achievements/{achievement_id}/progress",
+    methods=("POST",),
+    auth="admin",
+    body=ProgressReport,
+    response=ProgressResult,
+    tags=("admin", "achievements"),
+    errors=(400, 403, 404),
+    idempotent=True,
+)
+def admin_report_progress(call: Call, player_id: str, achievement_id: str) -> dict[str, Any]:
+    """The game server's progress report for a player, also for achievements clients may not report."""
+    deps = _deps()
+    if deps["players_repo"].get_profile(player_id) is None:
+        raise NotFound("no such player", details={"field": "player_id"})
+    return achievements.report_progress(
+        player_id=player_id, achievement_id=achievement_id, steps=call.body.steps, reporter="server", **deps
+    )
 
 
 @route(

@@ -29,6 +29,7 @@ from chalicelib.models.players import (
     AccountStatusView,
     BanRequest,
     DeletedView,
+    PlayerPatch,
     PlayerPublic,
     ServerStatsUpdate,
     StatsView,
@@ -106,6 +107,24 @@ def admin_delete_player(call: Call, player_id: str) -> dict[str, Any]:
     )
 
 
+@route(
+    bp,
+    "/admin/players/{player_id}",
+    methods=("PATCH",),
+    auth="admin",
+    body=PlayerPatch,
+    response=PlayerPublic,
+    tags=("admin",),
+    errors=(400, 403, 404),
+)
+def admin_rename_player(call: Call, player_id: str) -> dict[str, Any]:
+    """Rename a player (moderation), under the same display-name rule as the player's own."""
+    repo = PlayersRepository()
+    if repo.get_profile(player_id) is None:
+        raise NotFound("no such player")
+    return players.rename(player_id=player_id, username="", display_name=call.body.display_name, repo=repo)
+
+
 @route(bp, "/admin/players/{player_id}/stats", auth="admin", response=StatsView, tags=TAGS, errors=(403,))
 def admin_get_stats(call: Call, player_id: str) -> dict[str, Any]:
     """Read any player's stats."""
@@ -121,6 +140,7 @@ def admin_get_stats(call: Call, player_id: str) -> dict[str, Any]:
     response=StatsView,
     tags=TAGS,
     errors=(400, 403, 404),
+    idempotent=True,
 )
 def admin_post_stats(call: Call, player_id: str) -> dict[str, Any]:
     """The game server's path: write any stat, server-only ones included, for a player."""

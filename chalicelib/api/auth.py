@@ -53,7 +53,7 @@ def create_guest(call: Call) -> dict[str, Any]:
 def login(call: Call) -> dict[str, Any]:
     """Sign in with a username (or an upgraded account's email) and password; 403 `account_banned` when banned."""
     return auth.login(
-        username=call.body.username, password=call.body.password, repo=PlayersRepository(), accounts=AccountsGateway()
+        username=call.body.identity, password=call.body.password, repo=PlayersRepository(), accounts=AccountsGateway()
     )
 
 

@@ -19,10 +19,9 @@ from chalicelib.models.events import (
     SeedEventsResponse,
     SummaryQuery,
 )
-from chalicelib.services import account_status, analytics, events
+from chalicelib.services import analytics, events
 from chalicelib.storage.analytics import AnalyticsRepository
 from chalicelib.storage.events import EventsRepository
-from chalicelib.storage.players import PlayersRepository
 
 bp = Blueprint(__name__)
 
@@ -60,20 +59,12 @@ def admin_analytics_summary(call: Call) -> dict[str, Any]:
     )
 
 
-def count_stream_records(records: list[dict[str, Any]]) -> analytics.CountReport:
-    """The events stream handler's body (app.py): count first inserts into the analytics.
-
-    Records of deleted or banned accounts are not counted: nothing is written for them.
-    """
-    records = account_status.records_of_active_players(records, repo=PlayersRepository())
-    return analytics.count_records(records=records, config=get_game_config().events, repo=AnalyticsRepository())
-
-
 def _seed_ingest(call: Call, batch: SeedEventBatch) -> dict[str, Any]:
     result = events.ingest_seed(
         player_id=call.player_id,
         events=batch.events,
         batch_timestamp=batch.batch_timestamp,
+        batch_id=batch.batch_id,
         config=get_game_config().events,
         repo=EventsRepository(),
     )

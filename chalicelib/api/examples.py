@@ -12,6 +12,7 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/auth/refresh"): {"refresh_token": "eyJjdHkiOiJKV1QiLCJlbmMi..."},
     ("POST", "/auth/upgrade"): {"email": "ace@example.com", "password": "correct horse battery"},
     ("PATCH", "/players/me"): {"display_name": "Ace Pilot"},
+    ("PATCH", "/admin/players/{player_id}"): {"display_name": "Renamed Player"},
     ("POST", "/players/me/stats"): {"updates": {"kills": 3, "high_score": 1200, "level": 4}},
     ("POST", "/admin/players/{player_id}/stats"): {"updates": {"rating": 1250}},
     ("POST", "/leaderboards/{board_id}/scores"): {"score": 1200},
@@ -29,6 +30,7 @@ EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
             }
         ]
     },
+    ("POST", "/admin/players/{player_id}/achievements/{achievement_id}/progress"): {"steps": 1},
     ("POST", "/admin/players/{player_id}/ban"): {"reason": "cheating: impossible scores on 2026-11-30"},
     ("POST", "/admin/players/{player_id}/unban"): {"reason": "appeal accepted"},
     ("PUT", "/saves/{slot}"): {"data": {"level": 3, "coins": 120}, "expected_version": 0},

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 from pydantic import BaseModel, ValidationError
 
+from chalicelib.api import idempotency
 from chalicelib.api.identity import authenticate, gateway_authorizer
 from chalicelib.config import get_settings
 from chalicelib.errors import AppError, Forbidden, Invalid, TooLarge
@@ -47,6 +49,7 @@ class RouteDoc:
     tags: tuple[str, ...]
     errors: tuple[int, ...]
     produces: tuple[str, ...] = ()  # content types of a success body that is not JSON (e.g. "text/html")
+    idempotent: bool = False
 
 
 ROUTES: list[RouteDoc] = []
@@ -87,11 +90,14 @@ def error_body(error: AppError) -> dict[str, Any]:
     return body
 
 
-def error_response(error: AppError) -> Response:
+def error_response(error: AppError, request_id: str | None = None) -> Response:
     headers: dict[str, str | list[str]] = dict(JSON_HEADERS)
     if error.retry_after is not None:
         headers["Retry-After"] = str(int(error.retry_after))
-    return Response(body=error_body(error), status_code=error.status, headers=headers)
+    body = error_body(error)
+    if error.status >= 500 and request_id:
+        body["request_id"] = request_id  # what to quote when reporting it; details are in the logs
+    return Response(body=body, status_code=error.status, headers=headers)
 
 
 def _field_of(loc: tuple[Any, ...], prefix: str) -> str:
@@ -99,10 +105,25 @@ def _field_of(loc: tuple[Any, ...], prefix: str) -> str:
     return ".".join([prefix, *parts]) if prefix else ".".join(parts)
 
 
-def invalid_from(exc: ValidationError, prefix: str) -> Invalid:
+def _named_field(model: type[BaseModel] | None, message: str) -> str:
+    """For a cross-field error (no location): the model's field its message names first."""
+    if model is None:
+        return ""
+    names = [f.alias or n for n, f in model.model_fields.items()]
+    found = [(m.start(), n) for n in names if (m := re.search(rf"(?<![\w.]){re.escape(n)}(?![\w])", message))]
+    return min(found)[1] if found else ""
+
+
+def invalid_from(
+    exc: ValidationError, prefix: str, *, model: type[BaseModel] | None = None, where: str = "body"
+) -> Invalid:
     errors = exc.errors(include_url=False, include_input=False, include_context=False)
     first = errors[0]
-    name = _field_of(tuple(first["loc"]), prefix) or prefix or "body"
+    name = (
+        _field_of(tuple(first["loc"]), prefix)
+        or ".".join(p for p in (prefix, _named_field(model, first["msg"])) if p)
+        or where
+    )
     message = f"{name}: {first['msg']}"
     details = {
         "field": name,
@@ -146,15 +167,20 @@ def validate_body(model: type[BaseModel], data: Any) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise invalid_from(exc, "") from None
+        raise invalid_from(exc, "", model=model) from None
 
 
 def validate_query(model: type[BaseModel], request: Request) -> Any:
-    params = dict(request.query_params or {})
+    raw: Any = request.query_params or {}
+    for name in raw:
+        # A repeated parameter (?ids=a&ids=b) is refused, never silently cut to one value.
+        if hasattr(raw, "getlist") and len(raw.getlist(name)) > 1:
+            raise Invalid(f"{name}: give it once (a list is comma-separated)", field=name)
+    params = dict(raw)
     try:
         return model.model_validate(params)
     except ValidationError as exc:
-        raise invalid_from(exc, "") from None
+        raise invalid_from(exc, "", model=model, where="query") from None
 
 
 def to_jsonable(result: Any) -> Any:
@@ -190,6 +216,8 @@ def run_view(
     params: dict[str, Any],
     raw_body: bool = False,
     deleted_ok: bool = False,
+    idempotent: bool = False,
+    lambda_context: Any = None,
 ) -> Response:
     request_id = str((request.context or {}).get("requestId") or uuid.uuid4())
     logger.append_keys(request_id=request_id, path=request.path, method=request.method)
@@ -215,6 +243,22 @@ def run_view(
             call.body = validate_body(body_model, data) if body_model is not None else data
         if query_model is not None:
             call.query = validate_query(query_model, request)
+        key = idempotency.key_of(request.headers) if idempotent and claims is not None else None
+        if key is not None and claims is not None:
+            body, replayed = idempotency.run_once(
+                player_id=claims.sub,
+                key=key,
+                request={"method": request.method, "path": request.path, "params": params,
+                         "query": dict(request.query_params or {}), "body": to_jsonable(call.body)},
+                handler=lambda: to_jsonable(handler(call, **params)),
+                lambda_context=lambda_context,
+            )
+            headers = dict(JSON_HEADERS)
+            if replayed:
+                headers["Idempotent-Replayed"] = "true"
+            elif auth == "admin" and request.method != "GET":
+                audit_admin_write(call, handler.__name__, params, status)
+            return Response(body=body, status_code=status, headers=headers)
         result = handler(call, **params)
         response = (
             result
@@ -227,16 +271,16 @@ def run_view(
     except AppError as error:
         if error.status >= 500:
             logger.warning("request failed", extra={"code": error.code, "error": error.message})
-        return error_response(error)
+        return error_response(error, request_id)
     except ClientError as exc:
         translated = translate_client_error(exc)
         logger.warning(
             "store error", extra={"code": translated.code, "aws_code": exc.response.get("Error", {}).get("Code")}
         )
-        return error_response(translated)
+        return error_response(translated, request_id)
     except BotoCoreError as exc:
         logger.warning("store unreachable", extra={"error": str(exc)})
-        return _unavailable()
+        return _unavailable(request_id)
     except Exception:  # noqa: BLE001 - the one place that turns any surprise into a clean 500
         logger.exception("unexpected failure")
         return Response(
@@ -276,8 +320,8 @@ class _Unavailable(AppError):
     code = "unavailable"
 
 
-def _unavailable() -> Response:
-    return error_response(_Unavailable("the store is unreachable, retry shortly", retry_after=2))
+def _unavailable(request_id: str | None = None) -> Response:
+    return error_response(_Unavailable("the store is unreachable, retry shortly", retry_after=2), request_id)
 
 
 def _first_line(text: str | None) -> str:
@@ -302,17 +346,22 @@ def route(
     content_types: tuple[str, ...] = ("application/json",),
     produces: tuple[str, ...] = (),
     deleted_ok: bool = False,
+    idempotent: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a thin route: `handler(call, **path_params)` returns a model or a dict.
 
     Every route with a caller refuses a deleted (401 `account_deleted`) or banned (403
     `account_banned`) account; `deleted_ok` lets a deleted one through (finishing its erasure).
+    `idempotent` routes honour an `Idempotency-Key` header (chalicelib.api.idempotency).
     """
 
     def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(handler)
         def view(**params: Any) -> Response:
-            return run_view(bp.current_request, auth, body, query, status, handler, params, raw_body, deleted_ok)
+            context = bp.lambda_context if idempotent else None
+            return run_view(
+                bp.current_request, auth, body, query, status, handler, params, raw_body, deleted_ok, idempotent, context
+            )
 
         kwargs: dict[str, Any] = {"methods": list(methods), "content_types": list(content_types)}
         authorizer = gateway_authorizer() if auth != "none" else None
@@ -334,6 +383,7 @@ def route(
                     tags=tags,
                     errors=errors,
                     produces=produces,
+                    idempotent=idempotent,
                 )
             )
         return handler

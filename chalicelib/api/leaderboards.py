@@ -25,7 +25,7 @@ from chalicelib.models.leaderboards import (
     SubmitResult,
     TopQuery,
 )
-from chalicelib.services import leaderboards
+from chalicelib.services import leaderboards, players
 from chalicelib.storage.leaderboards import LeaderboardsRepository
 from chalicelib.storage.players import PlayersRepository
 
@@ -34,7 +34,7 @@ TAGS = ("leaderboards",)
 
 
 def _names(ids: list[str]) -> dict[str, str]:
-    return PlayersRepository().display_names(ids)
+    return players.shown_names(PlayersRepository().display_names(ids))
 
 
 @route(bp, "/leaderboards", response=BoardsView, tags=TAGS)
@@ -83,6 +83,7 @@ def get_me(call: Call, board_id: str) -> dict[str, Any]:
     response=SubmitResult,
     tags=TAGS,
     errors=(400, 403, 404, 409),
+    idempotent=True,
 )
 def post_score(call: Call, board_id: str) -> dict[str, Any]:
     """Submit a score for the caller by the board's write mode; the entry and its rank."""

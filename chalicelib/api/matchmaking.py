@@ -34,6 +34,7 @@ TAGS = ("matchmaking",)
     status=201,
     tags=TAGS,
     errors=(400, 409),
+    idempotent=True,
 )
 def create_ticket(call: Call) -> dict[str, Any]:
     """Queue up (a party: name its members, who each join); 409 with your open ticket."""

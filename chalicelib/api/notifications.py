@@ -82,6 +82,7 @@ def delete_notification(call: Call, notification_id: str) -> dict[str, Any]:
     status=201,
     tags=("admin", "notifications"),
     errors=(400, 403, 404),
+    idempotent=True,
 )
 def admin_send(call: Call) -> dict[str, Any]:
     """Send a notification to one player, or one broadcast that every player sees."""

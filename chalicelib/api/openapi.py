@@ -10,6 +10,7 @@ from chalice import Blueprint
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from chalicelib.api import idempotency
 from chalicelib.api.examples import EXAMPLES
 from chalicelib.api.http import MAX_PATH_PARAM, ROUTES, Call, RouteDoc, route
 from chalicelib.config import get_settings
@@ -22,7 +23,7 @@ ERROR_TEXT = {
     401: "No token, or a token that is not valid; code `account_deleted`: the account was deleted",
     403: "Not yours, or not an admin; code `account_banned`: the account is banned",
     404: "Not found",
-    409: "Conflict; `details` holds the current state",
+    409: "Conflict; `details` holds the current state (or `idempotency_key_reused`, `idempotency_in_progress`)",
     413: "Body or value too large",
     414: "URI too long (answered by the HTTP front end, before the app)",
     429: "Too many requests; see `Retry-After`",
@@ -69,6 +70,22 @@ def build_document(routes: list[RouteDoc] | None = None) -> dict[str, Any]:
                     "schema": {"type": "string", "minLength": 1, "maxLength": MAX_PATH_PARAM},
                 }
             )
+        if doc.idempotent:
+            operation["parameters"].append(
+                {
+                    "name": idempotency.HEADER,
+                    "in": "header",
+                    "required": False,
+                    "description": (
+                        "Makes the write safe to retry: one key per logical call, reused on every retry. "
+                        "The same key and request answer the first answer again (header `Idempotent-Replayed: "
+                        f"true`) for {get_settings().idempotency_ttl_seconds // 3600} hours; the same key with "
+                        "another request is a 409 `idempotency_key_reused`; while the first is still running, "
+                        "a 409 `idempotency_in_progress`. An error answer keeps nothing: its retry runs again."
+                    ),
+                    "schema": {"type": "string", "pattern": idempotency.KEY_PATTERN.pattern},
+                }
+            )
         if doc.query is not None:
             qschema = doc.query.model_json_schema(mode="validation")
             required = set(qschema.get("required", []))
@@ -107,6 +124,8 @@ def build_document(routes: list[RouteDoc] | None = None) -> dict[str, Any]:
             operation["security"] = []
         if doc.auth == "admin":
             codes |= {403}
+        if doc.idempotent:
+            codes |= {409}
         for code in sorted(codes):
             operation["responses"][str(code)] = {
                 "description": ERROR_TEXT.get(code, "Error"),

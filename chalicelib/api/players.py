@@ -56,7 +56,14 @@ def get_my_stats(call: Call) -> dict[str, Any]:
 
 
 @route(
-    bp, "/players/me/stats", methods=("POST",), body=StatsUpdate, response=StatsView, tags=("stats",), errors=(400, 403)
+    bp,
+    "/players/me/stats",
+    methods=("POST",),
+    body=StatsUpdate,
+    response=StatsView,
+    tags=("stats",),
+    errors=(400, 403),
+    idempotent=True,
 )
 def post_my_stats(call: Call) -> dict[str, Any]:
     """Update client-writable stats by their declared aggregation; all or nothing."""

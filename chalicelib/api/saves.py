@@ -53,7 +53,9 @@ def get_save(call: Call, slot: str) -> SlotView:
     return SlotView.model_validate(view)
 
 
-@route(bp, "/saves/{slot}", methods=("PUT",), body=SaveWrite, response=SaveWritten, tags=TAGS, errors=(409,))
+@route(
+    bp, "/saves/{slot}", methods=("PUT",), body=SaveWrite, response=SaveWritten, tags=TAGS, errors=(409,), idempotent=True
+)
 def put_save(call: Call, slot: str) -> dict[str, Any]:
     """Write the slot if it is at `expected_version` (0 creates it); 409 with the current version if not."""
     return saves.put_slot(
@@ -107,6 +109,7 @@ def start_upload(call: Call, slot: str) -> dict[str, Any]:
     response=SaveWritten,
     tags=TAGS,
     errors=(404, 409),
+    idempotent=True,
 )
 def commit_upload(call: Call, slot: str) -> dict[str, Any]:
     """Check the uploaded object's size and SHA-256 and make it the slot's next version."""
@@ -161,6 +164,7 @@ class SeedProgressResponse(BaseModel):
     response=SeedProgressResponse,
     tags=("seed",),
     errors=(404, 409, 413),
+    idempotent=True,
 )
 def seed_user_progress(call: Call) -> dict[str, Any]:
     """Seed adapter over the saves service: save, load, list or delete a slot."""

@@ -29,7 +29,7 @@ def payload_as(model: type[BaseModel], payload: dict[str, Any]) -> Any:
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
-        raise invalid_from(exc, "payload") from None
+        raise invalid_from(exc, "payload", model=model) from None
 
 
 class SeedStatsEnvelope(SeedEnvelope):
@@ -51,6 +51,7 @@ class SeedStatsResponse(BaseModel):
     response=SeedStatsResponse,
     tags=("seed",),
     errors=(400, 403),
+    idempotent=True,
 )
 def seed_player_stats(call: Call) -> dict[str, Any]:
     """Seed adapter: `action` update (default), increment, or get over the stats service."""

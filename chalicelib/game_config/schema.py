@@ -25,6 +25,8 @@ class StatDef(Strict):
     # Largest absolute value one request may add (sum) or set (others: unchecked).
     max_delta: float | None = Field(default=None, gt=0)
     writer: Literal["client", "server"] = "client"
+    # Sum stats: whether a client may send a negative change (the server always may).
+    client_decrease: bool = True
     default: float = 0
     description: str = ""
 
@@ -43,6 +45,8 @@ class StatDef(Strict):
                     raise ValueError(f"{name} must be a whole number for an int stat")
         if (self.min is not None and self.default < self.min) or (self.max is not None and self.default > self.max):
             raise ValueError("default is outside [min, max]")
+        if not self.client_decrease and self.aggregation != "sum":
+            raise ValueError("client_decrease applies to sum stats only")
         return self
 
     def client_view(self) -> dict[str, Any]:
@@ -70,6 +74,9 @@ class BoardDef(Strict):
     max_delta: float | None = Field(default=None, gt=0)
     writer: Literal["client", "server"] = "client"
     source_stat: Ident | None = None
+    # A board with a source_stat refuses direct client scores (403 board_fed_by_stat)
+    # unless this allows both.
+    direct_scores: bool = False
     # Rank counters every write touches are spread over this many items (may only grow).
     counter_shards: int = Field(default=4, ge=1, le=16)
     # The score index is split over this many partitions; top-N queries each one.
@@ -324,6 +331,10 @@ class GameConfig(Strict):
             if board.write_mode == "sum":
                 if stat.aggregation != "sum":
                     raise ValueError(f"{where}: a sum board follows the changes of a sum stat")
+            elif stat.aggregation == "sum":
+                raise ValueError(f"{where}: a sum stat feeds a sum board (with reset none for an all-time total)")
+            elif board.write_mode == "latest" and stat.aggregation != "latest":
+                raise ValueError(f"{where}: a latest board follows a latest stat")
             elif stat.min is None or stat.max is None or stat.min < board.min or stat.max > board.max:
                 raise ValueError(f"{where}: the stat's bounds must lie within the board's [min, max]")
         return self
@@ -353,6 +364,10 @@ class GameConfig(Strict):
                     raise ValueError(f"{where}.amount: must be a whole number for an int stat")
                 if stat.max_delta is not None and abs(ach.reward.amount) > stat.max_delta:
                     raise ValueError(f"{where}.amount: over the stat's max_delta {stat.max_delta:g}")
+                fed = [b for b, d in self.leaderboards.items() if d.source_stat == ach.reward.stat]
+                if fed:
+                    # The unlock's transaction does not carry the board's entry.
+                    raise ValueError(f"{where}.stat: {ach.reward.stat!r} feeds the leaderboard {fed[0]!r}")
         return self
 
     def stat(self, stat_id: str) -> StatDef | None:

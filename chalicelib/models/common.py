@@ -38,6 +38,7 @@ class ErrorBody(ResponseModel):
     error: str = Field(description="Human-readable message")
     code: str = Field(description="Machine-readable code")
     details: Any = None
+    request_id: str | None = Field(default=None, description="On a 5xx: the id to quote when reporting it")
 
 
 class SeedEnvelope(RequestModel):

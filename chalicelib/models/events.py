@@ -41,8 +41,11 @@ class EventRejection(ResponseModel):
 
 
 class EventBatchResult(ResponseModel):
-    accepted: int = Field(description="Events stored by this request")
-    duplicates: int = Field(description="Events already stored (resent), left as they were")
+    accepted: int = Field(
+        description="Events stored (and counted) by this request; over copies of a batch sent at once, "
+        "they add up to the distinct events"
+    )
+    duplicates: int = Field(description="Events already stored (resent, or stored by a concurrent copy), left as they were")
     rejected: list[EventRejection]
 
 

@@ -56,6 +56,7 @@ class BoardView(ResponseModel):
     max_delta: float | None = None
     writer: str
     source_stat: str | None = None
+    direct_scores: bool = Field(default=False, description="A board fed by a stat that also takes direct scores")
     current_period: str
     period_started_at: str | None = None
     next_reset_at: str | None = None

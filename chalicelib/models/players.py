@@ -13,22 +13,42 @@ from chalicelib.models.common import MAX_ABS_NUMBER, FiniteNumber, RequestModel,
 DISPLAY_NAME_MIN = 3
 DISPLAY_NAME_MAX = 24
 # Letters, digits, '.', '-', '_' and inner spaces; surrounding whitespace is trimmed and
-# runs of spaces collapse to one. The same rule is the documented pattern.
+# runs of spaces collapse to one. The same rule is the documented pattern. Letters and
+# digits of any script are printable; control, format (bidi overrides, zero-width
+# characters), combining-only, private-use and unassigned characters never match.
 DISPLAY_NAME_PATTERN = r"^\s*[\w.\-][\w .\-]*[\w.\-]\s*$"
 _SPACES = re.compile(r" {2,}")
+_ALLOWED = re.compile(r"^[\w.\- ]+$")
 
 
-def _display_name(value: str) -> str:
+def normalize_display_name(value: str) -> str:
+    """The one display-name rule (guest creation, profile, admin): the name as stored, or
+    ValueError saying why."""
     value = _SPACES.sub(" ", unicodedata.normalize("NFC", value).strip())
     if not DISPLAY_NAME_MIN <= len(value) <= DISPLAY_NAME_MAX:
         raise ValueError(f"must be {DISPLAY_NAME_MIN} to {DISPLAY_NAME_MAX} characters after trimming")
+    if not _ALLOWED.match(value) or value[0] == " " or value[-1] == " ":
+        raise ValueError("may hold letters, digits, inner spaces and . - _ only")
+    if any(unicodedata.category(ch)[0] in "CMZ" and ch != " " for ch in value):
+        raise ValueError("may not hold control, format, combining or separator characters")
     return value
+
+
+def shown_display_name(value: Any, fallback: str) -> str:
+    """A stored name as shown to others: names stored before the rule, or that break it,
+    are replaced by the fallback (never sent as they are)."""
+    if not isinstance(value, str):
+        return fallback
+    try:
+        return normalize_display_name(value)
+    except ValueError:
+        return fallback
 
 
 DisplayName = Annotated[
     str,
     Field(min_length=DISPLAY_NAME_MIN, max_length=DISPLAY_NAME_MAX, pattern=DISPLAY_NAME_PATTERN),
-    AfterValidator(_display_name),
+    AfterValidator(normalize_display_name),
 ]
 
 
@@ -55,7 +75,7 @@ def _document_stats(schema: dict[str, Any], writer: str) -> None:
             continue
         if stat.aggregation == "sum":
             cap = stat.max_delta if stat.max_delta is not None else MAX_ABS_NUMBER
-            low, high = -cap, cap
+            low, high = (-cap if writer == "server" or stat.client_decrease else 0), cap
         else:
             low = stat.min if stat.min is not None else -MAX_ABS_NUMBER
             high = stat.max if stat.max is not None else MAX_ABS_NUMBER
@@ -92,6 +112,9 @@ class StatsView(ResponseModel):
     player_id: str
     stats: dict[str, float | int]
     updated_at: str | None = None
+    unlocked: list[str] = Field(
+        default_factory=list, description="Achievements this update unlocked (their rewards are in `stats`)"
+    )
 
 
 class DeletedView(ResponseModel):

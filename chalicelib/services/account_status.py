@@ -6,14 +6,11 @@ account is one consistent GetItem that finds nothing (1 read request, 0 items).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from chalicelib.clock import Clock, iso, system_clock
 from chalicelib.errors import AccountBanned, AccountDeleted, ConditionFailed, Conflict, NotFound
 from chalicelib.storage.players import ACTIVE, BANNED, DELETED, PlayersRepository
-
-R = TypeVar("R", bound=Mapping[str, Any])
 
 
 def status_view(player_id: str, item: dict[str, Any] | None) -> dict[str, Any]:
@@ -45,16 +42,6 @@ def check_active(*, player_id: str, repo: PlayersRepository, allow_deleted: bool
     return status
 
 
-def inactive_players(*, player_ids: list[str], repo: PlayersRepository) -> set[str]:
-    """Which of these players are deleted or banned (batched by 100)."""
-    unique = list(dict.fromkeys(player_ids))
-    out: set[str] = set()
-    for start in range(0, len(unique), 100):
-        statuses = repo.account_statuses(unique[start : start + 100])
-        out |= {p for p, s in statuses.items() if s in (DELETED, BANNED)}
-    return out
-
-
 def mark_deleted(*, player_id: str, repo: PlayersRepository, clock: Clock = system_clock) -> None:
     repo.mark_deleted(player_id, iso(clock()))
 
@@ -79,18 +66,3 @@ def set_ban(
             "this account was deleted", code="account_deleted", details=status_view(player_id, failed.item)
         ) from None
     return status_view(player_id, item)
-
-
-def records_of_active_players(records: list[R], *, repo: PlayersRepository) -> list[R]:
-    """Stream records minus those of deleted or banned players (one BatchGetItem per 100 players)."""
-
-    def owner(record: Mapping[str, Any]) -> str | None:
-        image = (record.get("dynamodb") or {}).get("NewImage") or {}
-        value = (image.get("player_id") or {}).get("S")
-        return str(value) if value else None
-
-    owners = {p for p in (owner(r) for r in records) if p}
-    if not owners:
-        return list(records)
-    gone = inactive_players(player_ids=sorted(owners), repo=repo)
-    return [r for r in records if owner(r) not in gone]

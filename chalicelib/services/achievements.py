@@ -280,15 +280,16 @@ def evaluate_stat_change(
 
 
 @on_stat_change("achievements")
-def _on_stat_change(change: StatChange) -> None:
+def _on_stat_change(change: StatChange) -> list[str]:
     # The stat update is committed: a failure here is logged, and healed by the next
     # listing (GET /achievements unlocks thresholds already met).
     try:
-        evaluate_stat_change(
+        return evaluate_stat_change(
             change, config=get_game_config(), repo=AchievementsRepository(), players_repo=PlayersRepository()
         )
     except Exception:  # noqa: BLE001
         logger.exception("achievement evaluation failed", extra={"player_id": change.player_id})
+        return []
 
 
 @on_player_created("achievements")

@@ -1,15 +1,19 @@
 """Game events: validate a batch event by event, skip the ones already stored, store the rest.
 
 Each event is checked alone, so a bad one is rejected by index and the others kept.
-Duplicates are found with one BatchGetItem before the write (a batch of 25 costs one read
-request and one write request). Two copies racing past that check both write the same
-key: storage stays one item, and analytics counts the event once anyway (see analytics).
+A batch of up to 25 costs one BatchGetItem (stored ids, the player's markers) and one
+TransactWriteItems that stores the new events with their analytics counts, each event
+put only if absent. Copies racing past the read lose the condition, read again and are
+answered as duplicates: summed over concurrent resends, `accepted` is the number of
+distinct events, and each is counted once in the analytics.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import uuid
+from collections import Counter
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,10 +23,10 @@ from chalicelib.errors import Invalid, TooLarge
 from chalicelib.game_config.schema import EventsDef
 from chalicelib.models.events import MAX_BATCH, EventIn, SeedEvent
 from chalicelib.observability import logger, metrics
-from chalicelib.services import erasure
+from chalicelib.services import analytics, erasure
 from chalicelib.services.analytics import day_of
 from chalicelib.storage.analytics import AnalyticsRepository
-from chalicelib.storage.events import EventsRepository, StoredEvent
+from chalicelib.storage.events import EventsRepository, Outcome, StoredEvent
 
 Rejection = dict[str, Any]
 # Seed timestamps below this are not Unix seconds (Unity's Time.time counts from launch).
@@ -92,48 +96,81 @@ def _store(
 ) -> dict[str, Any]:
     rejected = [c for c in checked if isinstance(c, dict)]
     valid = [(i, c) for i, c in enumerate(checked) if isinstance(c, EventIn)]
-    duplicates = 0
+    in_batch_copies = 0
     unique: dict[str, tuple[int, EventIn]] = {}
     for index, event in valid:
         if event.event_id in unique:
-            duplicates += 1  # the same id twice in one batch: the second is a resend
+            in_batch_copies += 1  # the same id twice in one batch: the second is a resend
         else:
             unique[event.event_id] = (index, event)
-    stored = repo.existing(player_id, list(unique), now) if unique else set()
-    duplicates += len(stored)
+    day = day_of(now)
     expires_at = int(now) + config.retention_days * 86400
-    new = [
-        StoredEvent(
+    accepted = 0
+    unstored: list[str] = []
+    for attempt in range(repo.attempts if unique else 0):
+        # Read, then write only what is new in one transaction conditioned on it still
+        # being new: if another request stored any of it meanwhile, read again.
+        state = repo.state(player_id, list(unique), day, now)
+        new = [
+            StoredEvent(
+                player_id=player_id,
+                event_id=event_id,
+                type=event.type,
+                timestamp=event.timestamp,
+                session_id=event.session_id,
+                data=_compact(event.data),
+                received_at=now,
+                day=day,
+                expires_at=expires_at,
+            )
+            for event_id, (_, event) in unique.items()
+            if event_id not in state.stored
+        ]
+        if not new:
+            unstored = []
+            break
+        counts = analytics.batch_counts(
             player_id=player_id,
-            event_id=event.event_id,
-            type=event.type,
-            timestamp=event.timestamp,
-            session_id=event.session_id,
-            data=_compact(event.data),
-            received_at=now,
-            day=day_of(now),
-            expires_at=expires_at,
+            events=new,
+            day=day,
+            cohort=state.cohort,
+            active_today=state.active_today,
+            config=config,
+            attempt=attempt,
         )
-        for event_id, (_, event) in unique.items()
-        if event_id not in stored
-    ]
-    failed = set(repo.put_all(new)) if new else set()
-    for event_id in sorted(failed, key=lambda e: unique[e][0]):
+        outcome = repo.store(new, counts, now)
+        if outcome is Outcome.STORED:
+            accepted, unstored = len(new), []
+            break
+        unstored = [e.event_id for e in new]
+        if outcome is Outcome.BUSY and attempt + 1 < repo.attempts:
+            repo.sleep(min(0.025 * 2**attempt, 0.5))
+    for event_id in unstored:
         rejected.append(_reject(unique[event_id][0], "unavailable", "not stored: the store is busy, send it again"))
     rejected.sort(key=lambda r: int(r["index"]))
-    accepted = len(new) - len(failed)
+    duplicates = in_batch_copies + len(unique) - accepted - len(unstored)
     metrics.add_metric(name="EventsAccepted", unit="Count", value=accepted)
     logger.info(
         "events ingested",
-        extra={"accepted": accepted, "duplicates": duplicates, "rejected": len(rejected), "unstored": len(failed)},
+        extra={"accepted": accepted, "duplicates": duplicates, "rejected": len(rejected), "unstored": len(unstored)},
     )
     return {"accepted": accepted, "duplicates": duplicates, "rejected": rejected}
 
 
-def seed_event_id(event: SeedEvent) -> str:
-    """The seed client sends no event id and re-queues a failed batch under a new batch id,
-    so the id is a hash of the event's own fields: type, timestamp, session and data."""
-    basis = _compact([event.eventType, event.timestamp, event.sessionId, event.eventData or {}])
+def seed_event_id(event: SeedEvent, *, copy: int = 0, batch_id: str | None = None, index: int = 0) -> str:
+    """The seed client sends no event id and re-queues a failed batch's events under a new
+    batch id, so an event with a timestamp is known by its own fields (type, timestamp,
+    session, data) and by `copy`: how many identical events came before it in the batch
+    (two events tracked in one frame share Unity's Time.time). Without a timestamp the
+    fields tell nothing apart: the id comes from the batch id and the position when the
+    client sent one (a client that keeps it on resend is recognised), else it is new."""
+    if event.timestamp is None:
+        if not batch_id:
+            return "seed-" + uuid.uuid4().hex[:40]
+        basis = _compact(["batch", batch_id, index, event.eventType, event.sessionId, event.eventData or {}])
+    else:
+        fields: list[Any] = [event.eventType, event.timestamp, event.sessionId, event.eventData or {}]
+        basis = _compact([*fields, copy] if copy else fields)  # copy 0: the id of earlier versions
     return "seed-" + hashlib.sha256(basis.encode("utf-8")).hexdigest()[:40]
 
 
@@ -150,6 +187,7 @@ def ingest_seed(
     batch_timestamp: float | None,
     config: EventsDef,
     repo: EventsRepository,
+    batch_id: str | None = None,
     clock: Clock = system_clock,
 ) -> dict[str, Any]:
     """The seed's batch (`{eventType, playerId, eventData, timestamp, sessionId}` events) over
@@ -164,6 +202,7 @@ def ingest_seed(
     now = clock()
     fallback = _seed_time(batch_timestamp, now)
     checked: list[EventIn | Rejection] = []
+    copies: Counter[str] = Counter()
     for i, raw in enumerate(events):
         try:
             seed = SeedEvent.model_validate(raw)
@@ -172,13 +211,15 @@ def ingest_seed(
             where = ".".join(str(p) for p in err["loc"])
             checked.append(_reject(i, "invalid", f"payload.events.{i}.{where}: {err['msg']}".rstrip(".")))
             continue
+        same = _compact([seed.eventType, seed.timestamp, seed.sessionId, seed.eventData or {}])
         mapped = {
-            "event_id": seed_event_id(seed),
+            "event_id": seed_event_id(seed, copy=copies[same], batch_id=batch_id, index=i),
             "type": seed.eventType,
             "timestamp": _seed_time(seed.timestamp, fallback),
             "session_id": seed.sessionId or None,
             "data": seed.eventData or {},
         }
+        copies[same] += 1
         checked.append(check_event(i, mapped, config, now))
     return _store(player_id=player_id, checked=checked, config=config, repo=repo, now=now)
 

@@ -3,12 +3,17 @@
 A service that reacts to stat changes registers a listener at import; the stats service
 calls every listener after a successful update. Listeners must be idempotent: a client
 retry can deliver the same new value twice.
+
+A service whose data must move exactly with a stat (a board fed by a sum stat) registers
+a *stat feed* instead: its idempotent writes run before the stat is written, and its
+non-idempotent ones are operations committed in the stat update's own transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from chalicelib.observability import logger
 
@@ -25,7 +30,7 @@ class StatChange:
     at: float = 0.0
 
 
-StatListener = Callable[[StatChange], None]
+StatListener = Callable[[StatChange], Any]
 _stat_listeners: list[tuple[str, StatListener]] = []
 
 
@@ -40,10 +45,48 @@ def on_stat_change(name: str) -> Callable[[StatListener], StatListener]:
     return register
 
 
-def stat_changed(change: StatChange) -> None:
+def stat_changed(change: StatChange) -> dict[str, Any]:
+    """Call every listener; what each returned, by name (e.g. the achievements unlocked)."""
+    results: dict[str, Any] = {}
     for name, listener in list(_stat_listeners):
         logger.debug("stat hook", extra={"listener": name})
-        listener(change)
+        results[name] = listener(change)
+    return results
+
+
+@dataclass(frozen=True)
+class StatWritePlan:
+    """A validated stat update, before anything is written."""
+
+    player_id: str
+    # The values sent for max, min and latest stats.
+    values: dict[str, float]
+    # The changes sent for sum stats.
+    deltas: dict[str, float]
+    at: float
+    writer: str = "client"
+
+
+@dataclass(frozen=True)
+class StatFeed:
+    # Idempotent writes (e.g. a best-score board): done first, so a failure leaves the
+    # request safe to retry.
+    before: Callable[[StatWritePlan], None]
+    # Transaction operations committed together with the stat update (e.g. a sum board):
+    # built again on every attempt of the transaction.
+    ops: Callable[[StatWritePlan], list[dict[str, Any]]]
+
+
+_stat_feeds: dict[str, StatFeed] = {}
+
+
+def register_stat_feed(name: str, feed: StatFeed) -> StatFeed:
+    _stat_feeds[name] = feed
+    return feed
+
+
+def stat_feeds() -> list[StatFeed]:
+    return [_stat_feeds[name] for name in sorted(_stat_feeds)]
 
 
 PlayerListener = Callable[[str], None]

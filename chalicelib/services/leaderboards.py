@@ -11,18 +11,20 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import random
 import re
+import time
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from chalicelib.clock import Clock, iso, system_clock
-from chalicelib.errors import AppError, ConditionFailed, Conflict, Forbidden, Invalid, NotFound
+from chalicelib.errors import ConditionFailed, Conflict, Forbidden, Invalid, NotFound, Throttled
 from chalicelib.game_config import get_game_config
 from chalicelib.game_config.schema import BoardDef, GameConfig
 from chalicelib.observability import logger, metrics
 from chalicelib.services import erasure, notify, periods
-from chalicelib.services.hooks import StatChange, on_stat_change
+from chalicelib.services.hooks import StatFeed, StatWritePlan, register_stat_feed
 from chalicelib.services.players import default_display_name
 from chalicelib.storage.leaderboards import KEY_DIGITS, TIME_DIGITS, Entry, Layout, LeaderboardsRepository
 
@@ -33,6 +35,8 @@ MAX_LIMIT = 100
 MAX_AROUND = 25
 MAX_IDS = 100
 SUBMIT_ATTEMPTS = 5
+# A stat's feed retries a busy best/latest entry this many times SUBMIT_ATTEMPTS.
+FEED_ROUNDS = 4
 # A period is closed this long after its end, so a submission in flight at the boundary lands first.
 CLOSE_GRACE_SECONDS = 60
 # The close job catches up at most this many missed periods per board and run.
@@ -177,6 +181,28 @@ def describe_boards(*, config: GameConfig, clock: Clock = system_clock) -> dict[
     return {"leaderboards": boards}
 
 
+def _apply(
+    board_id: str, board: BoardDef, layout: Layout, player_id: str, value: Decimal, now: float,
+    repo: LeaderboardsRepository, attempts: int = SUBMIT_ATTEMPTS,
+) -> tuple[Entry | None, bool]:
+    """Apply a value by the board's write mode (optimistic, re-read on conflict): the entry
+    and whether it changed."""
+    for attempt in range(attempts):
+        old = repo.get_entry(layout, player_id)
+        new = next_entry(board, layout, old, value, player_id, now)
+        if new is None:
+            return old, False
+        try:
+            repo.write_entry(layout, old, new)
+        except ConditionFailed:
+            # The same player's concurrent write won: apply ours on top of it.
+            if attempt:
+                time.sleep(random.uniform(0, min(0.2, 0.01 * 2**attempt)))
+            continue
+        return new, True
+    raise Conflict("the entry kept changing; retry", details={"board": board_id})
+
+
 def submit_score(
     *,
     board_id: str,
@@ -191,6 +217,12 @@ def submit_score(
     """Apply a score by the board's write mode; the entry and its exact rank."""
     if board.writer == "server" and writer != "server":
         raise Forbidden("only the game server may submit to this board", code="server_only_board")
+    if board.source_stat is not None and not board.direct_scores and writer != "server":
+        raise Forbidden(
+            f"this board follows the stat {board.source_stat!r}: update the stat instead",
+            code="board_fed_by_stat",
+            details={"source_stat": board.source_stat},
+        )
     value = _checked(board, score, "score")
     if board.write_mode == "sum":
         if writer == "client" and board.max_delta is not None and abs(value) > Decimal(repr(board.max_delta)):
@@ -199,21 +231,7 @@ def submit_score(
         _in_bounds(board, value, "score")
     now = clock()
     layout = Layout.of(board_id, board, periods.period_of(board.reset, now))
-    changed = False
-    for _ in range(SUBMIT_ATTEMPTS):
-        old = repo.get_entry(layout, player_id)
-        new = next_entry(board, layout, old, value, player_id, now)
-        if new is None:
-            entry = old
-            break
-        try:
-            repo.write_entry(layout, old, new)
-        except ConditionFailed:
-            continue  # the same player's concurrent submission won: apply ours on top of it
-        entry, changed = new, True
-        break
-    else:
-        raise Conflict("the entry kept changing; retry", details={"board": board_id})
+    entry, changed = _apply(board_id, board, layout, player_id, value, now, repo)
     assert entry is not None
     ranks, total = repo.ranks(layout, [entry])
     metrics.add_metric(name="ScoresSubmitted", unit="Count", value=1)
@@ -472,42 +490,77 @@ def close_ended_periods(
 # hooks ----------------------------------------------------------------------------------
 
 
+def _fed_value(board: BoardDef, value: float) -> Decimal:
+    rounded = round(value, board.decimals) if board.decimals else round(value)
+    return _checked(board, rounded, "score")
+
+
 def follow_stats(
     *,
     config: GameConfig,
     player_id: str,
-    changed: dict[str, float],
-    deltas: dict[str, float],
+    values: dict[str, float],
     repo: LeaderboardsRepository,
-    names: Names,
     clock: Clock = system_clock,
+    rounds: int = FEED_ROUNDS,
 ) -> list[str]:
-    """Submit changed stats to the boards that follow them; the boards written."""
+    """The idempotent part of a stat update's feeds: best and latest boards take the value
+    sent for their stat. Done before the stat is written; raises Throttled (nothing else
+    written yet, safe to retry) if a board's entry keeps changing. The boards that changed.
+    """
     written = []
+    now = clock()
     for board_id, board in config.leaderboards.items():
         stat = board.source_stat
-        if stat is None or stat not in changed:
+        if stat is None or stat not in values or board.write_mode == "sum":
             continue
-        value = deltas.get(stat) if board.write_mode == "sum" else changed[stat]
-        if value is None:
-            continue
-        value = round(value, board.decimals) if board.decimals else round(value)
+        value = _fed_value(board, values[stat])
+        _in_bounds(board, value, f"updates.{stat}")
+        layout = Layout.of(board_id, board, periods.period_of(board.reset, now))
         try:
-            submit_score(
-                board_id=board_id,
-                board=board,
-                player_id=player_id,
-                score=value,
-                writer="server",
-                repo=repo,
-                names=lambda ids: {},
-                clock=clock,
-            )
+            _, changed = _apply(board_id, board, layout, player_id, value, now, repo, attempts=rounds * SUBMIT_ATTEMPTS)
+        except Conflict:
+            logger.error("board busy: stat update refused", extra={"board": board_id, "stat": stat})
+            raise Throttled(
+                f"the leaderboard {board_id!r} is busy: nothing was applied, retry",
+                details={"board": board_id, "applied": False},
+            ) from None
+        if changed:
             written.append(board_id)
-        except AppError as error:
-            # The stat is committed already; a board refusing the value must not fail it.
-            logger.warning("stat not applied to board", extra={"board": board_id, "stat": stat, "error": error.message})
     return written
+
+
+def sum_feed_ops(
+    *,
+    config: GameConfig,
+    player_id: str,
+    deltas: dict[str, float],
+    repo: LeaderboardsRepository,
+    now: float,
+) -> list[dict[str, Any]]:
+    """The non-idempotent part: each sum board following a changed sum stat moves by the
+    same delta, in the stat update's own transaction (so never more, never less). Reads the
+    entries; a conflict makes the caller build them again. Invalid if a board would leave
+    its bounds (then nothing is written)."""
+    ops: list[dict[str, Any]] = []
+    for board_id, board in config.leaderboards.items():
+        stat = board.source_stat
+        if stat is None or stat not in deltas or board.write_mode != "sum" or not deltas[stat]:
+            continue
+        value = _fed_value(board, deltas[stat])
+        layout = Layout.of(board_id, board, periods.period_of(board.reset, now))
+        old = repo.get_entry(layout, player_id)
+        try:
+            new = next_entry(board, layout, old, value, player_id, now)
+        except Invalid:
+            raise Invalid(
+                f"updates.{stat}: the leaderboard {board_id!r} would leave its bounds",
+                field=f"updates.{stat}",
+                code="board_out_of_bounds",
+            ) from None
+        if new is not None:
+            ops += repo.entry_ops(layout, old, new)
+    return ops
 
 
 def remove_entry(
@@ -576,16 +629,23 @@ def erase_player(*, config: GameConfig, player_id: str, repo: LeaderboardsReposi
 # wiring: the stat hook, the eraser and the scheduled job, with the deployed dependencies
 
 
-@on_stat_change("leaderboards")
-def _follow_stat_change(change: StatChange) -> None:
+def _feed_before(plan: StatWritePlan) -> None:
     follow_stats(
         config=get_game_config(),
-        player_id=change.player_id,
-        changed=change.changed,
-        deltas=change.deltas,
+        player_id=plan.player_id,
+        values=plan.values,
         repo=LeaderboardsRepository(),
-        names=lambda ids: {},
+        clock=lambda: plan.at,
     )
+
+
+def _feed_ops(plan: StatWritePlan) -> list[dict[str, Any]]:
+    return sum_feed_ops(
+        config=get_game_config(), player_id=plan.player_id, deltas=plan.deltas, repo=LeaderboardsRepository(), now=plan.at
+    )
+
+
+register_stat_feed("leaderboards", StatFeed(before=_feed_before, ops=_feed_ops))
 
 
 @erasure.eraser("leaderboards")

@@ -6,6 +6,7 @@ from typing import Any
 
 from chalicelib.clock import Clock, iso, system_clock
 from chalicelib.errors import ConditionFailed, NotFound
+from chalicelib.models.players import shown_display_name
 from chalicelib.services import account_status, erasure, hooks
 from chalicelib.storage.accounts import AccountsGateway
 from chalicelib.storage.players import PlayersRepository
@@ -15,10 +16,15 @@ def default_display_name(player_id: str) -> str:
     return f"Player-{player_id.replace('-', '')[:6]}"
 
 
+def shown_names(names: dict[str, str]) -> dict[str, str]:
+    """Display names as shown on boards: a stored name that breaks the rule shows the default."""
+    return {pid: shown_display_name(name, default_display_name(pid)) for pid, name in names.items()}
+
+
 def profile_view(item: dict[str, Any]) -> dict[str, Any]:
     return {
         "player_id": item["player_id"],
-        "display_name": item.get("display_name") or default_display_name(item["player_id"]),
+        "display_name": shown_display_name(item.get("display_name"), default_display_name(item["player_id"])),
         "created_at": item.get("created_at", ""),
         "last_seen_at": item.get("last_seen_at"),
         "is_guest": bool(item.get("is_guest", True)),

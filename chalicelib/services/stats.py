@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import math
+import random
+import time
 from typing import Any, Literal
 
 from chalicelib.clock import Clock, iso, system_clock
-from chalicelib.errors import ConditionFailed, Forbidden, Invalid
+from chalicelib.errors import ConditionFailed, Forbidden, Invalid, Throttled
 from chalicelib.game_config.schema import GameConfig, StatDef
-from chalicelib.observability import metrics
-from chalicelib.services.hooks import StatChange, stat_changed
+from chalicelib.observability import logger, metrics
+from chalicelib.services.hooks import StatChange, StatWritePlan, stat_changed, stat_feeds
 from chalicelib.storage.players import STAT_PREFIX, PlayersRepository, StatWrite
 
 Writer = Literal["client", "server"]
+# Attempts of a sum update with fed boards whose entries the same player moves concurrently.
+FEED_ATTEMPTS = 25
 
 
 def stats_view(config: GameConfig, item: dict[str, Any]) -> dict[str, float | int]:
@@ -62,6 +66,10 @@ def plan_writes(updates: dict[str, Any], config: GameConfig, writer: Writer) -> 
                 details={"field": f"updates.{name}"},
             )
         value = _check_value(name, stat, raw)
+        if stat.aggregation == "sum" and value < 0 and writer == "client" and not stat.client_decrease:
+            raise Invalid(
+                f"updates.{name}: clients may only increase this stat", field=f"updates.{name}", code="decrease_forbidden"
+            )
         if stat.aggregation == "sum":
             hi = stat.max - value if stat.max is not None and value > 0 else None
             lo = stat.min - value if stat.min is not None and value < 0 else None
@@ -73,6 +81,49 @@ def plan_writes(updates: dict[str, Any], config: GameConfig, writer: Writer) -> 
     return writes
 
 
+def _out_of_bounds(simple: list[StatWrite], current: dict[str, Any]) -> Invalid:
+    """The 400 naming the sum stat whose stored value made its bound condition fail."""
+    for w in simple:
+        if w.aggregation != "sum":
+            continue
+        stored = current.get(STAT_PREFIX + w.name)
+        if (stored is None and not w.absent_ok) or (
+            stored is not None
+            and (
+                (w.stored_at_most is not None and stored > w.stored_at_most)
+                or (w.stored_at_least is not None and stored < w.stored_at_least)
+            )
+        ):
+            return Invalid(
+                f"updates.{w.name}: would leave the stat's bounds", field=f"updates.{w.name}", code="stat_out_of_bounds"
+            )
+    return Invalid("updates: would leave a stat's bounds", field="updates", code="stat_out_of_bounds")
+
+
+def _apply_simple(
+    *, player_id: str, simple: list[StatWrite], plan: StatWritePlan, repo: PlayersRepository
+) -> dict[str, Any]:
+    """Sums and latest values in one conditional write; with the feeds' operations (a sum
+    board's entry) in the same transaction, built again when an entry moved meanwhile."""
+    now = iso(plan.at)
+    for attempt in range(FEED_ATTEMPTS):
+        ops = [op for feed in stat_feeds() for op in feed.ops(plan)]
+        try:
+            if not ops:
+                return repo.apply_stats(player_id, simple, now)
+            repo.apply_stats_with(player_id, simple, now, ops)
+            return repo.get_stats(player_id)
+        except ConditionFailed as failed:
+            if not ops:
+                raise _out_of_bounds(simple, failed.item or {}) from None
+            if failed.reasons and failed.reasons[0] == "ConditionalCheckFailed":
+                raise _out_of_bounds(simple, repo.get_stats(player_id)) from None
+            # A fed entry moved (the same player's concurrent update): nothing was written.
+            time.sleep(random.uniform(0, min(0.2, 0.01 * 2**attempt)))
+    logger.error("stat feeds busy: stat update refused", extra={"player_id": player_id})
+    raise Throttled("the stat's leaderboards are busy: nothing was applied, retry", details={"applied": False})
+
+
 def update_stats(
     *,
     player_id: str,
@@ -82,49 +133,46 @@ def update_stats(
     repo: PlayersRepository,
     clock: Clock = system_clock,
 ) -> dict[str, Any]:
-    """Apply updates atomically: sums and latest values in one conditional write, then
-    one conditional write per max/min stat (only if the value is better)."""
+    """Apply updates atomically, boards fed by the stats moving exactly with them.
+
+    Order makes every failure safe to retry: first the idempotent writes (best/latest
+    boards fed by the values sent, then one conditional write per max/min stat, which
+    changes nothing unless the value is better), last the one non-idempotent write: sums
+    and latest values in one conditional write, in one transaction with the entries of
+    the sum boards they feed. Anything refused before that last write leaves no sum applied.
+    """
     writes = plan_writes(updates, config, writer)
     now = clock()
-    item: dict[str, Any] = {}
     simple = [w for w in writes if w.aggregation in ("sum", "latest")]
     extremes = [w for w in writes if w.aggregation in ("max", "min")]
-    if simple:
-        try:
-            item = repo.apply_stats(player_id, simple, iso(now))
-        except ConditionFailed as failed:
-            current = failed.item or {}
-            for w in simple:
-                if w.aggregation != "sum":
-                    continue
-                stored = current.get(STAT_PREFIX + w.name)
-                if stored is None and not w.absent_ok:
-                    raise Invalid(
-                        f"updates.{w.name}: would leave the stat's bounds",
-                        field=f"updates.{w.name}",
-                        code="stat_out_of_bounds",
-                    ) from None
-                if stored is not None and (
-                    (w.stored_at_most is not None and stored > w.stored_at_most)
-                    or (w.stored_at_least is not None and stored < w.stored_at_least)
-                ):
-                    raise Invalid(
-                        f"updates.{w.name}: would leave the stat's bounds",
-                        field=f"updates.{w.name}",
-                        code="stat_out_of_bounds",
-                    ) from None
-            raise Invalid("updates: would leave a stat's bounds", field="updates", code="stat_out_of_bounds") from None
+    plan = StatWritePlan(
+        player_id=player_id,
+        values={w.name: w.value for w in writes if w.aggregation != "sum"},
+        deltas={w.name: w.value for w in writes if w.aggregation == "sum"},
+        at=now,
+        writer=writer,
+    )
+    for feed in stat_feeds():
+        feed.before(plan)
+    item: dict[str, Any] = {}
     for w in extremes:
         item = repo.apply_extreme(player_id, w, iso(now))
+    if simple:
+        item = _apply_simple(player_id=player_id, simple=simple, plan=plan, repo=repo)
     stats = stats_view(config, item)
     metrics.add_metric(name="StatUpdates", unit="Count", value=1)
-    stat_changed(
+    reactions = stat_changed(
         StatChange(
             player_id=player_id,
             changed={w.name: stats[w.name] for w in writes},
             stats=stats,
-            deltas={w.name: w.value for w in writes if w.aggregation == "sum"},
+            deltas=plan.deltas,
             at=now,
         )
     )
-    return {"player_id": player_id, "stats": stats, "updated_at": item.get("updated_at")}
+    unlocked = [str(a) for a in reactions.get("achievements") or []]
+    if any(config.achievements[a].reward is not None for a in unlocked if a in config.achievements):
+        # A reward the same update earned: answer the stats with it.
+        item = repo.get_stats(player_id)
+        stats = stats_view(config, item)
+    return {"player_id": player_id, "stats": stats, "updated_at": item.get("updated_at"), "unlocked": unlocked}

@@ -1,30 +1,40 @@
-"""Events table: one item per (player, event id); its stream feeds analytics.
+"""Events table: one item per (player, event id), written with the analytics it counts.
 
 Keys: PK `P#<player_id>`, SK `E#<event_id>`. The player part comes from the token, so
 one player can neither collide with nor overwrite another's events, and erasing a
 player is a Query on one partition.
+
+A batch is stored in one transaction: each new event put only if absent, with the daily
+counters and the player's markers in the analytics table. The event item is its own
+"already counted" marker: whichever request's transaction creates it counts it, and no
+other can, so the answer (accepted or duplicate) and the analytics agree under any race.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+import uuid
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from chalicelib.observability import logger
+from chalicelib.storage.analytics import FIRST, AnalyticsRepository, Marker, day_marker, marker_key
 from chalicelib.storage.base import TableRepository
-from chalicelib.storage.errors import is_throttling
-from chalicelib.storage.items import from_item, to_item
+from chalicelib.storage.errors import THROTTLING_CODES, error_code
+from chalicelib.storage.items import from_item, to_item, values
 from chalicelib.storage.players import delete_partition
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-BATCH_WRITE_MAX = 25
 BATCH_GET_MAX = 100
+TRANSACTION_MAX = 100
+_BUSY_REASONS = frozenset({"TransactionConflict", "ThrottlingError", *THROTTLING_CODES})
 
 
 def event_pk(player_id: str) -> str:
@@ -65,29 +75,36 @@ class StoredEvent:
         )
 
 
-def event_from_image(image: Mapping[str, Any]) -> StoredEvent | None:
-    """The event in a stream record's NewImage (None if it is not an event item)."""
-    item = from_item(image)
-    if not str(item.get("SK", "")).startswith("E#") or "player_id" not in item:
-        return None
-    return StoredEvent(
-        player_id=str(item["player_id"]),
-        event_id=str(item["event_id"]),
-        type=str(item["type"]),
-        timestamp=float(item.get("ts", 0)),
-        session_id=item.get("session_id"),
-        data=str(item.get("data", "{}")),
-        received_at=float(item.get("received_at", 0)),
-        day=str(item["day"]),
-        expires_at=int(item.get("expires_at", 0)),
-    )
+@dataclass(frozen=True)
+class IngestState:
+    """What one BatchGetItem tells before a batch is stored."""
+
+    stored: frozenset[str]  # event ids already stored (and not expired)
+    cohort: str | None  # the player's first day, None if never counted
+    active_today: bool  # the player is already counted active on the day
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What a batch adds to the analytics: markers put if absent and counter increments."""
+
+    markers: list[Marker]
+    increments: dict[str, Counter[str]]  # day -> counter -> n
+    shard: int
+    expires_at: Callable[[str], int]  # a day's counters expire at
+
+
+class Outcome(Enum):
+    STORED = "stored"
+    CONFLICT = "conflict"  # an event or marker exists now: read again and re-plan
+    BUSY = "busy"  # throttled or a concurrent transaction: try again after a pause
 
 
 Sleep = Callable[[float], None]
 
 
 class EventsRepository(TableRepository):
-    """Every read and write of the events table."""
+    """Every read and write of the events table (and the analytics items written with it)."""
 
     table_key = "events"
 
@@ -96,69 +113,110 @@ class EventsRepository(TableRepository):
         *,
         client: DynamoDBClient | None = None,
         table: str | None = None,
+        analytics: AnalyticsRepository | None = None,
         attempts: int = 6,
         sleep: Sleep = time.sleep,
     ) -> None:
         super().__init__(client=client, table=table)
+        self.analytics = analytics or AnalyticsRepository(client=client)
         self.attempts = attempts
         self.sleep = sleep
 
-    def existing(self, player_id: str, event_ids: list[str], now: float) -> set[str]:
-        """Which of the player's event ids are stored and not expired: one BatchGetItem."""
-        found: set[str] = set()
+    def state(self, player_id: str, event_ids: list[str], day: str, now: float) -> IngestState:
+        """Stored events among `event_ids`, and the player's FIRST and day markers: one
+        BatchGetItem over both tables (up to 98 events a request)."""
         unique = list(dict.fromkeys(event_ids))
-        for start in range(0, len(unique), BATCH_GET_MAX):
-            keys = [
-                to_item({"PK": event_pk(player_id), "SK": event_sk(e)}) for e in unique[start : start + BATCH_GET_MAX]
-            ]
+        marker_keys = [marker_key(player_id, FIRST), marker_key(player_id, day_marker(day))]
+        stored: set[str] = set()
+        markers: dict[str, dict[str, Any]] = {}
+        chunk = BATCH_GET_MAX - len(marker_keys)
+        for start in range(0, max(len(unique), 1), chunk):
             request: dict[str, Any] = {
-                self.table: {"Keys": keys, "ProjectionExpression": "event_id, expires_at", "ConsistentRead": True}
+                self.table: {
+                    "Keys": [
+                        to_item({"PK": event_pk(player_id), "SK": event_sk(e)}) for e in unique[start : start + chunk]
+                    ],
+                    "ProjectionExpression": "event_id, expires_at",
+                    "ConsistentRead": True,
+                },
             }
-            for attempt in range(self.attempts):
-                resp = self.client.batch_get_item(RequestItems=request)
-                for raw in resp.get("Responses", {}).get(self.table, []):
-                    item = from_item(raw)
+            if start == 0:
+                request[self.analytics.table] = {"Keys": marker_keys, "ConsistentRead": True}
+            request = {table: spec for table, spec in request.items() if spec["Keys"]}
+            for raw_table, item in self._batch_get(request):
+                if raw_table == self.table:
                     if float(item.get("expires_at", now + 1)) > now:  # past its expiry: gone
-                        found.add(str(item["event_id"]))
-                request = resp.get("UnprocessedKeys") or {}  # type: ignore[assignment]
-                if not request:
-                    break
-                self.sleep(_backoff(attempt))
-        return found
-
-    def put_all(self, events: list[StoredEvent]) -> list[str]:
-        """Store events with BatchWriteItem (25 a request), retrying unprocessed items and
-        throttling; returns the ids of the events still not stored after every attempt."""
-        failed: list[str] = []
-        for start in range(0, len(events), BATCH_WRITE_MAX):
-            chunk = events[start : start + BATCH_WRITE_MAX]
-            pending: dict[str, dict[str, Any]] = {event_sk(e.event_id): e.item() for e in chunk}
-            for attempt in range(self.attempts):
-                requests = [{"PutRequest": {"Item": item}} for item in pending.values()]
-                try:
-                    resp = self.client.batch_write_item(RequestItems={self.table: requests})  # type: ignore[dict-item]
-                except ClientError as exc:
-                    if not is_throttling(exc):
-                        raise
-                    logger.warning("event batch throttled", extra={"attempt": attempt, "pending": len(pending)})
+                        stored.add(str(item["event_id"]))
                 else:
-                    unprocessed = (resp.get("UnprocessedItems") or {}).get(self.table, [])
-                    left = {str(r["PutRequest"]["Item"]["SK"]["S"]) for r in unprocessed if "PutRequest" in r}
-                    pending = {sk: item for sk, item in pending.items() if sk in left}
-                    if pending:
-                        logger.warning(
-                            "event batch partly processed", extra={"attempt": attempt, "pending": len(pending)}
-                        )
-                if not pending:
-                    break
-                if attempt + 1 < self.attempts:
-                    self.sleep(_backoff(attempt))
-            failed.extend(sk[len("E#") :] for sk in pending)
-        return failed
+                    markers[str(item["SK"])] = item
+        first = markers.get(FIRST)
+        return IngestState(
+            stored=frozenset(stored),
+            cohort=str(first["cohort"]) if first else None,
+            active_today=day_marker(day) in markers,
+        )
+
+    def store(self, events: list[StoredEvent], counts: Counts, now: float) -> Outcome:
+        """One transaction: each event put unless stored (an expired copy counts as gone),
+        each marker put if absent, the counters increased. Nothing is written unless all is."""
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": event.item(),
+                    "ConditionExpression": "attribute_not_exists(PK) OR expires_at <= :now",
+                    "ExpressionAttributeValues": values({":now": int(now)}),
+                }
+            }
+            for event in events
+        ]
+        items += [self.analytics.marker_put(marker) for marker in counts.markers]
+        for day, increments in sorted(counts.increments.items()):
+            update = self.analytics.counter_update(day, increments, counts.shard, counts.expires_at(day))
+            if update is not None:
+                items.append(update)
+        if len(items) > TRANSACTION_MAX:
+            raise ValueError(f"a transaction holds at most {TRANSACTION_MAX} items, got {len(items)}")
+        try:
+            # The token makes botocore's own retry of a committed transaction a no-op
+            # success rather than a condition failure (DynamoDB keeps it 10 minutes).
+            self.client.transact_write_items(
+                TransactItems=items,  # type: ignore[arg-type]
+                ClientRequestToken=uuid.uuid4().hex,
+            )
+        except ClientError as exc:
+            code = error_code(exc)
+            reasons = [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons", [])]  # type: ignore[attr-defined]
+            if code == "TransactionCanceledException" and "ConditionalCheckFailed" in reasons:
+                return Outcome.CONFLICT
+            if (
+                code in THROTTLING_CODES
+                or code == "TransactionConflictException"
+                or (code == "TransactionCanceledException" and any(r in _BUSY_REASONS for r in reasons))
+            ):
+                logger.warning("event batch not stored yet", extra={"code": code, "reasons": reasons})
+                return Outcome.BUSY
+            raise
+        return Outcome.STORED
 
     def erase_player(self, player_id: str) -> int:
         """Delete every event of the player (one partition)."""
         return delete_partition(self.client, self.table, event_pk(player_id))
+
+    def _batch_get(self, request: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        out: list[tuple[str, dict[str, Any]]] = []
+        for attempt in range(self.attempts):
+            resp = self.client.batch_get_item(RequestItems=request)
+            for table, raws in resp.get("Responses", {}).items():
+                out.extend((table, from_item(raw)) for raw in raws)
+            request = resp.get("UnprocessedKeys") or {}  # type: ignore[assignment]
+            if not request:
+                return out
+            self.sleep(_backoff(attempt))
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "keys left unprocessed"}},
+            "BatchGetItem",
+        )
 
 
 def _backoff(attempt: int) -> float:

@@ -235,6 +235,11 @@ class LeaderboardsRepository(TableRepository):
 
         Raises ConditionFailed when the stored entry is no longer `old`.
         """
+        self._transact(self.entry_ops(layout, old, new))
+
+    def entry_ops(self, layout: Layout, old: Entry | None, new: Entry | None) -> list[dict[str, Any]]:
+        """The transaction operations replacing `old` by `new`: the entry (first, conditioned
+        on still being `old`) and its counter updates."""
         key_of = {"PK": entry_pk((new or old).player_id), "SK": layout.slot}  # type: ignore[union-attr]
         if old is None:
             cond: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(PK)"}
@@ -261,7 +266,7 @@ class LeaderboardsRepository(TableRepository):
                     }
                 }
             )
-        self._transact(ops)
+        return ops
 
     def _transact(self, ops: list[dict[str, Any]], attempts: int = 6) -> None:
         for attempt in range(attempts):

@@ -152,30 +152,6 @@ class PlayersRepository(TableRepository):
         item = from_item(resp.get("Item"))
         return item or None
 
-    def account_statuses(self, player_ids: list[str]) -> dict[str, str]:
-        """Status of up to 100 accounts that have one, in one BatchGetItem (plus retries)."""
-        unique = list(dict.fromkeys(player_ids))[:100]
-        if not unique:
-            return {}
-        found: dict[str, str] = {}
-        request: dict[str, Any] = {
-            self.table: {
-                "Keys": [_account_key(p) for p in unique],
-                "ProjectionExpression": "player_id, #st",
-                "ExpressionAttributeNames": {"#st": "status"},
-                "ConsistentRead": True,
-            }
-        }
-        for _ in range(5):
-            resp = self.client.batch_get_item(RequestItems=request)
-            for raw in resp.get("Responses", {}).get(self.table, []):
-                item = from_item(raw)
-                found[item["player_id"]] = str(item.get("status", ACTIVE))
-            request = resp.get("UnprocessedKeys") or {}  # type: ignore[assignment]
-            if not request:
-                return found
-        raise Throttled("account statuses could not be read")
-
     def mark_deleted(self, player_id: str, at: str) -> None:
         """Deleted is final: nothing ever changes the status back."""
         self.client.put_item(
@@ -309,6 +285,24 @@ class PlayersRepository(TableRepository):
                 raise ConditionFailed(item=from_item(exc.response.get("Item"))) from exc  # type: ignore[arg-type]
             raise
         return from_item(resp.get("Attributes"))
+
+    def apply_stats_with(self, player_id: str, writes: list[StatWrite], now: str, ops: list[dict[str, Any]]) -> None:
+        """Sum/latest writes and other operations in ONE transaction (the stats update first).
+
+        Raises ConditionFailed with the cancellation reasons; retries nothing itself but
+        botocore's own retries, which reuse the transaction's ClientRequestToken.
+        """
+        update = self.stats_update(player_id, writes, now)
+        try:
+            self.client.transact_write_items(TransactItems=[{"Update": update}, *ops])  # type: ignore[list-item,typeddict-item]
+        except ClientError as exc:
+            failed = condition_failed(exc)
+            if failed is not None:
+                raise failed from exc
+            reasons = {str(r.get("Code")) for r in exc.response.get("CancellationReasons", [])}  # type: ignore[attr-defined]
+            if "TransactionConflict" in reasons:
+                raise ConditionFailed(reasons=sorted(reasons)) from exc
+            raise
 
     def apply_extreme(self, player_id: str, write: StatWrite, now: str) -> dict[str, Any]:
         """Apply one max/min write; a value that is not better leaves the item as it is."""

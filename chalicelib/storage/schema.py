@@ -143,7 +143,7 @@ EVENTS = Table(
     sort=SK,
     ttl_attribute="expires_at",
     stream="NEW_IMAGE",
-    description="Game events, per player (PK) by event id (SK); the stream feeds analytics.",
+    description="Game events, per player (PK) by event id (SK), written with their analytics counts.",
 )
 
 ANALYTICS = Table(
@@ -163,6 +163,13 @@ AUDIT = Table(
     description="The admin audit log: who wrote what, when, to which target, and why; append-only.",
 )
 
+IDEMPOTENCY = Table(
+    key="idempotency",
+    partition=Key("id"),
+    ttl_attribute="expiration",
+    description="Answers of writes sent with an Idempotency-Key (Powertools' idempotency records).",
+)
+
 SAVES_BUCKET = Bucket(key="saves", description="Large cloud saves, uploaded by presigned URL.")
 
 DATA = DataDefinition(
@@ -176,6 +183,7 @@ DATA = DataDefinition(
         EVENTS,
         ANALYTICS,
         AUDIT,
+        IDEMPOTENCY,
     ),
     buckets=(SAVES_BUCKET,),
 )
@@ -191,3 +199,82 @@ PASSWORD_POLICY = {
     "RequireNumbers": False,
     "RequireSymbols": False,
 }
+
+
+# -- Deployment: queues, the stream consumer, API settings and alarms ------------------
+# Read by tools.cfn (the CloudFormation stack), tools.iam (the functions' policy) and the
+# tests that compare them; the app itself never reads these at run time. Each setting is
+# justified in the README's "Deploying" section. Add a queue, a consumer or an API here
+# and every path that deploys picks it up.
+
+
+@dataclass(frozen=True)
+class Queue:
+    """An SQS queue (encrypted, named `<prefix>-<key>`), alarmed when messages wait in it."""
+
+    key: str
+    description: str = ""
+    retention_days: int = 14
+    alarm_depth: int = 1  # alarm when at least this many messages are visible
+
+
+@dataclass(frozen=True)
+class StreamConsumer:
+    """How a table's stream is read by the app's `on_dynamodb_record` handler."""
+
+    table: str  # key of a table with a stream
+    on_failure_queue: str  # key of a Queue: what could not be processed after the retries
+    max_retries: int = 3
+    bisect_on_error: bool = True  # split a failing batch to isolate the poison record
+    max_record_age_seconds: int = 6 * 3600
+    iterator_age_alarm_seconds: int = 300
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """The REST API's stage: throttling, logs, tracing."""
+
+    rate_limit: float = 200.0  # requests per second, steady, for the whole stage
+    burst_limit: int = 400
+    # Unauthenticated routes (account creation, sign-in) get a stricter limit per route.
+    strict_prefixes: tuple[str, ...] = ("/auth/",)
+    strict_rate_limit: float = 20.0
+    strict_burst_limit: int = 40
+    log_retention_days: int = 30
+    tracing: bool = True
+
+
+@dataclass(frozen=True)
+class AlarmSettings:
+    """Thresholds of the stage's alarms (each over 5-minute periods unless said)."""
+
+    api_5xx_rate: float = 0.01  # share of requests answered 5xx
+    lambda_errors: int = 1
+    lambda_throttles: int = 1
+    dynamodb_throttles: int = 1
+    evaluation_periods: int = 1
+
+
+@dataclass(frozen=True)
+class DeploymentDefinition:
+    queues: tuple[Queue, ...] = ()
+    stream_consumers: tuple[StreamConsumer, ...] = ()
+    api: ApiSettings = field(default_factory=ApiSettings)
+    alarms: AlarmSettings = field(default_factory=AlarmSettings)
+
+    def queue(self, key: str) -> Queue:
+        for queue in self.queues:
+            if queue.key == key:
+                return queue
+        raise KeyError(f"no queue {key!r} in the deployment definition")
+
+
+EVENTS_FAILED = Queue(
+    key="events-failed",
+    description="Event-stream batches the analytics handler could not count after its retries.",
+)
+
+DEPLOYMENT = DeploymentDefinition(
+    queues=(EVENTS_FAILED,),
+    stream_consumers=(StreamConsumer(table="events", on_failure_queue="events-failed"),),
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -32,7 +33,7 @@ class Backend:
         headers = dict(kwargs.pop("headers", {}) or {})
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        return self.http.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
+        return self.http.request(method, self.url + path, headers=headers, timeout=300, **kwargs)
 
     def guest(self) -> dict[str, Any]:
         resp = self.request("POST", "/auth/guest", json={})
@@ -40,37 +41,44 @@ class Backend:
         return resp.json()  # type: ignore[no-any-return]
 
 
-@pytest.fixture(scope="session")
-def backend(standin: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
-    """`chalice local --stage local` on a free loopback port, pointed at the stand-in."""
-    port = free_port()
-    env = dict(os.environ)
-    env.update({"GUEST_RATE_LIMIT": "100000", "PYTHONUNBUFFERED": "1"})
-    chalice = Path(sys.executable).with_name("chalice")
-    log_path = tmp_path_factory.mktemp("chalice-local") / "chalice-local.log"
-    log = open(log_path, "w")  # noqa: SIM115 - closed below
+def start_api_server(env: dict[str, str], log_path: Path, *, port: int = 0) -> tuple[subprocess.Popen[bytes], str]:
+    """`python -m local_backend.api_server` (chalice local's app and gateway, TCP_NODELAY,
+    a deep listen backlog) on `port` (0: a free one); its URL once it listens."""
+    log = open(log_path, "wb")  # noqa: SIM115 - the child keeps it; closed with the process
     proc = subprocess.Popen(
-        [str(chalice), "local", "--stage", "local", "--host", "127.0.0.1", "--port", str(port), "--no-autoreload"],
+        [sys.executable, "-m", "local_backend.api_server", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
+    log.close()
+    deadline = time.monotonic() + 120
+    while True:
+        # Waiting for a line the server prints once it listens (the deadline only ends a hang).
+        match = re.search(rb"listening on (http://\S+)", log_path.read_bytes())
+        if match:
+            return proc, match.group(1).decode()
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("the API server did not start: " + log_path.read_text()[-2000:])
+        time.sleep(0.1)
+
+
+def stop_process(proc: subprocess.Popen[Any]) -> None:
+    proc.terminate()
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if requests.get(url + "/health", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                log.flush()
-                raise RuntimeError("chalice local did not start: " + log_path.read_text()[-2000:])
-            time.sleep(0.3)
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="session")
+def backend(standin: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    """The local stage's API on a free loopback port, pointed at the stand-in."""
+    env = dict(os.environ)
+    env.update({"GUEST_RATE_LIMIT": "100000", "PYTHONUNBUFFERED": "1"})
+    log_path = tmp_path_factory.mktemp("chalice-local") / "chalice-local.log"
+    proc, url = start_api_server(env, log_path)
+    try:
         yield Backend(url)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        stop_process(proc)

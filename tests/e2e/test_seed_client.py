@@ -42,7 +42,7 @@ class SeedClient:
             "headers": {"Authorization": self.token},
         }
         resp = self.backend.http.post(
-            f"{self.backend.url}/{function_name}", json=request, timeout=30,
+            f"{self.backend.url}/{function_name}", json=request, timeout=300,
             headers={"Content-Type": "application/json", "Authorization": self.token},
         )
         body = resp.json()

@@ -3,12 +3,17 @@
 Mono and the assemblies come from Debian's archive through unity/tools/install-mono.sh; if it
 cannot install them these tests fail with its message (they never skip). The Unity-only code
 (UnityWebRequest transport, MonoBehaviour wrappers, the sample) compiles against stubs of the
-UnityEngine types it uses, so a type error there fails here too.
+UnityEngine types it uses, so a type error there fails here too. The player code is also compiled
+with UNITY_WEBGL defined and its IL checked for threads, timers, Task.Delay and HttpClient, and
+with UNITY_STANDALONE_WIN defined (the DPAPI credential protector). The package layout test
+checks the .meta files and the manifest without Mono.
 """
 
 from __future__ import annotations
 
 import glob
+import importlib.util
+import json
 import os
 import re
 import shutil
@@ -22,6 +27,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "unity" / "com.gamebackend.client"
 INSTALL = ROOT / "unity" / "tools" / "install-mono.sh"
+CHECKER = ROOT / "unity" / "tools" / "PlayerBuildCheck.cs"
+PLAYERS = {"webgl": "UNITY_WEBGL", "android": "UNITY_ANDROID"}
 LANG = "-langversion:7.2"  # what Mono's mcs accepts; Unity 2021.3 compiles C# 9, a superset
 
 
@@ -40,12 +47,13 @@ def one(pattern: str) -> str:
 class Build:
     out: Path
 
-    def mcs(self, target: str, output: str, files: list[str], refs: list[str]) -> None:
+    def mcs(self, target: str, output: str, files: list[str], refs: list[str], defines: tuple[str, ...] = ()) -> None:
         cmd = [
             "mcs",
             LANG,
             "-warnaserror+",
             "-nowarn:1591",
+            *[f"-define:{d}" for d in defines],
             f"-target:{target}",
             f"-out:{self.out / output}",
             *[f"-r:{r}" for r in refs],
@@ -55,9 +63,9 @@ class Build:
         if proc.returncode != 0:
             pytest.fail(f"mcs failed for {output}:\n{proc.stdout}\n{proc.stderr}")
 
-    def run(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, env: dict[str, str] | None = None, exe: str = "GameBackend.Tests.exe") -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            ["mono", "--debug", str(self.out / "GameBackend.Tests.exe"), *args],
+            ["mono", "--debug", str(self.out / exe), *args],
             cwd=self.out,
             capture_output=True,
             text=True,
@@ -104,6 +112,30 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
         sources("Tests/Runtime", "Tests/Mono~"),
         ["GameBackend.Client.dll", "System.Net.Http", "Newtonsoft.Json.dll", "nunit.framework.dll"],
     )
+    b.mcs("exe", "PlayerBuildCheck.exe", [str(CHECKER)], [])
+    # Player builds' code (WebGL, Android): Unity's defines, not UNITY_EDITOR, and no System.Net.Http.
+    for platform, define in PLAYERS.items():
+        folder = out / platform
+        folder.mkdir()
+        for dll in ("Newtonsoft.Json.dll", "UnityEngine.dll"):
+            shutil.copy(out / dll, folder)
+        defines = ("UNITY_5_3_OR_NEWER", "UNITY_2021_3_OR_NEWER", define)
+        b.mcs("library", f"{platform}/GameBackend.Client.dll", sources("Runtime/Core", "Runtime/Services"), ["Newtonsoft.Json.dll"], defines)
+        b.mcs(
+            "library",
+            f"{platform}/GameBackend.Client.Unity.dll",
+            sources("Runtime/Unity"),
+            [f"{platform}/GameBackend.Client.dll", "UnityEngine.dll", "Newtonsoft.Json.dll"],
+            defines,
+        )
+    # A Windows player's Unity layer: the DPAPI protector is compiled only there.
+    b.mcs(
+        "library",
+        "GameBackend.Client.Unity.Windows.dll",
+        sources("Runtime/Unity"),
+        ["GameBackend.Client.dll", "UnityEngine.dll", "Newtonsoft.Json.dll"],
+        ("UNITY_STANDALONE_WIN",),
+    )
     return b
 
 
@@ -112,15 +144,79 @@ def outcomes(output: str) -> dict[str, str]:
 
 
 def test_unity_only_code_and_sample_compile_against_unityengine_stubs(build: Build) -> None:
-    for name in ("GameBackend.Client.Unity.dll", "Samples.dll"):
+    for name in ("GameBackend.Client.Unity.dll", "Samples.dll", "GameBackend.Client.Unity.Windows.dll"):
         assert (build.out / name).stat().st_size > 0
 
 
-def test_client_logic_offline(build: Build) -> None:
-    proc = build.run("OfflineTests.", env={"GAMEBACKEND_URL": ""})
+OFFLINE_FIXTURES = ("OfflineTests.", "AccountSafetyTests.", "PlatformTests.")
+
+
+def test_client_logic_offline_on_a_single_threaded_main_thread_context(build: Build) -> None:
+    proc = build.run(*OFFLINE_FIXTURES, env={"GAMEBACKEND_URL": ""})
+    print(proc.stdout)  # with pytest -s: the FIGURE lines (cost of Track with 1,000 events queued)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     results = outcomes(proc.stdout)
-    assert len(results) >= 10 and set(results.values()) == {"PASS"}, proc.stdout
+    assert len(results) >= 30 and set(results.values()) == {"PASS"}, proc.stdout
+    for fixture in OFFLINE_FIXTURES:
+        assert any(name.startswith(fixture) for name in results), f"no {fixture} test ran:\n{proc.stdout}"
+    assert results.get("PlatformTests.TheTestContextCatchesCodeThatLeavesTheMainThread") == "PASS"
+
+
+@pytest.mark.parametrize("platform", sorted(PLAYERS))
+def test_player_code_reaches_no_thread_timer_task_delay_or_httpclient(build: Build, platform: str) -> None:
+    folder = build.out / platform
+    proc = build.run(str(folder / "GameBackend.Client.dll"), str(folder / "GameBackend.Client.Unity.dll"), exe="PlayerBuildCheck.exe")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    checked = re.search(r"checked (\d+) methods: 0 forbidden", proc.stdout)
+    assert checked and int(checked.group(1)) > 200, proc.stdout
+    # The same check on the editor/server build finds what players leave out: the check can fail.
+    full = build.run(str(build.out / "GameBackend.Client.dll"), exe="PlayerBuildCheck.exe")
+    assert full.returncode == 1, full.stdout
+    assert "FORBIDDEN System.Threading.Tasks.Task.Delay in GameBackend.SystemTime.Delay" in full.stdout, full.stdout
+    assert "FORBIDDEN System.Net.Http.HttpClient" in full.stdout, full.stdout
+
+
+def _meta_tool() -> Any:
+    spec = importlib.util.spec_from_file_location("unity_meta", ROOT / "unity" / "tools" / "unity_meta.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_package_layout_meta_files_and_manifest() -> None:
+    meta = _meta_tool()
+    assert meta.problems(PACKAGE) == []
+    imported = meta.assets(PACKAGE)
+    assert len(imported) > 30
+    for required in ("package.json", "README.md", "CHANGELOG.md", "LICENSE.md", "Runtime", "Tests/Runtime"):
+        assert PACKAGE / required in imported, required
+    assert PACKAGE / "Samples~" / "ArenaSample" / "ArenaSample.cs" in imported  # copied into projects with its .meta
+    assert not any("UnityStubs~" in str(p) or "Mono~" in str(p) or "Documentation~" in str(p) for p in imported)
+    assert sorted(p.name for p in (PACKAGE / "Documentation~").glob("*.md")) == ["index.md", "migration.md"]
+
+    # Unity's package manifest rules.
+    manifest = json.loads((PACKAGE / "package.json").read_text())
+    assert re.fullmatch(r"[a-z0-9][a-z0-9._-]*", manifest["name"]) and manifest["name"].count(".") >= 2
+    assert manifest["name"] == PACKAGE.name
+    assert re.fullmatch(r"\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?", manifest["version"])
+    assert re.fullmatch(r"\d{4}\.\d+", manifest["unity"])
+    assert manifest["displayName"] and manifest["description"]
+    assert isinstance(manifest["author"], dict) and manifest["author"]["name"]
+    for dependency, version in manifest["dependencies"].items():
+        assert re.fullmatch(r"[a-z0-9][a-z0-9._-]*", dependency) and re.fullmatch(r"\d+\.\d+\.\d+", version)
+    assert manifest["samples"]
+    for sample in manifest["samples"]:
+        assert sample["displayName"] and sample["description"]
+        assert sample["path"].startswith("Samples~/") and (PACKAGE / sample["path"]).is_dir()
+    changelog = (PACKAGE / "CHANGELOG.md").read_text()
+    assert f"## [{manifest['version']}]" in changelog, "the changelog names the package's version"
+
+    # Each asmdef is valid JSON whose references name asmdefs of the package (or Unity's test assemblies).
+    names = {json.loads(p.read_text())["name"] for p in PACKAGE.rglob("*.asmdef")} | {"UnityEngine.TestRunner", "UnityEditor.TestRunner"}
+    for asmdef in PACKAGE.rglob("*.asmdef"):
+        for reference in json.loads(asmdef.read_text()).get("references", []):
+            assert reference in names, f"{asmdef.name} references unknown assembly {reference}"
 
 
 # Every end-to-end test and the routes it needs; a test may skip only while its routes are missing.
@@ -133,6 +229,8 @@ E2E_TESTS = {
     "EndToEndTests.ACloudSaveConflictIsSurfacedAndResolvedByMerging": "/saves/{slot}",
     "EndToEndTests.AnEventBatchWhoseFirstAttemptFailsInTheTransportIsCountedOnce": "/events",
     "EndToEndTests.AnUnlockedAchievementShowsInTheListAndTheInbox": "/notifications/{id}",
+    "EndToEndTests.ADeletedAccountIsReportedAndNoGuestIsCreatedBehindThePlayersBack": "/players/me",
+    "EndToEndTests.StatWritesRetriedUnderOneIdempotencyKeyAreAccepted": "/players/me/stats",
 }
 
 
@@ -148,3 +246,20 @@ def test_client_against_the_local_backend(build: Build, backend: Any) -> None:
         assert results.get(test) == expected, (
             f"{test}: {results.get(test)} (route {path} served: {path in served})\n{proc.stdout}"
         )
+
+
+def test_the_meta_check_finds_missing_orphaned_and_duplicated_meta_files(tmp_path: Path) -> None:
+    meta = _meta_tool()
+    copy = tmp_path / PACKAGE.name
+    shutil.copytree(PACKAGE, copy)
+    assert meta.problems(copy) == []
+    (copy / "Runtime" / "Core" / "Json.cs.meta").unlink()
+    (copy / "Runtime" / "Core" / "Gone.cs.meta").write_text("fileFormatVersion: 2\nguid: " + "0" * 32 + "\n")
+    twin = (copy / "Runtime" / "Core" / "Time.cs.meta").read_text()
+    (copy / "Runtime" / "Core" / "Errors.cs.meta").write_text(twin)
+    (copy / "Runtime" / "Extra").mkdir()
+    found = meta.problems(copy)
+    assert "missing: Runtime/Core/Json.cs.meta" in found
+    assert "missing: Runtime/Extra.meta" in found
+    assert "orphaned or not imported: Runtime/Core/Gone.cs.meta" in found
+    assert any(line.startswith("duplicate guid") for line in found), found

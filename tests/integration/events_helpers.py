@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import random
 import time
 import uuid
 from typing import Any
@@ -9,6 +11,9 @@ from typing import Any
 import boto3
 
 from chalicelib.config import get_settings
+from chalicelib.game_config import get_game_config
+from chalicelib.services import analytics
+from chalicelib.storage.analytics import AnalyticsRepository
 from chalicelib.storage.events import EventsRepository, event_pk
 
 
@@ -56,3 +61,17 @@ def stored_events(player_id: str) -> list[dict[str, Any]]:
         Limit=1000,
     )
     return resp["Items"]
+
+
+def fresh_day() -> float:
+    """Noon (UTC) of a day no other test counts events on: analytics figures are per day."""
+    day = dt.date(2100, 1, 1) + dt.timedelta(days=random.randrange(1_500_000))
+    return dt.datetime.combine(day, dt.time(12), dt.UTC).timestamp()
+
+
+def day_row(now: float) -> dict[str, Any]:
+    """The analytics summary row of the UTC day of `now`."""
+    day = dt.datetime.fromtimestamp(now, dt.UTC).date()
+    result = analytics.summary(first=day, last=day, config=get_game_config().events, repo=AnalyticsRepository())
+    row: dict[str, Any] = result["days"][0]
+    return row

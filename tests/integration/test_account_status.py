@@ -99,18 +99,17 @@ def test_no_profile_can_be_created_for_a_deleted_account(standin):
     assert repo.get_profile("gone-1") is None
 
 
-def test_stream_records_of_deleted_players_are_not_counted(api, new_player):
-    from chalicelib.api.events import count_stream_records
-    from tests.integration.events_helpers import make_event, stream_records
+def test_events_of_deleted_players_are_neither_stored_nor_counted(api, new_player):
+    """Events are counted when they are stored (nothing counts from the stream): a deleted
+    account's batch is refused before anything is written."""
+    from tests.integration.events_helpers import make_event, stored_events
 
     kept, gone = new_player(), new_player()
-    for player in (kept, gone):
-        assert api.post("/events", {"events": [make_event()]}, player=player).status == 202
-    records = stream_records({kept.player_id, gone.player_id})
-    assert len(records) == 2
     account_status.mark_deleted(player_id=gone.player_id, repo=PlayersRepository())
-    report = count_stream_records(records)
-    assert report.events_seen == 1
+    refused = api.post("/events", {"events": [make_event()]}, player=gone)
+    assert refused.status == 401 and refused.json["code"] == "account_deleted", refused.body
+    assert api.post("/events", {"events": [make_event()]}, player=kept).json["accepted"] == 1
+    assert stored_events(gone.player_id) == [] and len(stored_events(kept.player_id)) == 1
 
 
 def ban(api, admin, player_id: str, reason: Any = "cheating", action: str = "ban") -> Any:

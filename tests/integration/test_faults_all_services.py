@@ -18,8 +18,19 @@ from tests.faults import fast_retries, throttle
 
 
 def _leaderboard(api: Any, player: Any) -> tuple[Callable[[], Any], Callable[[], Any]]:
-    act = lambda: api.post("/leaderboards/weekly_kills/scores", {"score": 7}, player=player)  # noqa: E731
-    state = lambda: (api.get("/leaderboards/weekly_kills/me", player=player).json or {}).get("entry")  # noqa: E731
+    act = lambda: api.post("/leaderboards/daily_score/scores", {"score": 7}, player=player)  # noqa: E731
+    state = lambda: (api.get("/leaderboards/daily_score/me", player=player).json or {}).get("entry")  # noqa: E731
+    return act, state
+
+
+def _stat_feed(api: Any, player: Any) -> tuple[Callable[[], Any], Callable[[], Any]]:
+    """A sum stat and the board it feeds: one transaction, so both move or neither."""
+    act = lambda: api.post("/players/me/stats", {"updates": {"kills": 3}}, player=player)  # noqa: E731
+
+    def state() -> Any:
+        entry = (api.get("/leaderboards/weekly_kills/me", player=player).json or {}).get("entry")
+        return api.get("/players/me/stats", player=player).json["stats"]["kills"], (entry or {}).get("score")
+
     return act, state
 
 
@@ -54,6 +65,7 @@ CASES = {
     "matchmaking": (_matchmaking, ("TransactWriteItems",)),
     "saves": (_saves, ("TransactWriteItems", "UpdateItem", "PutItem")),
     "stats": (_stats, ("UpdateItem",)),
+    "stat_feed": (_stat_feed, ("TransactWriteItems",)),
 }
 
 
@@ -90,7 +102,7 @@ def _event_batch() -> dict[str, Any]:
 
 def test_events_throttled_once_are_stored_once(api, new_player):
     player, body = new_player(), _event_batch()
-    with fast_retries(), throttle(aws.dynamodb(), "BatchWriteItem", times=1) as hook:
+    with fast_retries(), throttle(aws.dynamodb(), "TransactWriteItems", times=1) as hook:
         resp = api.post("/events", body, player=player)
     assert hook.injected == 1
     assert resp.status == 202 and resp.json["accepted"] == 1
@@ -100,7 +112,7 @@ def test_events_throttled_once_are_stored_once(api, new_player):
 def test_events_under_persistent_throttling_are_reported_per_event_and_not_stored(api, new_player):
     """Events answer per event (issue 7): each unstored one is `unavailable`; a resend stores it."""
     player, body = new_player(), _event_batch()
-    with fast_retries(), throttle(aws.dynamodb(), "BatchWriteItem", times=None):
+    with fast_retries(), throttle(aws.dynamodb(), "TransactWriteItems", times=None):
         resp = api.post("/events", body, player=player)
     assert resp.status == 202
     assert resp.json["accepted"] == 0

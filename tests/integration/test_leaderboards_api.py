@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 
+import pytest
+
 from chalicelib.game_config import get_game_config
 
 # Scores above anything other tests of the session submit (they stay below 99,000,000),
@@ -80,13 +82,38 @@ def test_bad_scores_are_400_and_write_nothing(api, new_player):
         resp = api.post("/leaderboards/daily_score/scores", raw=raw, player=p)
         assert resp.status == 400, (raw, resp.body)
         assert resp.json["details"]["field"] == field, (raw, resp.json)
-    lap = api.post("/leaderboards/monthly_lap/scores", {"score": 61.0001}, player=p)
-    assert lap.status == 400 and "decimals" in lap.json["error"]
-    # sum boards cap the change per submission
-    assert _submit(api, p, "weekly_kills", 101).status == 400
-    assert _submit(api, p, "weekly_kills", -5).status == 400  # would go below 0
+    from chalicelib.errors import Invalid
+    from chalicelib.services import leaderboards
+    from chalicelib.storage.leaderboards import LeaderboardsRepository
+
+    lap_board = get_game_config().leaderboards["monthly_lap"].model_copy(update={"direct_scores": True})
+    with pytest.raises(Invalid, match="decimals"):
+        leaderboards.submit_score(
+            board_id="monthly_lap", board=lap_board, player_id=p.player_id, score=61.0001, writer="client",
+            repo=LeaderboardsRepository(), names=lambda ids: {},
+        )
     assert api.get("/leaderboards/daily_score/me", player=p).json["entry"] is None
-    assert api.get("/leaderboards/weekly_kills/me", player=p).json["entry"] is None
+
+
+def test_sum_boards_cap_the_change_and_keep_their_bounds(standin, new_player):
+    """A sum board open to direct scores (weekly_kills, declared to take both)."""
+    from chalicelib.errors import Invalid
+    from chalicelib.services import leaderboards
+    from chalicelib.storage.leaderboards import LeaderboardsRepository
+
+    board = get_game_config().leaderboards["weekly_kills"].model_copy(update={"direct_scores": True})
+    p = new_player()
+
+    def submit(score: float) -> dict:
+        return leaderboards.submit_score(
+            board_id="weekly_kills", board=board, player_id=p.player_id, score=score, writer="client",
+            repo=LeaderboardsRepository(), names=lambda ids: {},
+        )
+
+    for score in (101, -5):  # over the cap; below 0
+        with pytest.raises(Invalid):
+            submit(score)
+    assert submit(7)["entry"]["score"] == 7
 
 
 def test_client_submit_to_server_only_board_is_403(api, new_player):
@@ -99,7 +126,7 @@ def test_client_submit_to_server_only_board_is_403(api, new_player):
 def test_limit_is_capped_and_cursor_pages(api, new_player):
     players = [new_player() for _ in range(5)]
     for i, p in enumerate(players):
-        assert _submit(api, p, "weekly_kills", 10 + i).status == 200
+        assert api.post("/players/me/stats", {"updates": {"kills": 10 + i}}, player=p).status == 200
     resp = api.get("/leaderboards/weekly_kills?limit=100000", player=players[0])
     assert resp.status == 200, resp.body
     assert len(resp.json["entries"]) <= 100
@@ -119,8 +146,8 @@ def test_limit_is_capped_and_cursor_pages(api, new_player):
 
 def test_tampered_cursor_is_400(api, new_player):
     p = new_player()
-    _submit(api, p, "global", 5)
-    _submit(api, new_player(), "global", 6)
+    api.post("/players/me/stats", {"updates": {"high_score": 5}}, player=p)
+    api.post("/players/me/stats", {"updates": {"high_score": 6}}, player=new_player())
     page = api.get("/leaderboards/global?limit=1", player=p).json
     cursor = page["next_cursor"]
     data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
@@ -166,7 +193,7 @@ def test_stat_update_feeds_boards(api, new_player):
 
 def test_seed_leaderboard_route(api, new_player):
     p = new_player()
-    _submit(api, p, "global", 100_000_000)
+    assert api.post("/players/me/stats", {"updates": {"high_score": 100_000_000}}, player=p).status == 200
     body = {
         "functionName": "leaderboard",
         "playerId": "spoofed",

@@ -1,4 +1,7 @@
-"""Matchmaking services from many threads on the serialized stand-in: races and timeouts."""
+"""Matchmaking services from many threads on the serialized stand-in: races and timeouts.
+
+Time is always a clock the test controls: the outcome depends on the order of the races,
+never on how fast the machine is."""
 
 from __future__ import annotations
 
@@ -8,8 +11,11 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 
 from chalicelib.errors import Conflict
 from chalicelib.game_config.schema import GameConfig, QueueDef
@@ -25,7 +31,8 @@ def _config(**queue) -> tuple[GameConfig, str]:
     """A config with one fresh queue (its own index partition: tests do not meet)."""
     queue_id = f"t_{uuid.uuid4().hex[:10]}"
     spec = {"teams": 2, "team_size": 1, "regions": [REGION], "skill_stat": "rating",
-            "window": {"initial": 100, "growth_per_second": 500, "max": 1500}, "ticket_timeout_seconds": 60, **queue}
+            "window": {"initial": 100, "growth_per_second": 500, "max": 1500}, "ticket_timeout_seconds": 3600,
+            **queue}
     return GameConfig.model_validate({"stats": {"rating": {"aggregation": "latest", "default": 1000}},
                                       "queues": {queue_id: spec}}), queue_id
 
@@ -40,20 +47,50 @@ def _players(ratings: list[float]) -> list[str]:
     return ids
 
 
-def _run_crowd(config: GameConfig, queue_id: str, ratings: list[float], seconds: float = 20.0) -> dict:
-    repo, players = MatchmakingRepository(), PlayersRepository()
+class VirtualClock:
+    """Shared virtual time: every poll moves it on by `step`. The window grows with polls,
+    not with the machine's speed, so a loaded machine cannot time a ticket out."""
+
+    def __init__(self, start: float, step: float = 0.05) -> None:
+        self.now, self.step = start, step
+        self.lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self.lock:
+            return self.now
+
+    def advance(self) -> None:
+        with self.lock:
+            self.now += self.step
+
+
+def _patient_client() -> Any:
+    """64 threads queue on the one-request-at-a-time stand-in: on a loaded machine a call
+    can wait longer than the app's 10 s read timeout, which is not what this test checks."""
+    return boto3.client(
+        "dynamodb",
+        config=Config(read_timeout=600, connect_timeout=60, max_pool_connections=64,
+                      retries={"mode": "standard", "max_attempts": 3}),
+    )
+
+
+def _run_crowd(config: GameConfig, queue_id: str, ratings: list[float], max_polls: int = 40) -> dict:
+    client = _patient_client()
+    repo, players = MatchmakingRepository(client=client), PlayersRepository(client=client)
     ids = _players(ratings)
     rating_of = dict(zip(ids, ratings, strict=True))
     results: dict[str, dict] = {}
+    clock = VirtualClock(time.time())
 
     def play(pid: str) -> None:
         view = mm.create_ticket(player_id=pid, queue_id=queue_id, region=REGION, party=None, config=config,
-                                repo=repo, players=players, notify=lambda n: None)
-        deadline = time.time() + seconds
-        while view["status"] == "searching" and time.time() < deadline:
-            time.sleep(random.uniform(0.2, 0.5))
+                                repo=repo, players=players, notify=lambda n: None, clock=clock)
+        for _ in range(max_polls):
+            if view["status"] != "searching":
+                break
+            clock.advance()
             view = mm.poll_ticket(player_id=pid, ticket_id=view["ticket_id"], config=config, repo=repo,
-                                  notify=lambda n: None)
+                                  notify=lambda n: None, clock=clock)
         results[pid] = view
 
     with ThreadPoolExecutor(max_workers=len(ids)) as pool:
@@ -101,7 +138,8 @@ def test_crowd_of_64_is_matched_without_doubles_in_window(teams, team_size):
     ratings = [float(rng.randint(500, 1500)) for _ in range(64)]
     crowd = _run_crowd(config, queue_id, ratings)
     matched = _check_matches(config, queue_id, crowd)
-    # 64 is a multiple of every match size and the window reaches everyone within seconds.
+    # 64 is a multiple of every match size and the window reaches everyone within 2 virtual
+    # seconds (about one round of polls); the virtual clock stays far from the timeout.
     assert matched == 64, {p: v["status"] for p, v in crowd["results"].items() if v["status"] != "matched"}
 
 

@@ -35,7 +35,7 @@ def _upload(api: Any, player: Any, slot: str, blob: bytes, expected: int, sha: s
     )
     assert resp.status == 201, resp.body
     ticket = resp.json
-    put = requests.put(ticket["url"], data=blob, headers=ticket["headers"], timeout=30)
+    put = requests.put(ticket["url"], data=blob, headers=ticket["headers"], timeout=300)
     assert put.status_code == 200, put.text
     return ticket
 
@@ -285,7 +285,7 @@ def test_large_save_round_trips_through_presigned_urls(api, new_player):
 
     got = api.get("/saves/big", player=player).json
     assert got["storage"] == "s3" and got["data"] is None and got["checksum"] == _sha(blob)
-    download = requests.get(got["download_url"], timeout=30)
+    download = requests.get(got["download_url"], timeout=300)
     assert download.status_code == 200 and download.content == blob
     again = api.post("/saves/big/commit", {"upload_id": ticket["upload_id"], "expected_version": 1}, player=player)
     assert again.status == 404 and again.json["code"] == "upload_not_found"
@@ -299,7 +299,7 @@ def test_large_save_round_trips_through_presigned_urls(api, new_player):
     assert resp.status == 200 and resp.json["version"] == 2
     remaining = _objects(player.player_id)
     assert len(remaining) == 1 and remaining[0].endswith("/big/" + ticket2["upload_id"])
-    assert requests.get(api.get("/saves/big", player=player).json["download_url"], timeout=30).content == blob2
+    assert requests.get(api.get("/saves/big", player=player).json["download_url"], timeout=300).content == blob2
 
     # Back to inline: the object goes; the listing shows the inline slot.
     assert api.put("/saves/big", {"data": {"small": True}, "expected_version": 2}, player=player).status == 200
@@ -334,7 +334,7 @@ def test_wrong_size_commit_is_refused(api, new_player):
         ticket["url"],
         data=blob,
         headers={"x-amz-checksum-sha256": ticket["headers"]["x-amz-checksum-sha256"]},
-        timeout=30,
+        timeout=300,
     )
     resp = api.post("/saves/s/commit", {"upload_id": ticket["upload_id"], "expected_version": 0}, player=player)
     assert resp.status == 400 and resp.json["code"] == "checksum_mismatch"
@@ -369,7 +369,7 @@ def test_commit_before_upload_and_stale_commit(api, new_player):
     ticket = resp.json
     early = api.post("/saves/s/commit", {"upload_id": ticket["upload_id"], "expected_version": 0}, player=player)
     assert early.status == 400 and early.json["code"] == "upload_missing"
-    requests.put(ticket["url"], data=blob, headers=ticket["headers"], timeout=30)
+    requests.put(ticket["url"], data=blob, headers=ticket["headers"], timeout=300)
     # Someone else wrote the slot meanwhile: the commit is a 409, the upload stays committable.
     api.put("/saves/s", {"data": "inline meanwhile", "expected_version": 0}, player=player)
     stale = api.post("/saves/s/commit", {"upload_id": ticket["upload_id"], "expected_version": 0}, player=player)

@@ -1,97 +1,224 @@
-"""The CloudFormation merge template follows the data definition."""
+"""The stack template follows the definitions (DATA, DEPLOYMENT), whatever Chalice emits."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from chalice import Chalice, CognitoUserPoolAuthorizer
+import pytest
 
-from chalicelib.storage.schema import DATA
-from tools import cfn
+from chalicelib.config import Settings
+from chalicelib.storage.schema import DATA, DEPLOYMENT
+from tools import cfn, iam
+from tools.stage_config import chalice_config, stage_environment
+
+PLACEHOLDER_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/game-prod-events/stream/unset"
 
 
-def _template() -> dict[str, Any]:
-    return cfn.build_template(stage_prefix="game-test")
+def _function(handler: str, role: Any, events: dict[str, Any] | None = None) -> dict[str, Any]:
+    props: dict[str, Any] = {"Runtime": "python3.11", "Handler": handler, "CodeUri": "./deployment.zip", "Role": role}
+    if events:
+        props["Events"] = events
+    return {"Type": "AWS::Serverless::Function", "Properties": props}
 
 
-def test_every_table_is_declared_as_in_data() -> None:
-    resources = _template()["Resources"]
-    tables = {k: v for k, v in resources.items() if v["Type"] == "AWS::DynamoDB::Table"}
-    assert set(tables) == {cfn.table_logical_id(t) for t in DATA.tables}
+def chalice_like() -> dict[str, Any]:
+    """The shape of `chalice package`'s SAM template (managed roles, one stream handler)."""
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Resources": {
+            "ApiHandlerRole": {"Type": "AWS::IAM::Role", "Properties": {"Policies": []}},
+            "APIHandler": _function("app.app", {"Fn::GetAtt": ["ApiHandlerRole", "Arn"]}),
+            "CountEvents": _function(
+                "app.count_events",
+                "arn:aws:iam::000000000000:role/placeholder",
+                {
+                    "CountEventsDynamodbEventSource": {
+                        "Type": "DynamoDB",
+                        "Properties": {
+                            "Stream": PLACEHOLDER_STREAM,
+                            "BatchSize": 100,
+                            "StartingPosition": "TRIM_HORIZON",
+                        },
+                    }
+                },
+            ),
+            "MatchmakingCleanup": _function(
+                "app.matchmaking_cleanup",
+                "arn:aws:iam::000000000000:role/placeholder",
+                {"Rule": {"Type": "Schedule", "Properties": {"Schedule": "rate(1 minute)"}}},
+            ),
+            "RestAPI": {
+                "Type": "AWS::Serverless::Api",
+                "Properties": {
+                    "StageName": "api",
+                    "DefinitionBody": {
+                        "swagger": "2.0",
+                        "paths": {
+                            "/auth/guest": {"post": {}, "options": {}},
+                            "/auth/login": {"post": {}},
+                            "/players/me": {"get": {}, "patch": {}},
+                        },
+                    },
+                },
+            },
+        },
+        "Outputs": {
+            "EndpointURL": {
+                "Value": {"Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api/"}
+            }
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return cfn.merge_chalice(chalice_like(), stage_prefix="game-test")
+
+
+def test_every_table_is_declared_as_in_data(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    tables = {k for k, v in resources.items() if v["Type"] == "AWS::DynamoDB::Table"}
+    assert tables == {cfn.table_logical_id(t) for t in DATA.tables}
     for table in DATA.tables:
         resource = resources[cfn.table_logical_id(table)]
         props = resource["Properties"]
         assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
         assert props["TableName"] == {"Fn::Sub": "${StagePrefix}-" + table.key}
-        assert props["BillingMode"] == "PAY_PER_REQUEST"
-        assert props["PointInTimeRecoverySpecification"] == {
-            "PointInTimeRecoveryEnabled": True
-        }
-        assert props["KeySchema"][0] == {
-            "AttributeName": table.partition.name,
-            "KeyType": "HASH",
-        }
-        if table.sort:
-            assert props["KeySchema"][1] == {
-                "AttributeName": table.sort.name,
-                "KeyType": "RANGE",
-            }
-        defined = {
-            a["AttributeName"]: a["AttributeType"]
-            for a in props["AttributeDefinitions"]
-        }
-        assert defined == table.attributes
-        indexes = {i["IndexName"]: i for i in props.get("GlobalSecondaryIndexes", [])}
-        assert set(indexes) == {i.name for i in table.indexes}
-        if table.ttl_attribute:
-            assert props["TimeToLiveSpecification"] == {
-                "AttributeName": table.ttl_attribute,
-                "Enabled": True,
-            }
-        else:
-            assert "TimeToLiveSpecification" not in props
-        if table.stream:
-            assert props["StreamSpecification"] == {"StreamViewType": table.stream}
-        else:
-            assert "StreamSpecification" not in props
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["DeletionProtectionEnabled"] is True
+        assert {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]} == table.attributes
+        assert {i["IndexName"] for i in props.get("GlobalSecondaryIndexes", [])} == {i.name for i in table.indexes}
+        assert ("TimeToLiveSpecification" in props) == bool(table.ttl_attribute)
+        assert props.get("StreamSpecification") == ({"StreamViewType": table.stream} if table.stream else None)
+        assert f"{cfn.table_logical_id(table)}ThrottleAlarm" in resources
 
 
-def test_buckets_are_private_encrypted_and_take_presigned_uploads() -> None:
-    resources = _template()["Resources"]
+def test_bucket_is_private_versioned_https_only_and_named_per_account_and_region(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
     for bucket in DATA.buckets:
-        props = resources[cfn.bucket_logical_id(bucket)]["Properties"]
+        logical_id = cfn.bucket_logical_id(bucket)
+        props = resources[logical_id]["Properties"]
+        assert props["BucketName"] == {"Fn::Sub": "${StagePrefix}-" + bucket.key + "-${AWS::AccountId}-${AWS::Region}"}
         assert all(props["PublicAccessBlockConfiguration"].values())
-        assert props["BucketEncryption"]
-        methods = props["CorsConfiguration"]["CorsRules"][0]["AllowedMethods"]
-        assert {"GET", "PUT"} <= set(methods)
+        assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+        rules = {r["Id"]: r for r in props["LifecycleConfiguration"]["Rules"]}
+        assert rules["abort-incomplete-uploads"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+        assert "NoncurrentVersionExpiration" in rules["expire-old-versions"]
+        statement = resources[f"{logical_id}Policy"]["Properties"]["PolicyDocument"]["Statement"][0]
+        assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_user_pool_client_and_admin_group() -> None:
-    resources = _template()["Resources"]
-    assert resources["UserPool"]["Properties"]["AliasAttributes"] == ["email"]
-    client = resources["UserPoolClient"]["Properties"]
+def test_pool_refuses_public_sign_up(template: dict[str, Any]) -> None:
+    pool = template["Resources"]["UserPool"]["Properties"]
+    assert pool["AdminCreateUserConfig"] == {"AllowAdminCreateUserOnly": True}
+    client = template["Resources"]["UserPoolClient"]["Properties"]
     assert client["GenerateSecret"] is False
-    assert set(client["ExplicitAuthFlows"]) == {
-        "ALLOW_USER_PASSWORD_AUTH",
-        "ALLOW_ADMIN_USER_PASSWORD_AUTH",
-        "ALLOW_REFRESH_TOKEN_AUTH",
+    assert template["Resources"]["AdminsGroup"]["Properties"]["GroupName"] == "admins"
+
+
+def test_every_function_uses_the_one_role_with_the_generated_policy(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    assert "ApiHandlerRole" not in resources  # Chalice's own role is replaced, not kept
+    functions = [v for v in resources.values() if v["Type"] == "AWS::Serverless::Function"]
+    assert len(functions) == 3
+    for function in functions:
+        props = function["Properties"]
+        assert props["Role"] == {"Fn::GetAtt": [cfn.FUNCTION_ROLE, "Arn"]}
+        assert props["Tracing"] == "Active"
+        assert props["LoggingConfig"]["LogGroup"] == {"Ref": cfn.FUNCTION_LOGS}
+    role = resources[cfn.FUNCTION_ROLE]["Properties"]
+    assert [p["PolicyDocument"] for p in role["Policies"]] == [iam.stack_policy()]
+    assert resources[cfn.FUNCTION_LOGS]["Properties"]["RetentionInDays"] == DEPLOYMENT.api.log_retention_days
+    assert template["Globals"]["Function"]["Environment"]["Variables"] == cfn.function_environment()
+
+
+def test_stream_mapping_retries_bisects_and_keeps_what_fails(template: dict[str, Any]) -> None:
+    events = template["Resources"]["CountEvents"]["Properties"]["Events"]
+    props = events["CountEventsDynamodbEventSource"]["Properties"]
+    consumer = DEPLOYMENT.stream_consumers[0]
+    assert props["Stream"] == {"Fn::GetAtt": ["EventsTable", "StreamArn"]}
+    assert props["MaximumRetryAttempts"] == consumer.max_retries
+    assert props["BisectBatchOnFunctionError"] is True
+    assert props["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["EventsFailedQueue", "Arn"]}
+    resources = template["Resources"]
+    assert resources["EventsFailedQueue"]["Properties"]["KmsMasterKeyId"] == "alias/aws/sqs"
+    assert "EventsFailedQueueDepthAlarm" in resources
+    assert "CountEventsIteratorAgeAlarm" in resources
+
+
+def test_api_throttling_stricter_on_auth_routes(template: dict[str, Any]) -> None:
+    api = template["Resources"]["RestAPI"]["Properties"]
+    settings = {(s["ResourcePath"], s["HttpMethod"]): s for s in api["MethodSettings"]}
+    assert settings[("/*", "*")]["ThrottlingRateLimit"] == DEPLOYMENT.api.rate_limit
+    for path in ("/~1auth~1guest", "/~1auth~1login"):
+        assert settings[(path, "POST")]["ThrottlingRateLimit"] == DEPLOYMENT.api.strict_rate_limit
+        assert settings[(path, "POST")]["ThrottlingBurstLimit"] == DEPLOYMENT.api.strict_burst_limit
+    assert ("/~1auth~1guest", "OPTIONS") not in settings
+    assert ("/~1players~1me", "GET") not in settings
+    assert api["TracingEnabled"] is True
+    assert api["AccessLogSetting"]["DestinationArn"] == {"Fn::GetAtt": [cfn.API_ACCESS_LOGS, "Arn"]}
+    assert json.loads(api["AccessLogSetting"]["Format"])["requestId"] == "$context.requestId"
+    assert template["Resources"]["RestAPI"]["DependsOn"] == [cfn.API_ACCOUNT]
+
+
+def test_gateway_answers_in_the_error_shape(template: dict[str, Any]) -> None:
+    responses = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"][
+        "x-amazon-apigateway-gateway-responses"
+    ]
+    expected = {
+        "MISSING_AUTHENTICATION_TOKEN": "404",  # unknown route and wrong method
+        "UNSUPPORTED_MEDIA_TYPE": "415",
+        "UNAUTHORIZED": "401",
+        "ACCESS_DENIED": "403",
+        "THROTTLED": "429",
     }
-    assert resources["AdminsGroup"]["Properties"]["GroupName"] == "admins"
+    for kind, status in expected.items():
+        assert responses[kind]["statusCode"] == status
+    for kind, response in responses.items():
+        body = response["responseTemplates"]["application/json"]
+        # API Gateway substitutes $context values; a JSON string value stays a JSON string.
+        rendered = body.replace("$context.error.messageString", '"a message"').replace("$context.requestId", "r-1")
+        parsed = json.loads(rendered)
+        assert set(parsed) == {"error", "code", "details"}, kind
+        assert parsed["details"] == {"request_id": "r-1"}
+    assert responses["THROTTLED"]["responseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"
 
 
-def test_every_function_gets_the_names_of_the_stores() -> None:
-    env = _template()["Globals"]["Function"]["Environment"]["Variables"]
-    for table in DATA.tables:
-        assert env[f"TABLE_{table.key.upper()}"] == {"Ref": cfn.table_logical_id(table)}
-    for bucket in DATA.buckets:
-        assert env[f"BUCKET_{bucket.key.upper()}"] == {
-            "Ref": cfn.bucket_logical_id(bucket)
+def test_no_cognito_authorizer_at_the_gateway(template: dict[str, Any]) -> None:
+    # The app verifies ID and access tokens itself in every stage (README, Deploying).
+    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    assert "securityDefinitions" not in body
+
+
+def test_alarms_cover_api_functions_tables_stream_and_queues(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    alarms = {k: v["Properties"] for k, v in resources.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+    assert {"Api5xxAlarm", "LambdaErrorsAlarm", "LambdaThrottlesAlarm"} <= set(alarms)
+    functions = {k for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
+    for name in ("LambdaErrorsAlarm", "LambdaThrottlesAlarm"):
+        refs = {
+            m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]
+            for m in alarms[name]["Metrics"]
+            if "MetricStat" in m
         }
-    assert {"USER_POOL_ID", "USER_POOL_ARN", "USER_POOL_CLIENT_ID"} <= set(env)
+        assert refs == functions
+    for props in alarms.values():
+        assert props["AlarmActions"] == [{"Ref": cfn.ALARM_TOPIC}]
+    body = resources[cfn.DASHBOARD]["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert len(json.loads(body)["widgets"]) >= 6
 
 
-def test_outputs_refer_to_declared_resources() -> None:
-    template = _template()
+def test_template_names_no_account_region_or_stack(template: dict[str, Any]) -> None:
+    text = json.dumps(template)
+    assert "us-east-1" not in text and "000000000000" not in text
+    assert "game-prod" not in text
+
+
+def test_outputs_refer_to_declared_resources(template: dict[str, Any]) -> None:
+    for key in ("ApiUrl", "UserPoolId", "UserPoolClientId"):
+        assert key in template["Outputs"]
     for output in template["Outputs"].values():
         value = output["Value"]
         if "Ref" in value:
@@ -100,31 +227,18 @@ def test_outputs_refer_to_declared_resources() -> None:
             assert value["Fn::GetAtt"][0] in template["Resources"]
 
 
-def test_stage_prefix_defaults_to_the_stage_table_prefix() -> None:
-    template = cfn.stage_template("prod")
-    assert template["Parameters"]["StagePrefix"]["Default"] == "game-prod"
+def test_a_stream_without_a_consumer_setting_is_refused() -> None:
+    chalice = chalice_like()
+    bare = cfn.DeploymentDefinition(queues=DEPLOYMENT.queues, stream_consumers=())
+    with pytest.raises(SystemExit, match="StreamConsumer"):
+        cfn.merge_chalice(chalice, stage_prefix="game-test", deployment=bare)
 
 
-def test_app_overrides_wire_authorizers_and_streams() -> None:
-    app = Chalice(app_name="t")
-    auth = CognitoUserPoolAuthorizer("cognito", provider_arns=["unknown-at-import"])
+@pytest.mark.parametrize("stage", sorted(chalice_config()["stages"]))
+def test_every_stage_verifies_tokens_in_the_app(stage: str) -> None:
+    # Same verifier, same accepted tokens (ID and access), same 401/403 bodies everywhere.
+    assert Settings.from_env(stage_environment(stage)).auth_mode == "app"
 
-    @app.route("/me", authorizer=auth)
-    def me() -> dict[str, str]:
-        return {}
 
-    @app.on_dynamodb_record(stream_arn="arn:aws:dynamodb:r:1:table/x-events/stream/1")
-    def fold_events(event: Any) -> None:
-        return None
-
-    overrides = cfn.app_overrides(app)["Resources"]
-    security = overrides["RestAPI"]["Properties"]["DefinitionBody"][
-        "securityDefinitions"
-    ]
-    assert security["cognito"]["x-amazon-apigateway-authorizer"]["providerARNs"] == [
-        {"Fn::GetAtt": ["UserPool", "Arn"]}
-    ]
-    events = overrides["FoldEvents"]["Properties"]["Events"]
-    assert events["FoldEventsDynamodbEventSource"]["Properties"]["Stream"] == {
-        "Fn::GetAtt": ["EventsTable", "StreamArn"]
-    }
+def test_stage_prefix_comes_from_the_stage() -> None:
+    assert cfn.stage_settings("prod") == ("game-prod", "admins")

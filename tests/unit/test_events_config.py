@@ -9,8 +9,9 @@ import pytest
 
 from chalicelib.game_config import GAME_CONFIG_PATH, GameConfigError, get_game_config, parse_game_config
 from chalicelib.models.events import SeedEvent
-from chalicelib.services.analytics import Marker, _pack, _Plan
+from chalicelib.services.analytics import batch_counts
 from chalicelib.services.events import check_event, seed_event_id
+from chalicelib.storage.events import StoredEvent
 
 NOW = 2_000_000_000.0
 
@@ -83,14 +84,43 @@ def test_seed_event_id_depends_on_the_events_own_fields_only():
     assert seed_event_id(SeedEvent.model_validate({**base, "timestamp": 1.6})) != seed_event_id(same)
 
 
-def test_pack_keeps_transactions_within_100_items_and_groups_whole():
-    groups = [
-        [_Plan(Marker(f"p{i}", f"M{j}"), Counter({(f"2031-01-{j + 1:02d}", "active"): 1})) for j in range(3)]
-        for i in range(60)
-    ]
-    packed = _pack(groups)
-    assert sum(len(t) for t in packed) == 60
-    for transaction in packed:
-        markers = sum(len(g) for g in transaction)
-        days = {d for g in transaction for p in g for (d, _) in p.counts}
-        assert markers + len(days) <= 100
+def test_seed_event_id_tells_identical_events_of_a_batch_apart_and_never_merges_untimed_ones():
+    event = SeedEvent.model_validate({"eventType": "ui_click", "eventData": {}, "timestamp": 3.0, "sessionId": "s"})
+    assert seed_event_id(event, copy=0) == seed_event_id(event)  # the id earlier versions gave it
+    assert len({seed_event_id(event, copy=k) for k in range(3)}) == 3
+    untimed = SeedEvent.model_validate({"eventType": "ui_click", "eventData": {}, "sessionId": "s"})
+    assert seed_event_id(untimed) != seed_event_id(untimed)
+    assert seed_event_id(untimed, batch_id="b", index=0) == seed_event_id(untimed, batch_id="b", index=0)
+    assert seed_event_id(untimed, batch_id="b", index=0) != seed_event_id(untimed, batch_id="b", index=1)
+    assert seed_event_id(untimed, batch_id="b", index=0) != seed_event_id(untimed, batch_id="c", index=0)
+
+
+def _stored(type_: str) -> StoredEvent:
+    return StoredEvent("p", "e", type_, NOW, None, "{}", NOW, "2031-01-08", 0)
+
+
+@pytest.mark.parametrize(
+    ("cohort", "active_today", "markers", "counts"),
+    [
+        (None, False, ["FIRST", "D#2031-01-08"], {"2031-01-08": {"new": 1, "active": 1}}),
+        ("2031-01-07", False, ["D#2031-01-08"], {"2031-01-08": {"active": 1}, "2031-01-07": {"d1": 1}}),
+        ("2031-01-01", False, ["D#2031-01-08"], {"2031-01-08": {"active": 1}, "2031-01-01": {"d7": 1}}),
+        ("2031-01-03", False, ["D#2031-01-08"], {"2031-01-08": {"active": 1}}),
+        ("2031-01-07", True, [], {"2031-01-08": {}}),
+    ],
+)
+def test_batch_counts_count_players_on_their_first_batch_of_a_day(cohort, active_today, markers, counts):
+    events = [_stored("session_start"), _stored("level_3"), _stored("level_3")]
+    planned = batch_counts(
+        player_id="p",
+        events=events,
+        day="2031-01-08",
+        cohort=cohort,
+        active_today=active_today,
+        config=get_game_config().events,
+    )
+    assert [m.name for m in planned.markers] == markers
+    expected = {day: Counter(c) for day, c in counts.items()}
+    expected["2031-01-08"].update({"events": 3, "sessions": 1, "t:session_start": 1, "t:level_3": 2})
+    assert {day: +c for day, c in planned.increments.items()} == expected
+    assert 0 <= planned.shard < get_game_config().events.counter_shards

@@ -6,32 +6,89 @@ using Newtonsoft.Json.Linq;
 
 namespace GameBackend
 {
+    /// <summary>Where the client runs: plain HTTP is allowed only for Local.</summary>
+    public enum BackendEnvironment
+    {
+        Local,
+        Staging,
+        Production,
+    }
+
     public sealed class BackendOptions
     {
         /// <summary>The API's base URL, e.g. http://127.0.0.1:8000 for `make run`.</summary>
         public string BaseUrl = "http://127.0.0.1:8000";
+        /// <summary>Staging and Production require an https:// BaseUrl.</summary>
+        public BackendEnvironment Environment = BackendEnvironment.Local;
         public int TimeoutSeconds = 30;
         /// <summary>Tokens are refreshed when they expire within this margin.</summary>
         public TimeSpan RefreshMargin = TimeSpan.FromSeconds(60);
-        /// <summary>The key under which the device credentials are kept.</summary>
-        public string CredentialsKey = "gamebackend.credentials";
+        /// <summary>
+        /// Requests made at most for one call that may be retried: reads (GET) and writes that carry an
+        /// Idempotency-Key. 1 turns retries off. Other calls are sent once.
+        /// </summary>
+        public int MaxAttempts = 3;
+        /// <summary>Full jitter: the wait before retry n is random in [0, min(RetryMax, RetryBase * 2^n)].</summary>
+        public TimeSpan RetryBase = TimeSpan.FromMilliseconds(500);
+        public TimeSpan RetryMax = TimeSpan.FromSeconds(8);
+        /// <summary>A Retry-After longer than this is not waited for inside a call: the error goes to the game.</summary>
+        public TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(30);
+
+        /// <summary>Throws ArgumentException for a URL that is not absolute http(s), or plain HTTP outside Local.</summary>
+        public void Validate()
+        {
+            Uri uri;
+            if (string.IsNullOrEmpty(BaseUrl) || !Uri.TryCreate(BaseUrl, UriKind.Absolute, out uri)
+                || (uri.Scheme != "http" && uri.Scheme != "https"))
+            {
+                throw new ArgumentException("BaseUrl must be an absolute http(s) URL, got '" + BaseUrl + "'");
+            }
+            if (Environment != BackendEnvironment.Local && uri.Scheme != "https")
+            {
+                throw new ArgumentException(Environment + " requires an https:// BaseUrl (plain HTTP is for Local only), got '" + BaseUrl + "'");
+            }
+            if (TimeoutSeconds < 1) throw new ArgumentException("TimeoutSeconds must be at least 1");
+            if (MaxAttempts < 1) throw new ArgumentException("MaxAttempts must be at least 1");
+        }
+    }
+
+    /// <summary>Where the player's sign-in stands; every change raises BackendClient.AuthStateChanged.</summary>
+    public enum AuthState
+    {
+        SignedOut,
+        SigningIn,
+        SignedIn,
+        /// <summary>The kept credentials or the session were refused: ask the player to sign in again.</summary>
+        SignInRequired,
+        /// <summary>The account is banned (403 account_banned).</summary>
+        Banned,
+        /// <summary>The account was deleted (401 account_deleted).</summary>
+        Deleted,
     }
 
     /// <summary>
     /// The client: one per game. Holds the session (tokens refreshed before expiry, one retry
-    /// after a 401 with a fresh token) and exposes every service. Task-based; in Unity its
-    /// continuations stay on the main thread (no ConfigureAwait(false)), as UnityWebRequest needs.
+    /// after a 401 with a fresh token) and exposes every service. Task-based and single-threaded:
+    /// it never leaves the caller's synchronisation context (no ConfigureAwait(false), no thread),
+    /// so in Unity every continuation and every UnityWebRequest call stays on the main thread.
     /// </summary>
     public sealed class BackendClient
     {
+        public const string IdempotencyHeader = "Idempotency-Key";
+
         private readonly ITransport _transport;
-        private readonly IKeyValueStore _store;
+        private readonly ICredentialStore _credentials;
         private readonly SemaphoreSlim _authLock = new SemaphoreSlim(1, 1);
+        private readonly object _gate = new object();
+        private Task<string> _signIn;
         private Tokens _tokens;
         private DateTime _expiresAt;
+        private AuthState _state = AuthState.SignedOut;
 
         public BackendOptions Options { get; private set; }
         public ITimeSource Time { get; private set; }
+        /// <summary>The waits between retries of one call (full jitter); replace it to seed its randomness.</summary>
+        public Backoff Retries { get; set; }
 
         public PlayersApi Players { get; private set; }
         public StatsApi Stats { get; private set; }
@@ -42,12 +99,19 @@ namespace GameBackend
         public NotificationsApi Notifications { get; private set; }
         public EventsApi Events { get; private set; }
 
-        public BackendClient(BackendOptions options, ITransport transport, IKeyValueStore credentials = null, ITimeSource time = null)
+        /// <summary>Raised on the caller's context whenever <see cref="State"/> changes.</summary>
+        public event Action<AuthState> AuthStateChanged;
+
+        /// <param name="credentials">Where the device keeps its credentials; in memory (lost on exit) when null.</param>
+        /// <param name="time">The clock and the waits; TimeSources.Default when null.</param>
+        public BackendClient(BackendOptions options, ITransport transport, ICredentialStore credentials = null, ITimeSource time = null)
         {
             Options = options ?? new BackendOptions();
+            Options.Validate();
             _transport = transport;
-            _store = credentials ?? new MemoryStore();
-            Time = time ?? SystemTime.Instance;
+            _credentials = credentials ?? new KeyValueCredentialStore(new MemoryStore());
+            Time = time ?? TimeSources.Default;
+            Retries = new Backoff { Base = Options.RetryBase, Max = Options.RetryMax };
             Players = new PlayersApi(this);
             Stats = new StatsApi(this);
             Leaderboards = new LeaderboardsApi(this);
@@ -69,6 +133,11 @@ namespace GameBackend
             get { return _tokens != null; }
         }
 
+        public AuthState State
+        {
+            get { return _state; }
+        }
+
         /// <summary>The current ID token, for calls made outside this client.</summary>
         public string IdToken
         {
@@ -83,60 +152,143 @@ namespace GameBackend
         // ---- auth ----
 
         /// <summary>
-        /// Sign in as this device's guest: the kept credentials when there are some, else a new
-        /// guest account whose credentials are kept for next time.
+        /// Sign in as this device's account: the kept credentials when there are some, else a new
+        /// guest whose credentials are kept for next time. Single-flight: every caller while one
+        /// sign-in runs shares it (one account, however many callers); once signed in it answers at
+        /// once. Kept credentials that are refused never lead to a new guest: the call throws
+        /// SignInRequiredException, AccountDeletedException or AccountBannedException and
+        /// <see cref="State"/> says which; <see cref="StartOverAsNewGuestAsync"/> is the game's explicit choice.
         /// </summary>
-        public async Task<string> SignInAsGuestAsync(string displayName = null, CancellationToken ct = default(CancellationToken))
+        public Task<string> SignInAsGuestAsync(string displayName = null, CancellationToken ct = default(CancellationToken))
         {
-            var kept = LoadCredentials();
-            if (kept != null)
+            Task<string> flight;
+            lock (_gate)
             {
+                if (_tokens != null) return Task.FromResult(PlayerId);
+                if (_signIn == null || _signIn.IsCompleted) _signIn = SignInAsDeviceAsync(displayName);
+                flight = _signIn;
+            }
+            return ct.CanBeCanceled ? WaitAsync(flight, ct) : flight;
+        }
+
+        /// <summary>The caller stops waiting when <paramref name="ct"/> is cancelled; the shared sign-in goes on for the others.</summary>
+        private static async Task<string> WaitAsync(Task<string> flight, CancellationToken ct)
+        {
+            var cancelled = new TaskCompletionSource<string>();
+            using (ct.Register(() => cancelled.TrySetCanceled()))
+            {
+                var first = await Task.WhenAny(flight, cancelled.Task);
+                return await first;
+            }
+        }
+
+        private async Task<string> SignInAsDeviceAsync(string displayName)
+        {
+            SetState(AuthState.SigningIn);
+            try
+            {
+                StoredCredentials kept;
                 try
                 {
-                    if (!kept.IsGuest && kept.RefreshToken != null)
-                    {
-                        var refreshed = await PostAuthAsync("/auth/refresh", new { refresh_token = kept.RefreshToken }, ct);
-                        if (refreshed.RefreshToken == null) refreshed.RefreshToken = kept.RefreshToken;
-                        Accept(refreshed);
-                        return PlayerId;
-                    }
-                    if (kept.Password != null)
-                    {
-                        Accept(await PostAuthAsync("/auth/login", new { username = kept.Username, password = kept.Password }, ct));
-                        return PlayerId;
-                    }
+                    kept = _credentials.Load();
                 }
-                catch (UnauthorizedException)
+                catch (System.IO.InvalidDataException e)
                 {
-                    // The account is gone (deleted) or its password changed elsewhere: start a new guest.
-                    _store.Delete(Options.CredentialsKey);
+                    throw new SignInRequiredException(e.Message);
                 }
+                if (kept != null)
+                {
+                    Tokens tokens;
+                    if (!kept.IsGuest || kept.Password == null)
+                    {
+                        if (kept.RefreshToken == null) throw new SignInRequiredException("this device's account signs in with its email and password");
+                        tokens = await RefusalToStateAsync(PostAuthAsync("/auth/refresh", new RefreshRequest { RefreshToken = kept.RefreshToken }, CancellationToken.None),
+                            "this device's session has ended: sign in again with the email and password");
+                        if (tokens.RefreshToken == null) tokens.RefreshToken = kept.RefreshToken;
+                    }
+                    else
+                    {
+                        tokens = await RefusalToStateAsync(PostAuthAsync("/auth/login", new LoginRequest { Username = kept.Username, Password = kept.Password }, CancellationToken.None),
+                            "this device's guest account was refused: its credentials no longer sign in");
+                    }
+                    Accept(tokens);
+                    return PlayerId;
+                }
+                var guest = await PostAuthAsync("/auth/guest", new GuestRequest { DisplayName = displayName }, CancellationToken.None);
+                _credentials.Save(new StoredCredentials { Username = guest.Username, Password = guest.Password, PlayerId = guest.PlayerId, IsGuest = true });
+                guest.Password = null;
+                Accept(guest);
+                return PlayerId;
             }
-            var body = new Dictionary<string, object>();
-            if (displayName != null) body["display_name"] = displayName;
-            var tokens = await PostAuthAsync("/auth/guest", body, ct);
-            SaveCredentials(new StoredCredentials { Username = tokens.Username, Password = tokens.Password, PlayerId = tokens.PlayerId, IsGuest = true });
-            tokens.Password = null;
-            Accept(tokens);
-            return PlayerId;
+            catch (Exception e)
+            {
+                Fail(e);
+                throw;
+            }
+        }
+
+        /// <summary>A refusal of kept credentials becomes SignInRequired (or keeps its account state); the credentials stay kept.</summary>
+        private static async Task<Tokens> RefusalToStateAsync(Task<Tokens> call, string message)
+        {
+            try
+            {
+                return await call;
+            }
+            catch (UnauthorizedException e)
+            {
+                if (e is AccountDeletedException || e is SignInRequiredException) throw;
+                throw new SignInRequiredException(message + " (" + e.Code + ")", e);
+            }
+        }
+
+        /// <summary>
+        /// The game's explicit choice after SignInRequired or Deleted: forget this device's
+        /// credentials (the old account can no longer be reached from here) and create a new guest.
+        /// </summary>
+        public Task<string> StartOverAsNewGuestAsync(string displayName = null, CancellationToken ct = default(CancellationToken))
+        {
+            lock (_gate)
+            {
+                if (_signIn != null && !_signIn.IsCompleted) throw new InvalidOperationException("a sign-in is running");
+                _tokens = null;
+                _credentials.Clear();
+            }
+            return SignInAsGuestAsync(displayName, ct);
         }
 
         /// <summary>Sign in with a username (or an upgraded account's email) and password; its refresh token is kept.</summary>
         public async Task<string> SignInAsync(string username, string password, CancellationToken ct = default(CancellationToken))
         {
-            var tokens = await PostAuthAsync("/auth/login", new { username = username, password = password }, ct);
-            Accept(tokens);
-            SaveCredentials(new StoredCredentials { Username = username, PlayerId = tokens.PlayerId, IsGuest = false, RefreshToken = tokens.RefreshToken });
-            return PlayerId;
+            SetState(AuthState.SigningIn);
+            try
+            {
+                var tokens = await PostAuthAsync("/auth/login", new LoginRequest { Username = username, Password = password }, ct);
+                Accept(tokens);
+                _credentials.Save(new StoredCredentials { Username = username, PlayerId = tokens.PlayerId, IsGuest = false, RefreshToken = tokens.RefreshToken });
+                return PlayerId;
+            }
+            catch (Exception e)
+            {
+                Fail(e);
+                throw;
+            }
         }
 
         /// <summary>Turn the signed-in guest into an email account: same player, same data. The guest password is forgotten.</summary>
         public async Task<string> UpgradeAsync(string email, string password, CancellationToken ct = default(CancellationToken))
         {
-            var tokens = await SendAsync<Tokens>("POST", "/auth/upgrade", new { email = email, password = password }, true, ct);
+            var tokens = await SendAsync<Tokens>("POST", "/auth/upgrade", new UpgradeRequest { Email = email, Password = password }, true, ct);
             Accept(tokens);
-            var kept = LoadCredentials() ?? new StoredCredentials();
-            SaveCredentials(new StoredCredentials { Username = kept.Username ?? email, PlayerId = tokens.PlayerId, IsGuest = false, RefreshToken = tokens.RefreshToken });
+            StoredCredentials kept = null;
+            try
+            {
+                kept = _credentials.Load();
+            }
+            catch (System.IO.InvalidDataException)
+            {
+                // replaced below
+            }
+            _credentials.Save(new StoredCredentials { Username = kept != null && kept.Username != null ? kept.Username : email, PlayerId = tokens.PlayerId, IsGuest = false, RefreshToken = tokens.RefreshToken });
             return PlayerId;
         }
 
@@ -144,10 +296,11 @@ namespace GameBackend
         public void SignOut(bool forgetDevice = false)
         {
             _tokens = null;
-            if (forgetDevice) _store.Delete(Options.CredentialsKey);
+            if (forgetDevice) _credentials.Clear();
+            SetState(AuthState.SignedOut);
         }
 
-        /// <summary>New tokens from the refresh token (or the kept guest credentials when it is refused).</summary>
+        /// <summary>New tokens from the refresh token (or, for a guest, the kept guest credentials).</summary>
         public async Task RefreshAsync(CancellationToken ct = default(CancellationToken))
         {
             var current = _tokens;
@@ -165,28 +318,49 @@ namespace GameBackend
 
         private async Task RefreshLockedAsync(CancellationToken ct)
         {
-            if (_tokens != null && _tokens.RefreshToken != null)
+            try
             {
+                if (_tokens != null && _tokens.RefreshToken != null)
+                {
+                    try
+                    {
+                        var fresh = await PostAuthAsync("/auth/refresh", new RefreshRequest { RefreshToken = _tokens.RefreshToken }, ct);
+                        if (fresh.RefreshToken == null) fresh.RefreshToken = _tokens.RefreshToken;
+                        Accept(fresh);
+                        return;
+                    }
+                    catch (UnauthorizedException e)
+                    {
+                        if (e is AccountDeletedException) throw;
+                        // Refresh token revoked or expired: a guest signs in again with its kept password below.
+                    }
+                }
+                StoredCredentials kept = null;
                 try
                 {
-                    var fresh = await PostAuthAsync("/auth/refresh", new { refresh_token = _tokens.RefreshToken }, ct);
-                    if (fresh.RefreshToken == null) fresh.RefreshToken = _tokens.RefreshToken;
-                    Accept(fresh);
+                    kept = _credentials.Load();
+                }
+                catch (System.IO.InvalidDataException)
+                {
+                    kept = null;
+                }
+                if (kept != null && kept.IsGuest && kept.Password != null)
+                {
+                    Accept(await RefusalToStateAsync(PostAuthAsync("/auth/login", new LoginRequest { Username = kept.Username, Password = kept.Password }, ct),
+                        "this device's guest account was refused"));
                     return;
                 }
-                catch (UnauthorizedException)
-                {
-                    // Refresh token revoked or expired: fall back to the device credentials below.
-                }
+                throw new SignInRequiredException("the session has ended: sign in again with the email and password");
             }
-            var kept = LoadCredentials();
-            if (kept != null && kept.Password != null)
+            catch (BackendException e)
             {
-                Accept(await PostAuthAsync("/auth/login", new { username = kept.Username, password = kept.Password }, ct));
-                return;
+                if (e is UnauthorizedException || e is AccountBannedException)
+                {
+                    _tokens = null;
+                    Fail(e);
+                }
+                throw;
             }
-            _tokens = null;
-            throw new UnauthorizedException("signed_out", "the session expired: sign in again", null);
         }
 
         private bool ExpiresSoon()
@@ -196,7 +370,14 @@ namespace GameBackend
 
         private async Task<string> AuthorizationAsync(CancellationToken ct)
         {
-            if (_tokens == null) throw new UnauthorizedException("signed_out", "not signed in: call SignInAsGuestAsync or SignInAsync first", null);
+            if (_tokens == null)
+            {
+                if (_state == AuthState.SignInRequired || _state == AuthState.Banned || _state == AuthState.Deleted)
+                {
+                    throw new SignInRequiredException("not signed in (" + _state + ")");
+                }
+                throw new UnauthorizedException("signed_out", "not signed in: call SignInAsGuestAsync or SignInAsync first", null);
+            }
             if (ExpiresSoon()) await RefreshAsync(ct);
             return "Bearer " + _tokens.IdToken;
         }
@@ -205,30 +386,30 @@ namespace GameBackend
         {
             _tokens = tokens;
             _expiresAt = Time.UtcNow + TimeSpan.FromSeconds(Math.Max(0, tokens.ExpiresIn));
+            SetState(AuthState.SignedIn);
         }
 
+        /// <summary>The state a failure leaves: account states for refusals, SignedOut for anything else (network: try again).</summary>
+        private void Fail(Exception e)
+        {
+            if (e is AccountBannedException) SetState(AuthState.Banned);
+            else if (e is AccountDeletedException) SetState(AuthState.Deleted);
+            else if (e is SignInRequiredException) SetState(AuthState.SignInRequired);
+            else if (_tokens == null) SetState(AuthState.SignedOut);
+        }
+
+        private void SetState(AuthState state)
+        {
+            if (_state == state) return;
+            _state = state;
+            var handler = AuthStateChanged;
+            if (handler != null) handler(state);
+        }
+
+        /// <summary>Sign-in calls: login and refresh change nothing on a retry, so they are retried like reads; creating a guest is not.</summary>
         private Task<Tokens> PostAuthAsync(string path, object body, CancellationToken ct)
         {
-            return SendAsync<Tokens>("POST", path, body, false, ct);
-        }
-
-        private StoredCredentials LoadCredentials()
-        {
-            var json = _store.Get(Options.CredentialsKey);
-            if (string.IsNullOrEmpty(json)) return null;
-            try
-            {
-                return Json.Deserialize<StoredCredentials>(json);
-            }
-            catch (Exception)
-            {
-                return null;
-            }
-        }
-
-        private void SaveCredentials(StoredCredentials credentials)
-        {
-            _store.Set(Options.CredentialsKey, Json.Serialize(credentials));
+            return DecodeAsync<Tokens>(SendCoreAsync("POST", path, body, false, null, path != "/auth/guest", ct));
         }
 
         // ---- requests ----
@@ -246,12 +427,38 @@ namespace GameBackend
 
         /// <summary>
         /// Send one request and decode the answer. A 401 on an authenticated call refreshes the
-        /// token and retries once; any other error status throws its typed BackendException.
+        /// token and retries once; a GET is retried on a transient failure (no response, 429,
+        /// 5xx) with full jitter, never sooner than Retry-After; any other error status throws its
+        /// typed BackendException.
         /// </summary>
-        public async Task<T> SendAsync<T>(string method, string path, object body, bool authenticated = true, CancellationToken ct = default(CancellationToken))
+        public Task<T> SendAsync<T>(string method, string path, object body, bool authenticated = true, CancellationToken ct = default(CancellationToken))
         {
-            var response = await SendRawAsync(method, path, body, authenticated, ct);
-            if (response.Status >= 400) throw BackendException.FromResponse(response);
+            return DecodeAsync<T>(SendCoreAsync(method, path, body, authenticated, null, IsSafe(method), ct));
+        }
+
+        /// <summary>
+        /// A write that is not idempotent by itself (a stat update, a score, a ticket, a save): one
+        /// Idempotency-Key (a new GUID) for this logical call, sent again on each retry, so the
+        /// server applies it once and answers the same response.
+        /// </summary>
+        public Task<T> SendWriteAsync<T>(string method, string path, object body, CancellationToken ct = default(CancellationToken))
+        {
+            return DecodeAsync<T>(SendCoreAsync(method, path, body, true, Guid.NewGuid().ToString("D"), true, ct));
+        }
+
+        private async Task<T> DecodeAsync<T>(Task<HttpResponseData> sending)
+        {
+            var response = await sending;
+            if (response.Status >= 400)
+            {
+                var error = BackendException.FromResponse(response);
+                if (error is AccountBannedException || error is AccountDeletedException)
+                {
+                    _tokens = null;
+                    Fail(error);
+                }
+                throw error;
+            }
             if (typeof(T) == typeof(JToken) || typeof(T) == typeof(JObject))
             {
                 return (T)(object)Json.Parse(response.Body);
@@ -259,11 +466,52 @@ namespace GameBackend
             return string.IsNullOrEmpty(response.Body) ? default(T) : Json.Deserialize<T>(response.Body);
         }
 
-        /// <summary>Like SendAsync but answers the raw response, whatever its status (401 still retried once).</summary>
-        public async Task<HttpResponseData> SendRawAsync(string method, string path, object body, bool authenticated = true, CancellationToken ct = default(CancellationToken))
+        /// <summary>Like SendAsync but answers the raw response, whatever its status (401 still retried once, a GET retried while transient).</summary>
+        public Task<HttpResponseData> SendRawAsync(string method, string path, object body, bool authenticated = true, CancellationToken ct = default(CancellationToken))
+        {
+            return SendCoreAsync(method, path, body, authenticated, null, IsSafe(method), ct);
+        }
+
+        private static bool IsSafe(string method)
+        {
+            return method == "GET" || method == "HEAD";
+        }
+
+        private static bool IsTransient(int status)
+        {
+            return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+        }
+
+        private async Task<HttpResponseData> SendCoreAsync(string method, string path, object body, bool authenticated, string idempotencyKey, bool retry, CancellationToken ct)
         {
             var payload = body == null ? null : (body as string ?? Json.Serialize(body));
-            var response = await SendOnceAsync(method, path, payload, authenticated ? await AuthorizationAsync(ct) : null, ct);
+            for (var attempt = 0; ; attempt++)
+            {
+                HttpResponseData response = null;
+                NetworkException lost = null;
+                try
+                {
+                    response = await SendAuthenticatedAsync(method, path, payload, authenticated, idempotencyKey, ct);
+                }
+                catch (NetworkException e)
+                {
+                    lost = e;
+                }
+                var again = retry && attempt + 1 < Options.MaxAttempts && (lost != null || IsTransient(response.Status));
+                TimeSpan? retryAfter = response != null ? BackendException.ParseRetryAfter(response.Header("Retry-After")) : null;
+                if (again && retryAfter.HasValue && retryAfter.Value > Options.MaxRetryAfter) again = false;
+                if (!again)
+                {
+                    if (lost != null) throw lost;
+                    return response;
+                }
+                await Time.Delay(Retries.Next(attempt, retryAfter), ct);
+            }
+        }
+
+        private async Task<HttpResponseData> SendAuthenticatedAsync(string method, string path, string payload, bool authenticated, string idempotencyKey, CancellationToken ct)
+        {
+            var response = await SendOnceAsync(method, path, payload, authenticated ? await AuthorizationAsync(ct) : null, idempotencyKey, ct);
             if (response.Status == 401 && authenticated)
             {
                 var stale = _tokens;
@@ -276,12 +524,12 @@ namespace GameBackend
                 {
                     _authLock.Release();
                 }
-                response = await SendOnceAsync(method, path, payload, "Bearer " + _tokens.IdToken, ct);
+                response = await SendOnceAsync(method, path, payload, "Bearer " + _tokens.IdToken, idempotencyKey, ct);
             }
             return response;
         }
 
-        private Task<HttpResponseData> SendOnceAsync(string method, string path, string payload, string authorization, CancellationToken ct)
+        private Task<HttpResponseData> SendOnceAsync(string method, string path, string payload, string authorization, string idempotencyKey, CancellationToken ct)
         {
             var request = new HttpRequestData
             {
@@ -293,6 +541,7 @@ namespace GameBackend
             request.Headers["Accept"] = "application/json";
             if (payload != null) request.Headers["Content-Type"] = "application/json";
             if (authorization != null) request.Headers["Authorization"] = authorization;
+            if (idempotencyKey != null) request.Headers[IdempotencyHeader] = idempotencyKey;
             return _transport.SendAsync(request, ct);
         }
 

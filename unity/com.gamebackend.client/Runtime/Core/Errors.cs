@@ -53,8 +53,12 @@ namespace GameBackend
             switch (response.Status)
             {
                 case 400: return new InvalidRequestException(code ?? "invalid", message, details);
-                case 401: return new UnauthorizedException(code ?? "unauthorized", message, details);
-                case 403: return new ForbiddenException(code ?? "forbidden", message, details);
+                case 401:
+                    if (code == AccountDeletedException.ServerCode) return new AccountDeletedException(message, details);
+                    return new UnauthorizedException(code ?? "unauthorized", message, details);
+                case 403:
+                    if (code == AccountBannedException.ServerCode) return new AccountBannedException(message, details);
+                    return new ForbiddenException(code ?? "forbidden", message, details);
                 case 404: return new NotFoundException(code ?? "not_found", message, details);
                 case 409: return new ConflictException(code ?? "conflict", message, details);
                 case 413: return new PayloadTooLargeException(code ?? "too_large", message, details);
@@ -105,9 +109,42 @@ namespace GameBackend
         public UnauthorizedException(string code, string message, JToken details) : base(401, code, message, details) { }
     }
 
+    /// <summary>401 "account_deleted": the account was deleted; its credentials can never sign in again.</summary>
+    public class AccountDeletedException : UnauthorizedException
+    {
+        public const string ServerCode = "account_deleted";
+
+        public AccountDeletedException(string message, JToken details) : base(ServerCode, message, details) { }
+    }
+
+    /// <summary>
+    /// The device's kept credentials (or the session's refresh token) were refused: the player must
+    /// sign in again (email and password), or the game may choose to start a new guest with
+    /// BackendClient.StartOverAsNewGuestAsync. <see cref="ServerReason"/> is the server's code.
+    /// </summary>
+    public class SignInRequiredException : UnauthorizedException
+    {
+        public const string ClientCode = "sign_in_required";
+        public string ServerReason { get; private set; }
+
+        public SignInRequiredException(string message, UnauthorizedException refused = null)
+            : base(ClientCode, message, refused != null ? refused.Details : null)
+        {
+            ServerReason = refused != null ? refused.Code : null;
+        }
+    }
+
     public class ForbiddenException : BackendException
     {
         public ForbiddenException(string code, string message, JToken details) : base(403, code, message, details) { }
+    }
+
+    /// <summary>403 "account_banned": the account is banned; sign-in and every call are refused.</summary>
+    public class AccountBannedException : ForbiddenException
+    {
+        public const string ServerCode = "account_banned";
+
+        public AccountBannedException(string message, JToken details) : base(ServerCode, message, details) { }
     }
 
     public class NotFoundException : BackendException

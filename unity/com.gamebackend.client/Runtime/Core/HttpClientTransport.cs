@@ -1,3 +1,5 @@
+// Outside Unity, in the editor and in dedicated server builds only: player builds use UnityWebRequest.
+#if !UNITY_5_3_OR_NEWER || UNITY_EDITOR || UNITY_SERVER
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -8,7 +10,10 @@ using System.Threading.Tasks;
 
 namespace GameBackend
 {
-    /// <summary>An ITransport over System.Net.Http.HttpClient: editor tools, dedicated servers, tests.</summary>
+    /// <summary>
+    /// An ITransport over System.Net.Http.HttpClient: editor tools, dedicated servers, tests. Not
+    /// compiled into player builds (WebGL has no sockets or threads): use UnityWebRequestTransport.
+    /// </summary>
     public sealed class HttpClientTransport : ITransport, IDisposable
     {
         private readonly HttpClient _http;
@@ -92,3 +97,4 @@ namespace GameBackend
         }
     }
 }
+#endif

@@ -4,50 +4,55 @@ using Newtonsoft.Json.Linq;
 namespace GameBackend
 {
     /// <summary>What /auth/* answers. Username and password come only for a new guest.</summary>
+    [Preserve]
     public sealed class Tokens
     {
-        public string PlayerId;
-        public string IdToken;
-        public string AccessToken;
-        public string RefreshToken;
-        public int ExpiresIn;
-        public string Username;
-        public string Password;
+        [Preserve] public string PlayerId;
+        [Preserve] public string IdToken;
+        [Preserve] public string AccessToken;
+        [Preserve] public string RefreshToken;
+        [Preserve] public int ExpiresIn;
+        [Preserve] public string Username;
+        [Preserve] public string Password;
     }
 
     /// <summary>The credentials kept on the device so a guest finds the same account after a restart.</summary>
+    [Preserve]
     public sealed class StoredCredentials
     {
-        public string Username;
-        public string Password;
-        public string PlayerId;
-        public bool IsGuest = true;
+        [Preserve] public string Username;
+        [Preserve] public string Password;
+        [Preserve] public string PlayerId;
+        [Preserve] public bool IsGuest = true;
         /// <summary>Kept for an upgraded account instead of its password.</summary>
-        public string RefreshToken;
+        [Preserve] public string RefreshToken;
     }
 
+    [Preserve]
     public sealed class PlayerProfile
     {
-        public string PlayerId;
-        public string DisplayName;
-        public string CreatedAt;
-        public string LastSeenAt;
-        public bool IsGuest;
-        public string Email;
+        [Preserve] public string PlayerId;
+        [Preserve] public string DisplayName;
+        [Preserve] public string CreatedAt;
+        [Preserve] public string LastSeenAt;
+        [Preserve] public bool IsGuest;
+        [Preserve] public string Email;
     }
 
+    [Preserve]
     public sealed class AccountDeleted
     {
-        public string PlayerId;
-        public bool Deleted;
-        public Dictionary<string, int> Erased;
+        [Preserve] public string PlayerId;
+        [Preserve] public bool Deleted;
+        [Preserve] public Dictionary<string, int> Erased;
     }
 
+    [Preserve]
     public sealed class PlayerStats
     {
-        public string PlayerId;
-        public Dictionary<string, double> Stats = new Dictionary<string, double>();
-        public string UpdatedAt;
+        [Preserve] public string PlayerId;
+        [Preserve] public Dictionary<string, double> Stats = new Dictionary<string, double>();
+        [Preserve] public string UpdatedAt;
 
         public double Get(string name, double fallback = 0)
         {
@@ -57,21 +62,23 @@ namespace GameBackend
     }
 
     /// <summary>GET /config: the client-visible part of the game config, kept as JSON sections.</summary>
+    [Preserve]
     public sealed class GameConfigView
     {
-        public string Game;
-        public JObject Stats;
-        public JObject Leaderboards;
-        public JObject Achievements;
-        public JObject Queues;
-        public JObject Events;
-        public JObject Saves;
+        [Preserve] public string Game;
+        [Preserve] public JObject Stats;
+        [Preserve] public JObject Leaderboards;
+        [Preserve] public JObject Achievements;
+        [Preserve] public JObject Queues;
+        [Preserve] public JObject Events;
+        [Preserve] public JObject Saves;
     }
 
+    [Preserve]
     public sealed class Health
     {
-        public string Status;
-        public string Stage;
-        public string Store;
+        [Preserve] public string Status;
+        [Preserve] public string Stage;
+        [Preserve] public string Store;
     }
 }

@@ -11,6 +11,34 @@ namespace GameBackend
         Task Delay(TimeSpan delay, CancellationToken cancellationToken);
     }
 
+    /// <summary>
+    /// The time source a client gets when none is given. In Unity the Unity layer sets it, before
+    /// the first scene loads, to a clock whose waits are driven by the player loop (no thread, no
+    /// Task.Delay, so WebGL works); elsewhere it is <see cref="SystemTime"/>. Player builds have no
+    /// SystemTime at all.
+    /// </summary>
+    public static class TimeSources
+    {
+        private static ITimeSource _default;
+
+        public static ITimeSource Default
+        {
+            get
+            {
+                if (_default != null) return _default;
+#if !UNITY_5_3_OR_NEWER || UNITY_EDITOR || UNITY_SERVER
+                return SystemTime.Instance;
+#else
+                throw new InvalidOperationException("no time source: GameBackend.Unity sets one when the player starts; pass an ITimeSource to BackendClient");
+#endif
+            }
+            set { _default = value; }
+        }
+    }
+
+// Outside Unity, in the editor and in dedicated server builds only.
+#if !UNITY_5_3_OR_NEWER || UNITY_EDITOR || UNITY_SERVER
+    /// <summary>The system clock and Task.Delay: editor tools, dedicated servers, tests. Never in a player build.</summary>
     public sealed class SystemTime : ITimeSource
     {
         public static readonly SystemTime Instance = new SystemTime();
@@ -25,6 +53,7 @@ namespace GameBackend
             return delay <= TimeSpan.Zero ? Task.FromResult(0) : Task.Delay(delay, cancellationToken);
         }
     }
+#endif
 
     /// <summary>Exponential backoff with full jitter: a random wait in [0, min(max, base * 2^attempt)].</summary>
     public sealed class Backoff

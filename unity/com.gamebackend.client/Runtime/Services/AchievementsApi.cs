@@ -7,61 +7,65 @@ using Newtonsoft.Json.Linq;
 namespace GameBackend
 {
     /// <summary>What an achievement adds to one of the player's stats when it unlocks.</summary>
+    [Preserve]
     public sealed class AchievementReward
     {
-        public string Stat;
-        public double Amount;
+        [Preserve] public string Stat;
+        [Preserve] public double Amount;
     }
 
     /// <summary>An achievement as the caller sees it (GET /achievements).</summary>
+    [Preserve]
     public sealed class Achievement
     {
-        public string Id;
+        [Preserve] public string Id;
         /// <summary>"threshold" (a stat reaching a target), "incremental" (steps) or "manual" (granted).</summary>
-        public string Kind;
-        public bool Hidden;
+        [Preserve] public string Kind;
+        [Preserve] public bool Hidden;
         /// <summary>Null for a hidden achievement not yet unlocked.</summary>
-        public string Title;
+        [Preserve] public string Title;
         /// <summary>Null for a hidden achievement not yet unlocked.</summary>
-        public string Description;
-        public int Points;
+        [Preserve] public string Description;
+        [Preserve] public int Points;
         /// <summary>The stat a threshold achievement watches.</summary>
-        public string Stat;
+        [Preserve] public string Stat;
         /// <summary>"at_least" or "at_most", for a threshold achievement.</summary>
-        public string Comparison;
+        [Preserve] public string Comparison;
         /// <summary>Current value or steps, shown as Progress/Target; null when masked or not tracked.</summary>
-        public double? Progress;
+        [Preserve] public double? Progress;
         /// <summary>Null for a manual achievement.</summary>
-        public double? Target;
-        public bool Unlocked;
-        public string UnlockedAt;
+        [Preserve] public double? Target;
+        [Preserve] public bool Unlocked;
+        [Preserve] public string UnlockedAt;
         /// <summary>Percent of players who unlocked it.</summary>
-        public double RarityPercent;
-        public AchievementReward Reward;
-        [JsonExtensionData] public IDictionary<string, JToken> Extra;
+        [Preserve] public double RarityPercent;
+        [Preserve] public AchievementReward Reward;
+        [Preserve, JsonExtensionData] public IDictionary<string, JToken> Extra;
     }
 
+    [Preserve]
     public sealed class AchievementList
     {
-        public string PlayerId;
-        public List<Achievement> Achievements = new List<Achievement>();
-        public int UnlockedCount;
-        public int PointsEarned;
-        public int PointsTotal;
+        [Preserve] public string PlayerId;
+        [Preserve] public List<Achievement> Achievements = new List<Achievement>();
+        [Preserve] public int UnlockedCount;
+        [Preserve] public int PointsEarned;
+        [Preserve] public int PointsTotal;
         /// <summary>How many players the rarity percentages are taken over.</summary>
-        public int PlayersCounted;
-        [JsonExtensionData] public IDictionary<string, JToken> Extra;
+        [Preserve] public int PlayersCounted;
+        [Preserve, JsonExtensionData] public IDictionary<string, JToken> Extra;
     }
 
     /// <summary>The answer to a progress report.</summary>
+    [Preserve]
     public sealed class AchievementProgress
     {
-        public Achievement Achievement;
+        [Preserve] public Achievement Achievement;
         /// <summary>True only for the report that unlocked it.</summary>
-        public bool UnlockedNow;
+        [Preserve] public bool UnlockedNow;
         /// <summary>False when the achievement was already unlocked: nothing changed.</summary>
-        public bool Applied;
-        [JsonExtensionData] public IDictionary<string, JToken> Extra;
+        [Preserve] public bool Applied;
+        [Preserve, JsonExtensionData] public IDictionary<string, JToken> Extra;
     }
 
     /// <summary>Declared achievements with the caller's progress; incremental steps reported by the client.</summary>
@@ -85,7 +89,7 @@ namespace GameBackend
         /// </summary>
         public Task<AchievementProgress> ReportProgressAsync(string achievementId, int steps = 1, CancellationToken ct = default(CancellationToken))
         {
-            return _client.SendAsync<AchievementProgress>("POST", "/achievements/" + BackendClient.Segment(achievementId) + "/progress", new { steps = steps }, true, ct);
+            return _client.SendWriteAsync<AchievementProgress>("POST", "/achievements/" + BackendClient.Segment(achievementId) + "/progress", new ProgressRequest { Steps = steps }, ct);
         }
     }
 }

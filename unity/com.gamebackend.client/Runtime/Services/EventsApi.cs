@@ -9,30 +9,33 @@ using Newtonsoft.Json.Linq;
 namespace GameBackend
 {
     /// <summary>A game event as sent: its id is made when the event is tracked, so a resent batch is counted once.</summary>
+    [Preserve]
     public sealed class GameEvent
     {
-        public string EventId;
-        public string Type;
+        [Preserve] public string EventId;
+        [Preserve] public string Type;
         /// <summary>When it happened on the client, Unix seconds (UTC).</summary>
-        public double Timestamp;
-        public string SessionId;
-        public JObject Data;
+        [Preserve] public double Timestamp;
+        [Preserve] public string SessionId;
+        [Preserve] public JObject Data;
     }
 
+    [Preserve]
     public sealed class EventRejection
     {
-        public int Index;
-        public string Code;
-        public string Message;
+        [Preserve] public int Index;
+        [Preserve] public string Code;
+        [Preserve] public string Message;
     }
 
     /// <summary>POST /events' answer (202): counts, and the events refused with their index in the batch.</summary>
+    [Preserve]
     public sealed class EventBatchResult
     {
-        public int Accepted;
-        public int Duplicates;
-        public List<EventRejection> Rejected = new List<EventRejection>();
-        [JsonExtensionData] public IDictionary<string, JToken> Extra;
+        [Preserve] public int Accepted;
+        [Preserve] public int Duplicates;
+        [Preserve] public List<EventRejection> Rejected = new List<EventRejection>();
+        [Preserve, JsonExtensionData] public IDictionary<string, JToken> Extra;
     }
 
     /// <summary>One batch of events, as is; EventTracker adds the queue and the retries.</summary>
@@ -50,55 +53,66 @@ namespace GameBackend
         public Task<EventBatchResult> SendBatchAsync(IList<GameEvent> events, CancellationToken ct = default(CancellationToken))
         {
             if (events.Count == 0 || events.Count > 25) throw new ArgumentException("a batch holds 1 to 25 events");
-            return _client.SendAsync<EventBatchResult>("POST", "/events", new { events = events }, true, ct);
+            return _client.SendAsync<EventBatchResult>("POST", "/events", new EventBatchRequest { Events = events }, true, ct);
         }
     }
 
+    [Preserve]
     public sealed class FlushResult
     {
-        public int Sent;
-        public int Accepted;
-        public int Duplicates;
-        public int Rejected;
+        [Preserve] public int Sent;
+        [Preserve] public int Accepted;
+        [Preserve] public int Duplicates;
+        [Preserve] public int Rejected;
         /// <summary>Requests made, retries included.</summary>
-        public int Attempts;
+        [Preserve] public int Attempts;
         /// <summary>Events still queued (kept on disk) when the flush ended.</summary>
-        public int Remaining;
-        public List<TimeSpan> Waits = new List<TimeSpan>();
+        [Preserve] public int Remaining;
+        [Preserve] public List<TimeSpan> Waits = new List<TimeSpan>();
     }
 
     /// <summary>
-    /// The event queue: Track() stamps an event with a new id and keeps it on disk; FlushAsync()
-    /// sends batches of up to 10, retrying a failed batch with the same ids after an exponential
-    /// backoff with jitter (never less than the server's Retry-After), so a resent event is
-    /// counted once. Events the server refuses are dropped and reported through EventRejected.
+    /// The event queue: Track() stamps an event with a new id and appends it to a journal (one
+    /// line; the queue is never rewritten on Track). FlushAsync() sends batches of up to 10,
+    /// retrying a failed batch with the same ids after an exponential backoff with full jitter
+    /// (never less than the server's Retry-After), so a resent event is counted once. Sent events
+    /// are appended to the journal as acknowledged; the journal is compacted (rewritten atomically)
+    /// only during a flush. Events the server refuses are dropped and reported through
+    /// EventRejected. While <see cref="SendingAllowed"/> is false (no consent yet) events are
+    /// kept on the device and nothing is sent.
     /// </summary>
     public sealed class EventTracker
     {
-        public const string DefaultKey = "gamebackend.events";
+        public const string DefaultFileName = "events.jsonl";
         private readonly BackendClient _client;
-        private readonly IKeyValueStore _store;
-        private readonly string _key;
-        private readonly List<GameEvent> _queue;
+        private readonly IEventJournal _journal;
+        private readonly List<GameEvent> _queue = new List<GameEvent>();
         private readonly SemaphoreSlim _flushing = new SemaphoreSlim(1, 1);
+        private int _journalLines;
 
         public string SessionId { get; set; }
         public Backoff Backoff { get; private set; }
         public int BatchSize = EventsApi.MaxBatch;
         /// <summary>Oldest events are dropped beyond this many, so a device offline for days stays bounded.</summary>
         public int MaxQueued = 1000;
+        /// <summary>The consent switch: false keeps events on the device and sends nothing until the game sets it.</summary>
+        public bool SendingAllowed { get; set; }
+        /// <summary>The journal is rewritten as the queue alone once it holds more lines than this (and twice the queue).</summary>
+        public int CompactAfterLines = 200;
+        /// <summary>Journal lines that could not be read when it was loaded (a line torn by a crash).</summary>
+        public int SkippedLines { get; private set; }
 
         /// <summary>Raised for each event the server refused (invalid type, too old, ...); it is not retried.</summary>
         public event Action<GameEvent, EventRejection> EventRejected;
 
-        public EventTracker(BackendClient client, IKeyValueStore store, string sessionId = null, Backoff backoff = null, string key = DefaultKey)
+        public EventTracker(BackendClient client, IEventJournal journal, string sessionId = null, Backoff backoff = null, bool sendingAllowed = true)
         {
             _client = client;
-            _store = store;
-            _key = key;
+            _journal = journal;
             SessionId = sessionId ?? Guid.NewGuid().ToString("N");
             Backoff = backoff ?? new Backoff();
-            _queue = Load();
+            SendingAllowed = sendingAllowed;
+            Load();
         }
 
         public int Pending
@@ -106,7 +120,7 @@ namespace GameBackend
             get { lock (_queue) return _queue.Count; }
         }
 
-        /// <summary>Queue an event; answers its id. Kept on disk until the server has counted it.</summary>
+        /// <summary>Queue an event; answers its id. One line appended to the journal, kept until the server has counted it.</summary>
         public string Track(string type, IDictionary<string, object> data = null)
         {
             var now = _client.Time.UtcNow;
@@ -118,19 +132,28 @@ namespace GameBackend
                 SessionId = SessionId,
                 Data = data == null ? new JObject() : JObject.FromObject(data),
             };
+            var line = Json.Serialize(e);
+            List<GameEvent> dropped = null;
             lock (_queue)
             {
                 _queue.Add(e);
-                if (_queue.Count > MaxQueued) _queue.RemoveRange(0, _queue.Count - MaxQueued);
-                Save();
+                _journal.Append(line);
+                _journalLines++;
+                if (_queue.Count > MaxQueued)
+                {
+                    dropped = _queue.GetRange(0, _queue.Count - MaxQueued);
+                    _queue.RemoveRange(0, dropped.Count);
+                }
             }
+            if (dropped != null) Acknowledge(dropped);
             return e.EventId;
         }
 
         /// <summary>
         /// Send everything queued, batch by batch. A batch that fails for a transient reason (no
         /// response, 429, 5xx) is retried as is, up to <paramref name="maxAttempts"/> requests per
-        /// batch; then the flush stops and the events stay queued for the next one.
+        /// batch; then the flush stops and the events stay queued for the next one. Sends nothing
+        /// while SendingAllowed is false.
         /// </summary>
         public async Task<FlushResult> FlushAsync(int maxAttempts = 6, CancellationToken ct = default(CancellationToken))
         {
@@ -138,13 +161,14 @@ namespace GameBackend
             await _flushing.WaitAsync(ct);
             try
             {
-                while (true)
+                while (SendingAllowed)
                 {
                     List<GameEvent> batch;
                     lock (_queue) batch = _queue.Take(BatchSize).ToList();
                     if (batch.Count == 0) break;
                     if (!await SendWithRetriesAsync(batch, maxAttempts, result, ct)) break;
                 }
+                Compact();
             }
             finally
             {
@@ -175,7 +199,7 @@ namespace GameBackend
                 }
                 catch (BackendException e)
                 {
-                    if (e is UnauthorizedException) return false;  // keep the events until signed in again
+                    if (e is UnauthorizedException || e is ForbiddenException) return false;  // keep the events until signed in again
                     if (!e.IsTransient)
                     {
                         // The whole batch is refused (malformed, too large): resending cannot help.
@@ -204,30 +228,74 @@ namespace GameBackend
         private void Remove(List<GameEvent> sent)
         {
             var ids = new HashSet<string>(sent.Select(e => e.EventId));
+            lock (_queue) _queue.RemoveAll(e => ids.Contains(e.EventId));
+            Acknowledge(sent);
+        }
+
+        /// <summary>One appended line names the events that left the queue.</summary>
+        private void Acknowledge(List<GameEvent> gone)
+        {
+            var line = Json.Serialize(new JournalAck { Sent = gone.Select(e => e.EventId).ToList() });
             lock (_queue)
             {
-                _queue.RemoveAll(e => ids.Contains(e.EventId));
-                Save();
+                _journal.Append(line);
+                _journalLines++;
             }
         }
 
-        private List<GameEvent> Load()
+        /// <summary>Rewrite the journal as the queue alone once acknowledgements dominate it (during a flush, never on Track).</summary>
+        private void Compact()
         {
-            var json = _store.Get(_key);
-            if (string.IsNullOrEmpty(json)) return new List<GameEvent>();
-            try
+            lock (_queue)
             {
-                return Json.Deserialize<List<GameEvent>>(json) ?? new List<GameEvent>();
-            }
-            catch (Exception)
-            {
-                return new List<GameEvent>();  // a torn file: start over rather than crash the game
+                if (_journalLines <= Math.Max(CompactAfterLines, _queue.Count * 2)) return;
+                _journal.Rewrite(_queue.Select(e => Json.Serialize(e)).ToList());
+                _journalLines = _queue.Count;
             }
         }
 
-        private void Save()
+        private void Load()
         {
-            _store.Set(_key, Json.Serialize(_queue));
+            var byId = new Dictionary<string, GameEvent>();
+            var order = new List<string>();
+            var lines = _journal.ReadAll();
+            foreach (var line in lines)
+            {
+                if (string.IsNullOrWhiteSpace(line)) continue;
+                JObject record;
+                try
+                {
+                    record = (JObject)Json.Parse(line);
+                }
+                catch (Exception)
+                {
+                    SkippedLines++;  // a line torn by a crash mid-append: the lines before it are whole
+                    continue;
+                }
+                if (record["sent"] != null)
+                {
+                    foreach (var id in record["sent"]) byId.Remove((string)id);
+                    continue;
+                }
+                var e = Json.Convert<GameEvent>(record);
+                if (e == null || string.IsNullOrEmpty(e.EventId) || byId.ContainsKey(e.EventId)) continue;
+                byId[e.EventId] = e;
+                order.Add(e.EventId);
+            }
+            foreach (var id in order)
+            {
+                GameEvent e;
+                if (byId.TryGetValue(id, out e)) _queue.Add(e);
+            }
+            if (_queue.Count > MaxQueued) _queue.RemoveRange(0, _queue.Count - MaxQueued);
+            _journalLines = lines.Count(l => !string.IsNullOrWhiteSpace(l));
         }
+    }
+
+    /// <summary>A journal line acknowledging events that left the queue.</summary>
+    [Preserve]
+    public sealed class JournalAck
+    {
+        [Preserve] public List<string> Sent;
     }
 }

@@ -5,86 +5,94 @@ using System.Threading.Tasks;
 
 namespace GameBackend
 {
+    [Preserve]
     public sealed class LeaderboardEntry
     {
         /// <summary>1 + entries ahead: better score first, then whoever reached it first.</summary>
-        public int Rank;
-        public string PlayerId;
-        public string DisplayName;
-        public double Score;
-        public string ReachedAt;
+        [Preserve] public int Rank;
+        [Preserve] public string PlayerId;
+        [Preserve] public string DisplayName;
+        [Preserve] public double Score;
+        [Preserve] public string ReachedAt;
     }
 
+    [Preserve]
     public sealed class LeaderboardDefinition
     {
-        public string Id;
-        public string Title;
-        public string Order;
-        public string WriteMode;
-        public string Reset;
-        public double Min;
-        public double Max;
-        public int Decimals;
-        public double? MaxDelta;
-        public string Writer;
-        public string SourceStat;
-        public string CurrentPeriod;
-        public string PeriodStartedAt;
-        public string NextResetAt;
+        [Preserve] public string Id;
+        [Preserve] public string Title;
+        [Preserve] public string Order;
+        [Preserve] public string WriteMode;
+        [Preserve] public string Reset;
+        [Preserve] public double Min;
+        [Preserve] public double Max;
+        [Preserve] public int Decimals;
+        [Preserve] public double? MaxDelta;
+        [Preserve] public string Writer;
+        [Preserve] public string SourceStat;
+        [Preserve] public string CurrentPeriod;
+        [Preserve] public string PeriodStartedAt;
+        [Preserve] public string NextResetAt;
     }
 
+    [Preserve]
     public sealed class LeaderboardList
     {
-        public List<LeaderboardDefinition> Leaderboards = new List<LeaderboardDefinition>();
+        [Preserve] public List<LeaderboardDefinition> Leaderboards = new List<LeaderboardDefinition>();
     }
 
+    [Preserve]
     public sealed class LeaderboardPage
     {
-        public string Board;
-        public string Period;
-        public List<LeaderboardEntry> Entries = new List<LeaderboardEntry>();
+        [Preserve] public string Board;
+        [Preserve] public string Period;
+        [Preserve] public List<LeaderboardEntry> Entries = new List<LeaderboardEntry>();
         /// <summary>Pass to the next call for the following page; null on the last page.</summary>
-        public string NextCursor;
-        public int TotalEntries;
+        [Preserve] public string NextCursor;
+        [Preserve] public int TotalEntries;
     }
 
+    [Preserve]
     public sealed class LeaderboardStanding
     {
-        public string Board;
-        public string Period;
+        [Preserve] public string Board;
+        [Preserve] public string Period;
         /// <summary>The caller's entry, null when they have no score on this board.</summary>
-        public LeaderboardEntry Entry;
+        [Preserve] public LeaderboardEntry Entry;
         /// <summary>The window around the caller, best first, the caller included.</summary>
-        public List<LeaderboardEntry> Entries = new List<LeaderboardEntry>();
-        public int TotalEntries;
+        [Preserve] public List<LeaderboardEntry> Entries = new List<LeaderboardEntry>();
+        [Preserve] public int TotalEntries;
     }
 
+    [Preserve]
     public sealed class ScoreSubmitted
     {
-        public string Board;
-        public string Period;
+        [Preserve] public string Board;
+        [Preserve] public string Period;
         /// <summary>False when the board's write mode kept the stored score.</summary>
-        public bool Changed;
-        public LeaderboardEntry Entry;
-        public int TotalEntries;
+        [Preserve] public bool Changed;
+        [Preserve] public LeaderboardEntry Entry;
+        [Preserve] public int TotalEntries;
     }
 
+    [Preserve]
     public sealed class LeaderboardPeriod
     {
-        public string Period;
-        public string Status;
-        public string StartedAt;
-        public string EndedAt;
-        public string ClosedAt;
-        public int TotalEntries;
-        public List<LeaderboardEntry> Top = new List<LeaderboardEntry>();
+        [Preserve] public string Period;
+        [Preserve] public string Status;
+        [Preserve] public string StartedAt;
+        [Preserve] public string EndedAt;
+        [Preserve] public string ClosedAt;
+        [Preserve] public int TotalEntries;
+        [Preserve] public List<LeaderboardEntry> Top = new List<LeaderboardEntry>();
     }
 
+    [Preserve]
     public sealed class LeaderboardPeriodsPage
     {
-        public string Board;
-        public List<LeaderboardPeriod> Periods = new List<LeaderboardPeriod>();
-        public string NextCursor;
+        [Preserve] public string Board;
+        [Preserve] public List<LeaderboardPeriod> Periods = new List<LeaderboardPeriod>();
+        [Preserve] public string NextCursor;
     }
 
     /// <summary>Declared boards: top pages, the caller's rank with neighbours, chosen players, past periods.</summary>
@@ -116,10 +124,10 @@ namespace GameBackend
             return _client.SendAsync<LeaderboardStanding>("GET", path, null, true, ct);
         }
 
-        /// <summary>Submit a score (or, on a sum board, the amount to add); answers the entry and its rank.</summary>
+        /// <summary>Submit a score (or, on a sum board, the amount to add); answers the entry and its rank. Retried safely under one Idempotency-Key.</summary>
         public Task<ScoreSubmitted> SubmitScoreAsync(string board, double score, CancellationToken ct = default(CancellationToken))
         {
-            return _client.SendAsync<ScoreSubmitted>("POST", "/leaderboards/" + BackendClient.Segment(board) + "/scores", new { score = score }, true, ct);
+            return _client.SendWriteAsync<ScoreSubmitted>("POST", "/leaderboards/" + BackendClient.Segment(board) + "/scores", new ScoreRequest { Score = score }, ct);
         }
 
         /// <summary>Entries of chosen players (a friends list the game holds), at most 100 ids.</summary>

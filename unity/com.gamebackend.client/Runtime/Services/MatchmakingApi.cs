@@ -5,33 +5,35 @@ using System.Threading.Tasks;
 
 namespace GameBackend
 {
+    [Preserve]
     public sealed class Match
     {
-        public string MatchId;
-        public string Queue;
-        public string Region;
+        [Preserve] public string MatchId;
+        [Preserve] public string Queue;
+        [Preserve] public string Region;
         /// <summary>Player ids per team, balanced by skill.</summary>
-        public List<List<string>> Teams = new List<List<string>>();
-        public List<string> Players = new List<string>();
-        public string CreatedAt;
+        [Preserve] public List<List<string>> Teams = new List<List<string>>();
+        [Preserve] public List<string> Players = new List<string>();
+        [Preserve] public string CreatedAt;
     }
 
+    [Preserve]
     public sealed class MatchTicket
     {
-        public string TicketId;
-        public string Queue;
-        public string Region;
+        [Preserve] public string TicketId;
+        [Preserve] public string Queue;
+        [Preserve] public string Region;
         /// <summary>forming (a party waiting for members) | searching | matched | timed_out | cancelled.</summary>
-        public string Status;
-        public string Leader;
-        public List<string> Members = new List<string>();
-        public List<string> Joined = new List<string>();
-        public string CreatedAt;
-        public string TimeoutAt;
-        public double? SkillWindow;
-        public double? EstimatedWaitSeconds;
-        public string MatchId;
-        public Match Match;
+        [Preserve] public string Status;
+        [Preserve] public string Leader;
+        [Preserve] public List<string> Members = new List<string>();
+        [Preserve] public List<string> Joined = new List<string>();
+        [Preserve] public string CreatedAt;
+        [Preserve] public string TimeoutAt;
+        [Preserve] public double? SkillWindow;
+        [Preserve] public double? EstimatedWaitSeconds;
+        [Preserve] public string MatchId;
+        [Preserve] public Match Match;
 
         public bool IsWaiting
         {
@@ -40,13 +42,14 @@ namespace GameBackend
     }
 
     /// <summary>How WaitForMatchAsync polls: a growing interval with jitter, and a deadline.</summary>
+    [Preserve]
     public sealed class PollOptions
     {
         public TimeSpan FirstInterval = TimeSpan.FromSeconds(1);
         public TimeSpan MaxInterval = TimeSpan.FromSeconds(8);
-        public double Growth = 1.5;
+        [Preserve] public double Growth = 1.5;
         /// <summary>Give up (cancel the ticket) after this long; null waits for the server's ticket timeout.</summary>
-        public TimeSpan? GiveUpAfter;
+        [Preserve] public TimeSpan? GiveUpAfter;
     }
 
     /// <summary>Tickets in declared queues: create, poll (matching runs on poll too), cancel, parties.</summary>
@@ -66,9 +69,8 @@ namespace GameBackend
         /// </summary>
         public Task<MatchTicket> CreateTicketAsync(string queue, string region, IList<string> party = null, CancellationToken ct = default(CancellationToken))
         {
-            var body = new Dictionary<string, object> { { "queue", queue }, { "region", region } };
-            if (party != null && party.Count > 0) body["party"] = party;
-            return _client.SendAsync<MatchTicket>("POST", "/matchmaking/tickets", body, true, ct);
+            var body = new TicketRequest { Queue = queue, Region = region, Party = party != null && party.Count > 0 ? party : null };
+            return _client.SendWriteAsync<MatchTicket>("POST", "/matchmaking/tickets", body, ct);
         }
 
         /// <summary>The ticket's status; polling also tries to match it with a window widened by the wait.</summary>
@@ -101,12 +103,34 @@ namespace GameBackend
         /// </summary>
         public async Task<MatchTicket> WaitForMatchAsync(string ticketId, PollOptions options = null, CancellationToken ct = default(CancellationToken))
         {
-            options = options ?? new PollOptions();
+            try
+            {
+                return await PollAsync(ticketId, options ?? new PollOptions(), ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // The caller stopped searching (a MonoBehaviour going away, a "cancel" button):
+                // take the ticket out of the queue too, so nobody is matched with a player who left.
+                try
+                {
+                    await CancelTicketAsync(ticketId, CancellationToken.None);
+                }
+                catch (BackendException)
+                {
+                    // matched or gone meanwhile: nothing left to cancel
+                }
+                throw;
+            }
+        }
+
+        private async Task<MatchTicket> PollAsync(string ticketId, PollOptions options, CancellationToken ct)
+        {
             var time = _client.Time;
             var started = time.UtcNow;
             var interval = options.FirstInterval;
             while (true)
             {
+                ct.ThrowIfCancellationRequested();
                 MatchTicket ticket = null;
                 TimeSpan? retryAfter = null;
                 try
@@ -135,6 +159,7 @@ namespace GameBackend
                 var wait = TimeSpan.FromMilliseconds(interval.TotalMilliseconds * jitter);
                 if (retryAfter.HasValue && retryAfter.Value > wait) wait = retryAfter.Value;
                 await time.Delay(wait, ct);
+                ct.ThrowIfCancellationRequested();
                 interval = TimeSpan.FromMilliseconds(Math.Min(options.MaxInterval.TotalMilliseconds, interval.TotalMilliseconds * options.Growth));
             }
         }

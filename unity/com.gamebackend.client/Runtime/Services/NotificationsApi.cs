@@ -7,45 +7,49 @@ using Newtonsoft.Json.Linq;
 
 namespace GameBackend
 {
+    [Preserve]
     public sealed class Notification
     {
-        public string Id;
+        [Preserve] public string Id;
         /// <summary>e.g. "achievement_unlocked", "match_found", "admin".</summary>
-        public string Kind;
-        public string Title;
-        public string Body;
-        public JObject Data;
-        public string CreatedAt;
-        public string ExpiresAt;
-        public bool Read;
+        [Preserve] public string Kind;
+        [Preserve] public string Title;
+        [Preserve] public string Body;
+        [Preserve] public JObject Data;
+        [Preserve] public string CreatedAt;
+        [Preserve] public string ExpiresAt;
+        [Preserve] public bool Read;
         /// <summary>Sent to everyone; read and delete affect only the caller's view.</summary>
-        public bool Broadcast;
-        [JsonExtensionData] public IDictionary<string, JToken> Extra;
+        [Preserve] public bool Broadcast;
+        [Preserve, JsonExtensionData] public IDictionary<string, JToken> Extra;
     }
 
+    [Preserve]
     public sealed class NotificationPage
     {
-        public List<Notification> Notifications = new List<Notification>();
+        [Preserve] public List<Notification> Notifications = new List<Notification>();
         /// <summary>Pass to ListAsync for the next page; null on the last one.</summary>
-        public string NextCursor;
+        [Preserve] public string NextCursor;
         /// <summary>Unread notifications in the whole inbox, broadcasts included.</summary>
-        public int UnreadCount;
-        [JsonExtensionData] public IDictionary<string, JToken> Extra;
+        [Preserve] public int UnreadCount;
+        [Preserve, JsonExtensionData] public IDictionary<string, JToken> Extra;
     }
 
+    [Preserve]
     public sealed class NotificationsRead
     {
         /// <summary>How many were newly marked read.</summary>
-        public int Marked;
-        public int UnreadCount;
-        [JsonExtensionData] public IDictionary<string, JToken> Extra;
+        [Preserve] public int Marked;
+        [Preserve] public int UnreadCount;
+        [Preserve, JsonExtensionData] public IDictionary<string, JToken> Extra;
     }
 
+    [Preserve]
     public sealed class NotificationDeleted
     {
-        public string Id;
-        public bool Deleted;
-        [JsonExtensionData] public IDictionary<string, JToken> Extra;
+        [Preserve] public string Id;
+        [Preserve] public bool Deleted;
+        [Preserve, JsonExtensionData] public IDictionary<string, JToken> Extra;
     }
 
     /// <summary>The caller's inbox: achievement unlocks, matches found, period results, admin messages.</summary>
@@ -68,12 +72,12 @@ namespace GameBackend
         /// <summary>Mark these notifications read (1 to 100 ids).</summary>
         public Task<NotificationsRead> MarkReadAsync(IEnumerable<string> ids, CancellationToken ct = default(CancellationToken))
         {
-            return _client.SendAsync<NotificationsRead>("POST", "/notifications/read", new { ids = ids.ToList() }, true, ct);
+            return _client.SendAsync<NotificationsRead>("POST", "/notifications/read", new MarkReadRequest { Ids = ids.ToList() }, true, ct);
         }
 
         public Task<NotificationsRead> MarkAllReadAsync(CancellationToken ct = default(CancellationToken))
         {
-            return _client.SendAsync<NotificationsRead>("POST", "/notifications/read", new { all = true }, true, ct);
+            return _client.SendAsync<NotificationsRead>("POST", "/notifications/read", new MarkReadRequest { All = true }, true, ct);
         }
 
         /// <summary>Delete one of the caller's notifications (a broadcast is hidden for the caller only).</summary>

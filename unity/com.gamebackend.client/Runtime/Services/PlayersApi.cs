@@ -22,7 +22,7 @@ namespace GameBackend
         /// <summary>3-24 letters, digits, spaces, '.', '-', '_'; a bad name throws InvalidRequestException (Field "display_name").</summary>
         public Task<PlayerProfile> RenameAsync(string displayName, CancellationToken ct = default(CancellationToken))
         {
-            return _client.SendAsync<PlayerProfile>("PATCH", "/players/me", new { display_name = displayName }, true, ct);
+            return _client.SendAsync<PlayerProfile>("PATCH", "/players/me", new RenameRequest { DisplayName = displayName }, true, ct);
         }
 
         /// <summary>Delete the account and everything it owns; the client is signed out and forgets the device credentials.</summary>
@@ -51,11 +51,12 @@ namespace GameBackend
 
         /// <summary>
         /// Apply each stat's declared aggregation: sum stats add the value, max/min keep the
-        /// better one, latest replaces it. Answers every stat after the update.
+        /// better one, latest replaces it. Answers every stat after the update. Retried safely under one
+        /// Idempotency-Key: a sum stat is added once however many times the call is sent.
         /// </summary>
         public Task<PlayerStats> UpdateAsync(IDictionary<string, double> updates, CancellationToken ct = default(CancellationToken))
         {
-            return _client.SendAsync<PlayerStats>("POST", "/players/me/stats", new { updates = updates }, true, ct);
+            return _client.SendWriteAsync<PlayerStats>("POST", "/players/me/stats", new StatsUpdateRequest { Updates = updates }, ct);
         }
     }
 }

@@ -7,40 +7,43 @@ using Newtonsoft.Json.Linq;
 
 namespace GameBackend
 {
+    [Preserve]
     public sealed class SaveSlotInfo
     {
-        public string Slot;
-        public long Version;
-        public long Size;
+        [Preserve] public string Slot;
+        [Preserve] public long Version;
+        [Preserve] public long Size;
         /// <summary>SHA-256 hex of the saved bytes.</summary>
-        public string Checksum;
-        public string UpdatedAt;
+        [Preserve] public string Checksum;
+        [Preserve] public string UpdatedAt;
         /// <summary>"inline" (in the table) or "s3" (a large save).</summary>
-        public string Storage;
-        [JsonExtensionData] public IDictionary<string, JToken> Extra;
+        [Preserve] public string Storage;
+        [Preserve, JsonExtensionData] public IDictionary<string, JToken> Extra;
     }
 
+    [Preserve]
     public sealed class SaveSlotList
     {
-        public List<SaveSlotInfo> Slots = new List<SaveSlotInfo>();
-        public string NextCursor;
-        public int MaxSlots;
-        [JsonExtensionData] public IDictionary<string, JToken> Extra;
+        [Preserve] public List<SaveSlotInfo> Slots = new List<SaveSlotInfo>();
+        [Preserve] public string NextCursor;
+        [Preserve] public int MaxSlots;
+        [Preserve, JsonExtensionData] public IDictionary<string, JToken> Extra;
     }
 
+    [Preserve]
     public sealed class SaveData
     {
-        public string Slot;
-        public long Version;
+        [Preserve] public string Slot;
+        [Preserve] public long Version;
         /// <summary>The saved JSON; null for a large save kept in storage (read it from DownloadUrl).</summary>
-        public JToken Data;
-        public long Size;
-        public string Checksum;
-        public string UpdatedAt;
-        public string Storage;
-        public string DownloadUrl;
-        public string DownloadExpiresAt;
-        [JsonExtensionData] public IDictionary<string, JToken> Extra;
+        [Preserve] public JToken Data;
+        [Preserve] public long Size;
+        [Preserve] public string Checksum;
+        [Preserve] public string UpdatedAt;
+        [Preserve] public string Storage;
+        [Preserve] public string DownloadUrl;
+        [Preserve] public string DownloadExpiresAt;
+        [Preserve, JsonExtensionData] public IDictionary<string, JToken> Extra;
 
         public T As<T>()
         {
@@ -49,13 +52,14 @@ namespace GameBackend
     }
 
     /// <summary>Where to PUT a large save: a presigned URL and the headers it was signed with.</summary>
+    [Preserve]
     public sealed class UploadTicket
     {
-        public string UploadId;
-        public string Url;
-        public string Method = "PUT";
-        public Dictionary<string, string> Headers = new Dictionary<string, string>();
-        public string ExpiresAt;
+        [Preserve] public string UploadId;
+        [Preserve] public string Url;
+        [Preserve] public string Method = "PUT";
+        [Preserve] public Dictionary<string, string> Headers = new Dictionary<string, string>();
+        [Preserve] public string ExpiresAt;
     }
 
     /// <summary>
@@ -121,7 +125,7 @@ namespace GameBackend
             var body = new JObject { { "data", token }, { "expected_version", expectedVersion } };
             try
             {
-                return await _client.SendAsync<SaveSlotInfo>("PUT", "/saves/" + BackendClient.Segment(slot), body.ToString(Formatting.None), true, ct);
+                return await _client.SendWriteAsync<SaveSlotInfo>("PUT", "/saves/" + BackendClient.Segment(slot), body.ToString(Formatting.None), ct);
             }
             catch (ConflictException e)
             {
@@ -165,8 +169,8 @@ namespace GameBackend
             var path = "/saves/" + BackendClient.Segment(slot);
             try
             {
-                var ticket = await _client.SendAsync<UploadTicket>("POST", path + "/upload",
-                    new { expected_version = expectedVersion, size = bytes.Length, sha256 = sha256 }, true, ct);
+                var ticket = await _client.SendWriteAsync<UploadTicket>("POST", path + "/upload",
+                    new UploadRequest { ExpectedVersion = expectedVersion, Size = bytes.Length, Sha256 = sha256 }, ct);
                 var upload = new HttpRequestData { Method = ticket.Method ?? "PUT", Url = ticket.Url, BodyBytes = bytes, TimeoutSeconds = 120 };
                 foreach (var header in ticket.Headers ?? new Dictionary<string, string>()) upload.Headers[header.Key] = header.Value;
                 var stored = await _client.SendExternalAsync(upload, ct);
@@ -174,8 +178,8 @@ namespace GameBackend
                 {
                     throw new BackendException(stored.Status, "upload_failed", "the storage refused the upload: HTTP " + stored.Status);
                 }
-                return await _client.SendAsync<SaveSlotInfo>("POST", path + "/commit",
-                    new { upload_id = ticket.UploadId, expected_version = expectedVersion }, true, ct);
+                return await _client.SendWriteAsync<SaveSlotInfo>("POST", path + "/commit",
+                    new CommitRequest { UploadId = ticket.UploadId, ExpectedVersion = expectedVersion }, ct);
             }
             catch (ConflictException e)
             {

@@ -2,41 +2,88 @@ using System;
 using System.Collections;
 using System.Collections.Generic;
 using System.IO;
+using System.Threading;
 using System.Threading.Tasks;
 using UnityEngine;
 
 namespace GameBackend.Unity
 {
     /// <summary>
-    /// The scene component: builds the client (UnityWebRequest transport, PlayerPrefs credentials,
-    /// an event queue on disk), signs in as this device's guest, flushes events every second, and
-    /// offers coroutine wrappers in the seed's style (UpdatePlayerStats, GetLeaderboard, TrackGameEvent, ...).
+    /// The scene component: builds the client from a GameBackendSettings asset (UnityWebRequest
+    /// transport, the platform's credential store, the player-loop clock, an event journal on
+    /// disk; one client per running game, shared by every manager), signs in as this device's
+    /// account (single-flight: any other SignIn joins it), sends
+    /// queued events every few seconds, and offers coroutine wrappers in the seed's style
+    /// (UpdatePlayerStats, GetLeaderboard, TrackGameEvent, ...). Every wrapper takes an optional
+    /// CancellationToken; all of them are cancelled when the component is destroyed, and a
+    /// cancelled match search also cancels its ticket on the server.
     /// </summary>
     [DisallowMultipleComponent]
+    [AddComponentMenu("Game Backend/Game Backend Manager")]
     public class GameBackendManager : MonoBehaviour
     {
-        [Header("Backend")]
-        [Tooltip("The API's base URL; `make run` serves http://127.0.0.1:8000")]
-        [SerializeField] private string apiBaseUrl = "http://127.0.0.1:8000";
-        [SerializeField] private int timeoutSeconds = 30;
+        [Tooltip("Environments, URLs, retries; without one the manager talks to the local backend (http://127.0.0.1:8000)")]
+        [SerializeField] private GameBackendSettings settings;
         [SerializeField] private bool signInOnStart = true;
         [SerializeField] private string guestDisplayName = "";
-        [Header("Events")]
-        [SerializeField] private float eventFlushSeconds = 1f;
+
+        private readonly CancellationTokenSource _lifetime = new CancellationTokenSource();
+        private Action<AuthState> _forwardState;
+
+        // One client and one event queue per running game, whatever the number of managers (one per
+        // scene, a prefab placed twice): two clients on one device would sign in twice and make two guests.
+        private static BackendClient _sharedClient;
+        private static EventTracker _sharedEvents;
+
+        [RuntimeInitializeOnLoadMethod(RuntimeInitializeLoadType.SubsystemRegistration)]
+        private static void ResetShared()
+        {
+            // Entering play mode without a domain reload starts a new game.
+            _sharedClient = null;
+            _sharedEvents = null;
+        }
 
         public BackendClient Client { get; private set; }
         public EventTracker Events { get; private set; }
+        public GameBackendSettings Settings
+        {
+            get { return settings; }
+        }
 
-        /// <summary>Every failure a wrapper swallowed for its bool/empty callback, typed (BackendException.Code).</summary>
+        /// <summary>Every failure a wrapper handed to its callback as false/null, typed (BackendException.Code). Cancellations are not errors.</summary>
         public event Action<Exception> OnError;
+
+        /// <summary>SignedIn, SignInRequired (show the sign-in screen), Banned, Deleted, ...</summary>
+        public event Action<AuthState> OnAuthStateChanged;
+
+        /// <summary>Cancelled when this component is destroyed.</summary>
+        public CancellationToken DestroyToken
+        {
+            get { return _lifetime.Token; }
+        }
 
         private void Awake()
         {
-            var options = new BackendOptions { BaseUrl = apiBaseUrl, TimeoutSeconds = timeoutSeconds };
-            Client = new BackendClient(options, new UnityWebRequestTransport(), new PlayerPrefsStore());
-            var queueFolder = Path.Combine(Application.persistentDataPath, "gamebackend");
-            Events = new EventTracker(Client, new FileStore(queueFolder));
-            Events.EventRejected += (e, why) => Debug.LogWarning("event " + e.Type + " refused: " + why.Code + " " + why.Message);
+            if (settings == null) settings = ScriptableObject.CreateInstance<GameBackendSettings>();
+            if (_sharedClient == null)
+            {
+                _sharedClient = new BackendClient(settings.ToOptions(), new UnityWebRequestTransport(), UnityCredentialStore.CreateDefault(), PlayerLoopTime.Instance);
+                var journal = new FileEventJournal(Path.Combine(Path.Combine(Application.persistentDataPath, "gamebackend"), EventTracker.DefaultFileName));
+                _sharedEvents = new EventTracker(_sharedClient, journal, null, null, !settings.eventsWaitForConsent);
+                _sharedEvents.EventRejected += (e, why) => Debug.LogWarning("event " + e.Type + " refused: " + why.Code + " " + why.Message);
+            }
+            else if (_sharedClient.Options.BaseUrl != settings.ActiveUrl)
+            {
+                Debug.LogWarning("game backend: another GameBackendManager already talks to " + _sharedClient.Options.BaseUrl + "; this one shares its client");
+            }
+            Client = _sharedClient;
+            Events = _sharedEvents;
+            _forwardState = state =>
+            {
+                var handler = OnAuthStateChanged;
+                if (handler != null) handler(state);
+            };
+            Client.AuthStateChanged += _forwardState;
         }
 
         private void Start()
@@ -45,15 +92,27 @@ namespace GameBackend.Unity
             StartCoroutine(ProcessEventQueue());
         }
 
+        private void OnDestroy()
+        {
+            _lifetime.Cancel();
+            if (Client != null) Client.AuthStateChanged -= _forwardState;
+        }
+
+        /// <summary>The consent switch for analytics: events are kept on the device until it is on.</summary>
+        public void AllowEventSending(bool allowed)
+        {
+            Events.SendingAllowed = allowed;
+        }
+
         // ---- helpers ----
 
-        /// <summary>Wait for a task inside a coroutine, then hand its result or its exception over.</summary>
+        /// <summary>Wait for a task inside a coroutine (one frame at a time: no thread), then hand its result or its exception over.</summary>
         public static IEnumerator Await<T>(Task<T> task, Action<T> done, Action<Exception> failed)
         {
             while (!task.IsCompleted) yield return null;
             if (task.IsFaulted || task.IsCanceled)
             {
-                var error = task.Exception != null ? task.Exception.GetBaseException() : new TaskCanceledException();
+                var error = task.Exception != null ? task.Exception.GetBaseException() : new OperationCanceledException();
                 if (failed != null) failed(error);
             }
             else if (done != null)
@@ -62,8 +121,14 @@ namespace GameBackend.Unity
             }
         }
 
+        private CancellationTokenSource Link(CancellationToken ct)
+        {
+            return CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token, ct);
+        }
+
         private void Report(Exception error)
         {
+            if (error is OperationCanceledException) return;
             Debug.LogWarning("game backend: " + error.Message);
             var handler = OnError;
             if (handler != null) handler(error);
@@ -71,86 +136,124 @@ namespace GameBackend.Unity
 
         // ---- coroutine wrappers ----
 
-        public IEnumerator SignIn(Action<bool> callback)
+        /// <summary>Sign in as this device's account; joins a sign-in already running. False on failure: see OnAuthStateChanged for why.</summary>
+        public IEnumerator SignIn(Action<bool> callback, CancellationToken ct = default(CancellationToken))
         {
             var name = string.IsNullOrEmpty(guestDisplayName) ? null : guestDisplayName;
-            yield return Await(Client.SignInAsGuestAsync(name),
-                id => { if (callback != null) callback(true); },
-                e => { Report(e); if (callback != null) callback(false); });
+            using (var link = Link(ct))
+            {
+                yield return Await(Client.SignInAsGuestAsync(name, link.Token),
+                    id => { if (callback != null) callback(true); },
+                    e => { Report(e); if (callback != null) callback(false); });
+            }
         }
 
-        /// <summary>The seed's call: each value is applied by its stat's declared aggregation.</summary>
-        public IEnumerator UpdatePlayerStats(Dictionary<string, object> stats, Action<bool> callback)
+        /// <summary>The seed's call: each value is applied by its stat's declared aggregation (sum stats add, max keeps the best, ...).</summary>
+        public IEnumerator UpdatePlayerStats(Dictionary<string, object> stats, Action<bool> callback, CancellationToken ct = default(CancellationToken))
         {
             var updates = new Dictionary<string, double>();
             foreach (var stat in stats) updates[stat.Key] = Convert.ToDouble(stat.Value, System.Globalization.CultureInfo.InvariantCulture);
-            yield return Await(Client.Stats.UpdateAsync(updates),
-                view => { if (callback != null) callback(true); },
-                e => { Report(e); if (callback != null) callback(false); });
+            using (var link = Link(ct))
+            {
+                yield return Await(Client.Stats.UpdateAsync(updates, link.Token),
+                    view => { if (callback != null) callback(true); },
+                    e => { Report(e); if (callback != null) callback(false); });
+            }
         }
 
-        public IEnumerator GetPlayerStats(Action<PlayerStats> callback)
+        public IEnumerator GetPlayerStats(Action<PlayerStats> callback, CancellationToken ct = default(CancellationToken))
         {
-            yield return Await(Client.Stats.GetAsync(), callback, e => { Report(e); if (callback != null) callback(null); });
+            using (var link = Link(ct))
+            {
+                yield return Await(Client.Stats.GetAsync(link.Token), callback, e => { Report(e); if (callback != null) callback(null); });
+            }
         }
 
         /// <summary>The seed's call: the board's top entries (empty on failure).</summary>
-        public IEnumerator GetLeaderboard(string leaderboardType, int limit, Action<List<LeaderboardEntry>> callback)
+        public IEnumerator GetLeaderboard(string leaderboardType, int limit, Action<List<LeaderboardEntry>> callback, CancellationToken ct = default(CancellationToken))
         {
-            yield return Await(Client.Leaderboards.GetTopAsync(leaderboardType, limit),
-                page => callback(page.Entries),
-                e => { Report(e); callback(new List<LeaderboardEntry>()); });
+            using (var link = Link(ct))
+            {
+                yield return Await(Client.Leaderboards.GetTopAsync(leaderboardType, limit, null, null, link.Token),
+                    page => callback(page.Entries),
+                    e => { Report(e); callback(new List<LeaderboardEntry>()); });
+            }
         }
 
-        public IEnumerator GetMyRank(string board, int around, Action<LeaderboardStanding> callback)
+        public IEnumerator GetMyRank(string board, int around, Action<LeaderboardStanding> callback, CancellationToken ct = default(CancellationToken))
         {
-            yield return Await(Client.Leaderboards.GetMeAsync(board, around), callback, e => { Report(e); callback(null); });
+            using (var link = Link(ct))
+            {
+                yield return Await(Client.Leaderboards.GetMeAsync(board, around, null, link.Token), callback, e => { Report(e); callback(null); });
+            }
         }
 
-        public IEnumerator SubmitScore(string board, double score, Action<ScoreSubmitted> callback)
+        public IEnumerator SubmitScore(string board, double score, Action<ScoreSubmitted> callback, CancellationToken ct = default(CancellationToken))
         {
-            yield return Await(Client.Leaderboards.SubmitScoreAsync(board, score), callback, e => { Report(e); if (callback != null) callback(null); });
+            using (var link = Link(ct))
+            {
+                yield return Await(Client.Leaderboards.SubmitScoreAsync(board, score, link.Token), callback, e => { Report(e); if (callback != null) callback(null); });
+            }
         }
 
-        public IEnumerator GetAchievements(Action<AchievementList> callback)
+        public IEnumerator GetAchievements(Action<AchievementList> callback, CancellationToken ct = default(CancellationToken))
         {
-            yield return Await(Client.Achievements.ListAsync(), callback, e => { Report(e); callback(null); });
+            using (var link = Link(ct))
+            {
+                yield return Await(Client.Achievements.ListAsync(link.Token), callback, e => { Report(e); callback(null); });
+            }
         }
 
-        /// <summary>Queue up and poll with backoff until matched, timed out or cancelled.</summary>
-        public IEnumerator FindMatch(string queue, string region, Action<MatchTicket> callback)
+        /// <summary>
+        /// Queue up and poll with backoff until matched, timed out or cancelled. Cancel
+        /// <paramref name="ct"/> (or destroy this component) to stop: polling stops and the ticket
+        /// is cancelled on the server; the callback then gets null.
+        /// </summary>
+        public IEnumerator FindMatch(string queue, string region, Action<MatchTicket> callback, CancellationToken ct = default(CancellationToken))
         {
-            yield return Await(Client.Matchmaking.FindMatchAsync(queue, region), callback, e => { Report(e); callback(null); });
+            using (var link = Link(ct))
+            {
+                yield return Await(Client.Matchmaking.FindMatchAsync(queue, region, null, link.Token), callback, e => { Report(e); callback(null); });
+            }
         }
 
         /// <summary>Save a slot; on a conflict the callback gets the SaveConflictException with the server's version.</summary>
-        public IEnumerator SaveProgress(string slot, object data, long expectedVersion, Action<SaveSlotInfo, SaveConflictException> callback)
+        public IEnumerator SaveProgress(string slot, object data, long expectedVersion, Action<SaveSlotInfo, SaveConflictException> callback, CancellationToken ct = default(CancellationToken))
         {
-            yield return Await(Client.Saves.PutAsync(slot, data, expectedVersion),
-                saved => callback(saved, null),
-                e =>
-                {
-                    var conflict = e as SaveConflictException;
-                    if (conflict == null) Report(e);
-                    callback(null, conflict);
-                });
-        }
-
-        public IEnumerator LoadProgress(string slot, Action<SaveData> callback)
-        {
-            yield return Await(Client.Saves.GetAsync(slot), callback, e =>
+            using (var link = Link(ct))
             {
-                if (!(e is NotFoundException)) Report(e);
-                callback(null);
-            });
+                yield return Await(Client.Saves.PutAsync(slot, data, expectedVersion, link.Token),
+                    saved => callback(saved, null),
+                    e =>
+                    {
+                        var conflict = e as SaveConflictException;
+                        if (conflict == null) Report(e);
+                        callback(null, conflict);
+                    });
+            }
         }
 
-        public IEnumerator GetNotifications(bool unreadOnly, Action<NotificationPage> callback)
+        public IEnumerator LoadProgress(string slot, Action<SaveData> callback, CancellationToken ct = default(CancellationToken))
         {
-            yield return Await(Client.Notifications.ListAsync(20, null, unreadOnly), callback, e => { Report(e); callback(null); });
+            using (var link = Link(ct))
+            {
+                yield return Await(Client.Saves.GetAsync(slot, link.Token), callback, e =>
+                {
+                    if (!(e is NotFoundException)) Report(e);
+                    callback(null);
+                });
+            }
         }
 
-        /// <summary>The seed's call: queue an event (kept on disk, sent in batches of up to 10, counted once).</summary>
+        public IEnumerator GetNotifications(bool unreadOnly, Action<NotificationPage> callback, CancellationToken ct = default(CancellationToken))
+        {
+            using (var link = Link(ct))
+            {
+                yield return Await(Client.Notifications.ListAsync(20, null, unreadOnly, link.Token), callback, e => { Report(e); callback(null); });
+            }
+        }
+
+        /// <summary>The seed's call: queue an event (one line appended on disk, sent in batches of up to 10, counted once).</summary>
         public void TrackGameEvent(string eventType, Dictionary<string, object> eventData)
         {
             Events.Track(eventType, eventData);
@@ -158,12 +261,12 @@ namespace GameBackend.Unity
 
         private IEnumerator ProcessEventQueue()
         {
-            var wait = new WaitForSeconds(eventFlushSeconds);
+            var wait = new WaitForSeconds(settings.eventFlushSeconds);
             while (true)
             {
-                if (Client.IsSignedIn && Events.Pending > 0)
+                if (Client.IsSignedIn && Events.SendingAllowed && Events.Pending > 0)
                 {
-                    yield return Await(Events.FlushAsync(), null, Report);
+                    yield return Await(Events.FlushAsync(6, _lifetime.Token), null, Report);
                 }
                 yield return wait;
             }

@@ -9,7 +9,8 @@ namespace GameBackend.Unity
 {
     /// <summary>
     /// An ITransport over UnityWebRequest, for player builds (every platform Unity supports,
-    /// WebGL included). Call it from the main thread: the client's awaits resume there.
+    /// WebGL included). Call it from the main thread: the client's awaits resume there, and the
+    /// completion callback and any abort run there too.
     /// </summary>
     public sealed class UnityWebRequestTransport : ITransport
     {
@@ -31,11 +32,24 @@ namespace GameBackend.Unity
                 // UnityWebRequest refuses to set Content-Length itself; it derives it from the body.
                 if (!HttpRequestData.IsDerivedHeader(header.Key)) web.SetRequestHeader(header.Key, header.Value);
             }
-            var registration = cancellationToken.Register(() => web.Abort());
+            var finished = false;
+            var late = false;
+            var watch = new CancellationTokenSource();
+            // Cancellation may come from any thread (a timer, a linked token): the abort is posted
+            // to the context SendAsync was called on (Unity's main thread), where UnityWebRequest lives.
+            var registration = cancellationToken.Register(() =>
+            {
+                if (!finished) web.Abort();
+            }, true);
             var operation = web.SendWebRequest();
+            // UnityWebRequest.timeout is the first line; this frame-driven watch is the backstop
+            // for platforms where it is not honoured. Both end in an abort on the main thread.
+            AbortWhenLate(web, Math.Max(1, request.TimeoutSeconds) + 1, () => finished, () => late = true, watch.Token);
             operation.completed += _ =>
             {
+                finished = true;
                 registration.Dispose();
+                watch.Cancel();
                 try
                 {
                     if (cancellationToken.IsCancellationRequested)
@@ -44,7 +58,7 @@ namespace GameBackend.Unity
                     }
                     else if (web.result == UnityWebRequest.Result.ConnectionError || web.responseCode == 0)
                     {
-                        source.TrySetException(new NetworkException(web.error ?? "no response"));
+                        source.TrySetException(new NetworkException(late ? "request timed out after " + request.TimeoutSeconds + " s" : web.error ?? "no response"));
                     }
                     else
                     {
@@ -64,6 +78,25 @@ namespace GameBackend.Unity
             return source.Task;
         }
 
+        private static async void AbortWhenLate(UnityWebRequest web, int seconds, Func<bool> finished, Action markLate, CancellationToken stop)
+        {
+            try
+            {
+                await TimeSources.Default.Delay(TimeSpan.FromSeconds(seconds), stop);
+                if (finished()) return;
+                markLate();
+                web.Abort();
+            }
+            catch (OperationCanceledException)
+            {
+                // answered in time
+            }
+            catch (Exception e)
+            {
+                Debug.LogException(e);
+            }
+        }
+
         private static HttpResponseData ToResponse(UnityWebRequest web)
         {
             var response = new HttpResponseData
@@ -77,27 +110,6 @@ namespace GameBackend.Unity
                 foreach (var header in headers) response.Headers[header.Key] = header.Value;
             }
             return response;
-        }
-    }
-
-    /// <summary>The device credentials in PlayerPrefs (one string per key).</summary>
-    public sealed class PlayerPrefsStore : IKeyValueStore
-    {
-        public string Get(string key)
-        {
-            return PlayerPrefs.HasKey(key) ? PlayerPrefs.GetString(key) : null;
-        }
-
-        public void Set(string key, string value)
-        {
-            PlayerPrefs.SetString(key, value);
-            PlayerPrefs.Save();
-        }
-
-        public void Delete(string key)
-        {
-            PlayerPrefs.DeleteKey(key);
-            PlayerPrefs.Save();
         }
     }
 }

@@ -1,12 +1,15 @@
 using System.Collections;
 using System.Collections.Generic;
+using System.Threading;
 using GameBackend;
 using GameBackend.Unity;
 using UnityEngine;
 
 /// <summary>
-/// Put on a GameObject beside GameBackendManager (signInOnStart off): signs in, records a match
-/// result, shows the board around the player, finds a duel, saves progress and tracks events.
+/// Put on any GameObject of an empty scene (it adds a GameBackendManager when none is set): signs
+/// in (joining the manager's own sign-in: one account), records a match result, shows the board
+/// around the player, finds a duel, saves progress and tracks events. Disabling it stops the
+/// match search and cancels the ticket on the server.
 /// </summary>
 public class ArenaSample : MonoBehaviour
 {
@@ -16,6 +19,23 @@ public class ArenaSample : MonoBehaviour
     [SerializeField] private string region = "us-east-1";
 
     private long _saveVersion;
+    private CancellationTokenSource _search;
+
+    private void Awake()
+    {
+        if (backend == null) backend = GetComponent<GameBackendManager>();
+        if (backend == null) backend = gameObject.AddComponent<GameBackendManager>();
+        backend.OnAuthStateChanged += state =>
+        {
+            // SignInRequired, Banned, Deleted: the game shows its sign-in or support screen here.
+            if (state != AuthState.SignedIn && state != AuthState.SigningIn) Debug.Log("account state: " + state);
+        };
+    }
+
+    private void OnDisable()
+    {
+        if (_search != null) _search.Cancel();
+    }
 
     private IEnumerator Start()
     {
@@ -49,11 +69,12 @@ public class ArenaSample : MonoBehaviour
             else if (conflict != null) Debug.Log("save conflict, server has version " + conflict.CurrentVersion);
         });
 
+        _search = new CancellationTokenSource();
         yield return backend.FindMatch(queue, region, ticket =>
         {
             if (ticket != null && ticket.Match != null) Debug.Log("matched: " + string.Join(", ", ticket.Match.Players.ToArray()));
-            else Debug.Log("no match: " + (ticket != null ? ticket.Status : "error"));
-        });
+            else Debug.Log("no match: " + (ticket != null ? ticket.Status : "stopped or failed"));
+        }, _search.Token);
 
         backend.TrackGameEvent("match_end", new Dictionary<string, object> { { "won", true } });
     }

@@ -19,6 +19,7 @@ namespace GameBackend.Tests
     {
         private static readonly HttpClientTransport Http = new HttpClientTransport();
         private static HashSet<string> _routes;
+        private static JObject _document;
 
         private static string Url
         {
@@ -37,6 +38,7 @@ namespace GameBackend.Tests
             {
                 var client = new BackendClient(new BackendOptions { BaseUrl = Url }, Http);
                 var document = Sync.RunResult(() => client.SendAsync<JObject>("GET", "/openapi.json", null, false));
+                _document = document;
                 var found = new HashSet<string>();
                 foreach (var path in (JObject)document["paths"])
                 {
@@ -56,7 +58,7 @@ namespace GameBackend.Tests
 
         private static BackendClient NewClient(IKeyValueStore store = null, ITransport transport = null)
         {
-            return new BackendClient(new BackendOptions { BaseUrl = Url }, transport ?? Http, store ?? new MemoryStore());
+            return new BackendClient(new BackendOptions { BaseUrl = Url }, new MainThreadTransport(transport ?? Http), new KeyValueCredentialStore(store ?? new MemoryStore()));
         }
 
         private static BackendClient Guest(string name = null)
@@ -297,7 +299,7 @@ namespace GameBackend.Tests
             var flaky = new FlakyTransport(Http) { Matches = r => r.Url.EndsWith("/events"), Failures = 1, LoseResponse = true };
             var client = NewClient(null, flaky);
             Sync.Run(() => client.SignInAsGuestAsync());
-            var tracker = new EventTracker(client, DeviceFolder(), null, new Backoff { Base = TimeSpan.FromMilliseconds(50), Max = TimeSpan.FromMilliseconds(200) });
+            var tracker = new EventTracker(client, new FileEventJournal(Path.Combine(Path.GetTempPath(), "gamebackend-device-" + Guid.NewGuid().ToString("N"), "events.jsonl")), null, new Backoff { Base = TimeSpan.FromMilliseconds(50), Max = TimeSpan.FromMilliseconds(200) });
             for (var i = 0; i < 7; i++) tracker.Track("level_complete", new Dictionary<string, object> { { "level", i } });
             var result = Sync.RunResult(() => tracker.FlushAsync());
             Assert.AreEqual(1, flaky.Broken);
@@ -311,7 +313,7 @@ namespace GameBackend.Tests
             var early = new FlakyTransport(Http) { Matches = r => r.Url.EndsWith("/events"), Failures = 1 };
             var second = NewClient(null, early);
             Sync.Run(() => second.SignInAsGuestAsync());
-            var tracker2 = new EventTracker(second, new MemoryStore(), null, new Backoff { Base = TimeSpan.FromMilliseconds(50) });
+            var tracker2 = new EventTracker(second, new MemoryEventJournal(), null, new Backoff { Base = TimeSpan.FromMilliseconds(50) });
             for (var i = 0; i < 12; i++) tracker2.Track("level_complete", new Dictionary<string, object> { { "level", i } });
             var result2 = Sync.RunResult(() => tracker2.FlushAsync());
             Assert.AreEqual(3, result2.Attempts, "batches of 10 and 2, the first retried once");
@@ -393,6 +395,58 @@ namespace GameBackend.Tests
             Sync.Throws<NotFoundException>(() => player.Achievements.ReportProgressAsync("no_such_achievement"));
             Sync.Throws<InvalidRequestException>(() => player.Achievements.ReportProgressAsync("explorer", 0));
             Sync.Throws<InvalidRequestException>(() => player.Achievements.ReportProgressAsync("explorer", 2)); // more than its max step
+        }
+
+        [Test]
+        public void ADeletedAccountIsReportedAndNoGuestIsCreatedBehindThePlayersBack()
+        {
+            Require("DELETE /players/me", "POST /auth/login");
+            var device = new MemoryStore();
+            var first = NewClient(device);
+            Sync.Run(() => first.SignInAsGuestAsync());
+            var kept = device.Get("gamebackend.credentials");
+            Assert.IsNotNull(kept);
+            Sync.Run(() => first.Players.DeleteAccountAsync());
+            Assert.IsNull(device.Get("gamebackend.credentials"), "the deleting device forgets the account");
+
+            // Another device (or a backup restored) still holds the deleted guest's credentials.
+            var other = new MemoryStore();
+            other.Set("gamebackend.credentials", kept);
+            var recorder = new RecordingTransport(Http);
+            var later = NewClient(other, recorder);
+            var error = Sync.Throws<UnauthorizedException>(() => later.SignInAsGuestAsync());
+            Assert.IsTrue(error is AccountDeletedException || error is SignInRequiredException, error.GetType().Name + " " + error.Code);
+            Assert.IsTrue(later.State == AuthState.Deleted || later.State == AuthState.SignInRequired, later.State.ToString());
+            CollectionAssert.AreEqual(new[] { "POST /auth/login" }, recorder.Calls, "no guest created silently");
+            Assert.AreEqual(kept, other.Get("gamebackend.credentials"), "the credentials are left for the game to decide");
+            Console.WriteLine("deleted account: " + error.GetType().Name + " (" + error.Code + "), state " + later.State);
+        }
+
+        [Test]
+        public void StatWritesRetriedUnderOneIdempotencyKeyAreAccepted()
+        {
+            Require("POST /players/me/stats");
+            // A server that documents the header replays the first answer: then the response may be lost
+            // after the server applied the update and the retry must still count once.
+            var honoured = _document.ToString().Contains(BackendClient.IdempotencyHeader);
+            var recorder = new RecordingTransport(Http);
+            var flaky = new FlakyTransport(recorder)
+            {
+                Matches = r => r.Method == "POST" && r.Url.EndsWith("/players/me/stats"),
+                Failures = 1,
+                LoseResponse = honoured,
+            };
+            var client = NewClient(null, flaky);
+            client.Retries = new Backoff { Base = TimeSpan.FromMilliseconds(20), Max = TimeSpan.FromMilliseconds(50) };
+            Sync.Run(() => client.SignInAsGuestAsync());
+            var view = Sync.RunResult(() => client.Stats.UpdateAsync(new Dictionary<string, double> { { "kills", 1 } }));
+            Assert.AreEqual(1, view.Get("kills"), "applied once");
+            Assert.AreEqual(1, Sync.RunResult(() => client.Stats.GetAsync()).Get("kills"));
+            var keys = recorder.Keys.Where((k, i) => recorder.Calls[i] == "POST /players/me/stats").ToList();
+            Assert.AreEqual(honoured ? 2 : 1, keys.Count, "what reached the server");
+            Assert.AreEqual(1, keys.Distinct().Count(), "the retry reused the call's key");
+            Assert.IsNotNull(keys[0]);
+            Console.WriteLine("idempotency key " + (honoured ? "honoured by the server: response lost and replayed" : "not documented by this server: failure before sending"));
         }
     }
 }

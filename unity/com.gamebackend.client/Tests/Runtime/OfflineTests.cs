@@ -152,9 +152,9 @@ namespace GameBackend.Tests
                 }
                 return FakeTransport.Answer(404, "{}");
             });
-            var first = new BackendClient(new BackendOptions { BaseUrl = "http://x" }, transport, new FileStore(folder));
+            var first = new BackendClient(new BackendOptions { BaseUrl = "http://x" }, transport, new KeyValueCredentialStore(new FileStore(folder)));
             Assert.AreEqual("p1", Sync.RunResult(() => first.SignInAsGuestAsync()));
-            var second = new BackendClient(new BackendOptions { BaseUrl = "http://x" }, transport, new FileStore(folder));
+            var second = new BackendClient(new BackendOptions { BaseUrl = "http://x" }, transport, new KeyValueCredentialStore(new FileStore(folder)));
             Assert.AreEqual("p1", Sync.RunResult(() => second.SignInAsGuestAsync()));
             CollectionAssert.AreEqual(new[] { "POST /auth/guest", "POST /auth/login" }, transport.Paths());
             Assert.AreEqual("t2", second.IdToken);
@@ -174,13 +174,13 @@ namespace GameBackend.Tests
             });
             var time = new FakeTime();
             var client = new BackendClient(new BackendOptions { BaseUrl = "http://x" }, transport, null, time);
-            var tracker = new EventTracker(client, new FileStore(folder), "s1");
+            var tracker = new EventTracker(client, new FileEventJournal(Path.Combine(folder, "events.jsonl")), "s1");
             var ids = new List<string>();
             for (var i = 0; i < 23; i++) ids.Add(tracker.Track("level_up", new Dictionary<string, object> { { "level", i }, { "levelName", "L" + i } }));
             Assert.AreEqual(23, ids.Distinct().Count());
 
             // A restart: a new tracker on the same folder finds the 23 events.
-            var restarted = new EventTracker(client, new FileStore(folder), "s2");
+            var restarted = new EventTracker(client, new FileEventJournal(Path.Combine(folder, "events.jsonl")), "s2");
             Assert.AreEqual(23, restarted.Pending);
             Sync.Run(() => client.SignInAsGuestAsync());
             var result = Sync.RunResult(() => restarted.FlushAsync());
@@ -188,7 +188,7 @@ namespace GameBackend.Tests
             CollectionAssert.AreEqual(ids, sent.SelectMany(b => b.Select(e => (string)e["event_id"])).ToList());
             Assert.AreEqual(23, result.Accepted);
             Assert.AreEqual(0, result.Remaining);
-            Assert.AreEqual(0, new EventTracker(client, new FileStore(folder)).Pending);
+            Assert.AreEqual(0, new EventTracker(client, new FileEventJournal(Path.Combine(folder, "events.jsonl"))).Pending);
 
             var first = (JObject)sent[0][0];
             Assert.AreEqual("level_up", (string)first["type"]);
@@ -213,7 +213,7 @@ namespace GameBackend.Tests
             var time = new FakeTime();
             var client = new BackendClient(new BackendOptions { BaseUrl = "http://x" }, transport, null, time);
             Sync.Run(() => client.SignInAsGuestAsync());
-            var tracker = new EventTracker(client, new MemoryStore(), null, new Backoff(new Random(7)) { Base = TimeSpan.FromSeconds(1), Max = TimeSpan.FromSeconds(60) });
+            var tracker = new EventTracker(client, new MemoryEventJournal(), null, new Backoff(new Random(7)) { Base = TimeSpan.FromSeconds(1), Max = TimeSpan.FromSeconds(60) });
             tracker.Track("a");
             tracker.Track("b");
             var result = Sync.RunResult(() => tracker.FlushAsync());
@@ -235,7 +235,7 @@ namespace GameBackend.Tests
                 : FakeTransport.Answer(503, "{\"error\":\"busy\",\"code\":\"throttled\"}"));
             var client = new BackendClient(new BackendOptions { BaseUrl = "http://x" }, transport, null, new FakeTime());
             Sync.Run(() => client.SignInAsGuestAsync());
-            var tracker = new EventTracker(client, new MemoryStore());
+            var tracker = new EventTracker(client, new MemoryEventJournal());
             tracker.Track("a");
             var result = Sync.RunResult(() => tracker.FlushAsync(3));
             Assert.AreEqual(3, result.Attempts);
@@ -250,7 +250,7 @@ namespace GameBackend.Tests
                 : FakeTransport.Answer(202, "{\"accepted\":1,\"duplicates\":0,\"rejected\":[{\"index\":1,\"code\":\"unknown_type\",\"message\":\"type: not declared\"}]}"));
             var client = new BackendClient(new BackendOptions { BaseUrl = "http://x" }, transport, null, new FakeTime());
             Sync.Run(() => client.SignInAsGuestAsync());
-            var tracker = new EventTracker(client, new MemoryStore());
+            var tracker = new EventTracker(client, new MemoryEventJournal());
             var reported = new List<string>();
             tracker.EventRejected += (e, why) => reported.Add(e.Type + ":" + why.Code);
             tracker.Track("ok");

@@ -101,6 +101,49 @@ namespace UnityEngine
     {
         public static float time { get { throw new NotSupportedException(); } }
         public static float unscaledTime { get { throw new NotSupportedException(); } }
+        public static double realtimeSinceStartupAsDouble { get { throw new NotSupportedException(); } }
+    }
+
+    public class ScriptableObject : Object
+    {
+        public static T CreateInstance<T>() where T : ScriptableObject { throw new NotSupportedException(); }
+    }
+
+    [AttributeUsage(AttributeTargets.Class, Inherited = false)]
+    public sealed class CreateAssetMenuAttribute : Attribute
+    {
+        public string menuName { get; set; }
+        public string fileName { get; set; }
+        public int order { get; set; }
+    }
+
+    public enum RuntimeInitializeLoadType
+    {
+        AfterSceneLoad = 0,
+        BeforeSceneLoad = 1,
+        AfterAssembliesLoaded = 2,
+        BeforeSplashScreen = 3,
+        SubsystemRegistration = 4,
+    }
+
+    [AttributeUsage(AttributeTargets.Method, AllowMultiple = false)]
+    public class RuntimeInitializeOnLoadMethodAttribute : Attribute
+    {
+        public RuntimeInitializeOnLoadMethodAttribute() { }
+        public RuntimeInitializeOnLoadMethodAttribute(RuntimeInitializeLoadType loadType) { }
+        public RuntimeInitializeLoadType loadType { get; set; }
+    }
+
+    [AttributeUsage(AttributeTargets.Field)]
+    public sealed class MinAttribute : PropertyAttribute
+    {
+        public MinAttribute(float min) { }
+    }
+
+    [AttributeUsage(AttributeTargets.Class, AllowMultiple = false)]
+    public sealed class AddComponentMenu : Attribute
+    {
+        public AddComponentMenu(string menuName) { }
     }
 
     [AttributeUsage(AttributeTargets.Field)]
@@ -121,6 +164,41 @@ namespace UnityEngine
 
     [AttributeUsage(AttributeTargets.Class)]
     public sealed class DisallowMultipleComponent : Attribute { }
+}
+
+namespace UnityEngine.Scripting
+{
+    [AttributeUsage(AttributeTargets.Assembly | AttributeTargets.Class | AttributeTargets.Struct | AttributeTargets.Enum | AttributeTargets.Constructor | AttributeTargets.Method | AttributeTargets.Property | AttributeTargets.Field | AttributeTargets.Event | AttributeTargets.Interface | AttributeTargets.Delegate, Inherited = false)]
+    public class PreserveAttribute : Attribute { }
+}
+
+namespace UnityEngine.LowLevel
+{
+    public struct PlayerLoopSystem
+    {
+        public Type type;
+        public PlayerLoopSystem[] subSystemList;
+        public PlayerLoopSystem.UpdateFunction updateDelegate;
+        public IntPtr updateFunction;
+        public IntPtr loopConditionFunction;
+
+        public delegate void UpdateFunction();
+    }
+
+    public class PlayerLoop
+    {
+        public static PlayerLoopSystem GetDefaultPlayerLoop() { throw new NotSupportedException(); }
+        public static PlayerLoopSystem GetCurrentPlayerLoop() { throw new NotSupportedException(); }
+        public static void SetPlayerLoop(PlayerLoopSystem loop) { throw new NotSupportedException(); }
+    }
+}
+
+namespace UnityEngine.PlayerLoop
+{
+    public struct Update
+    {
+        public struct ScriptRunBehaviourUpdate { }
+    }
 }
 
 namespace UnityEngine.Networking
