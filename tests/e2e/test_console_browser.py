@@ -451,7 +451,7 @@ def test_ban_from_the_console_is_refused_by_the_api_until_unbanned(
 def test_remove_a_leaderboard_entry_and_the_ranks_close_up(
     console: Console, backend: Backend, admin_token: str
 ) -> None:
-    board = "global"
+    board = "daily_score"  # takes scores directly (global follows a stat)
     top = 99_999_000  # above what other tests submit, so these four lead the board
     players = [_guest(backend, f"Racer {uuid.uuid4().hex[:6]}") for _ in range(12)]
     for i, p in enumerate(players):
@@ -471,16 +471,16 @@ def test_remove_a_leaderboard_entry_and_the_ranks_close_up(
     # Page through: 10 a page, next, then back.
     console.page.select_option("#board-limit", "10")
     console.page.click("#board-form button[type=submit]")
-    console.page.wait_for_selector("#board-entries[data-view='global|all|10|1']", state="attached")
+    console.page.wait_for_selector("#board-entries[data-view^='daily_score|'][data-view$='|10|1']", state="attached")
     assert console.page.locator("#board-entries td.rank").count() == 10
     console.page.click("#board-next")
-    console.page.wait_for_selector("#board-entries[data-view='global|all|10|11']", state="attached")
+    console.page.wait_for_selector("#board-entries[data-view^='daily_score|'][data-view$='|10|11']", state="attached")
     assert console.page.locator("#board-entries td.rank").first.text_content() == "11"
     console.page.click("#board-prev")
-    console.page.wait_for_selector("#board-entries[data-view='global|all|10|1']", state="attached")
+    console.page.wait_for_selector("#board-entries[data-view^='daily_score|'][data-view$='|10|1']", state="attached")
     console.page.select_option("#board-limit", "100")
     console.page.click("#board-form button[type=submit]")
-    console.page.wait_for_selector("#board-entries[data-view='global|all|100|1']", state="attached")
+    console.page.wait_for_selector("#board-entries[data-view^='daily_score|'][data-view$='|100|1']", state="attached")
     cheater = players[1]["player_id"]
     row = console.page.locator(f"#board-entries tr[data-player-id='{cheater}']")
     row.wait_for()
