@@ -457,10 +457,7 @@ def test_remove_a_leaderboard_entry_and_the_ranks_close_up(
     players = [_guest(backend, f"Racer {uuid.uuid4().hex[:6]}") for _ in range(12)]
     for i, p in enumerate(players):
         score = top + 10 * (12 - i) + int(time.time()) % 7
-        # The global board follows the high_score stat: scores arrive through the stat.
-        resp = backend.request(
-            "POST", "/players/me/stats", token=p["id_token"], json={"updates": {"high_score": score}}
-        )
+        resp = backend.request("POST", f"/leaderboards/{board}/scores", token=p["id_token"], json={"score": score})
         assert resp.status_code == 200, resp.text
     ids = ",".join(p["player_id"] for p in players)
 

@@ -36,6 +36,9 @@ def _command(state_dir: Path, port: int, aws_port: int) -> list[str]:
         str(port),
         "--aws-port",
         str(aws_port),
+        # Any free port: the default (the API's + 1) may be held by anything on a busy machine.
+        "--ws-port",
+        "0",
         "--state-dir",
         str(state_dir),
     ]

@@ -143,7 +143,11 @@ def test_chalice_deploy_goes_up_to_moto_refusing_swagger(session: Any, standin: 
     # Everything before the REST API exists, with the definition's names and policy.
     functions = {f["FunctionName"]: f for f in session.client("lambda").list_functions()["Functions"]}
     deployed = {name for name in functions if name.startswith("game-backend-dev")}
-    assert deployed >= {"game-backend-dev", "game-backend-dev-count_events", "game-backend-dev-matchmaking-cleanup"}
+    assert deployed >= {
+        "game-backend-dev",
+        "game-backend-dev-matchmaking-cleanup",
+        "game-backend-dev-close-leaderboard-periods",
+    }
     variables = functions["game-backend-dev"]["Environment"]["Variables"]
     assert variables["TABLE_PLAYERS"] == "game-dev-players" and variables["USER_POOL_ID"] == env["USER_POOL_ID"]
     role = functions["game-backend-dev"]["Role"].rsplit("/", 1)[1]
