@@ -213,9 +213,7 @@ def test_removing_an_entry_closes_up_the_ranks(api, admin, new_player):
     board = "daily_score"  # takes scores directly (global follows a stat)
     players = [new_player() for _ in range(4)]
     for i, p in enumerate(players):
-        # The global board follows the high_score stat: scores arrive through the stat.
-        score = 9_000_000 + 1000 * (4 - i)
-        assert api.post("/players/me/stats", {"updates": {"high_score": score}}, player=p).status == 200
+        assert api.post(f"/leaderboards/{board}/scores", {"score": 9_000_000 + 1000 * (4 - i)}, player=p).status == 200
     ids = ",".join(p.player_id for p in players)
     before = {e["player_id"]: e["rank"] for e in api.get(f"/leaderboards/{board}/players?ids={ids}", player=admin).json["entries"]}
     total_before = api.get(f"/leaderboards/{board}?limit=1", player=admin).json["total_entries"]
