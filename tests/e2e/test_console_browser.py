@@ -391,6 +391,8 @@ def test_player_page_shows_the_player_and_its_actions_are_audited(
     audit = backend.request("GET", f"/admin/audit?target={pid}", token=admin_token).json()["entries"]
     assert [e["action"] for e in audit] == ["admin_send", "admin_grant", "admin_post_stats"]
     assert all(e["actor"] == "admin" for e in audit)
+    # The page reloads its audit table after each action, on its own: wait for the third row.
+    console.page.wait_for_function("() => document.querySelectorAll('#pd-audit tbody tr').length === 3")
     assert console.page.locator("#pd-audit tbody tr").count() == 3
     # Delete the account: gone for the API, and in the audit log with its reason.
     console.page.fill("#pd-delete-reason", "asked by the player")

@@ -30,26 +30,30 @@ def test_list_boards_shows_periods_and_resets(api, new_player):
 
 
 def test_submit_top_me_and_players(api, new_player):
+    # Other files on this stand-in may hold higher scores on the board: ranks are checked
+    # relative to the place b takes (nothing else sits between TOP+500 and TOP+900).
     a, b, c = new_player(), new_player(), new_player()
     assert api.patch("/players/me", {"display_name": "Alice A"}, player=a).status == 200
     r = _submit(api, a, "daily_score", TOP + 500)
     assert r.status == 200, r.body
-    assert r.json["entry"]["rank"] == 1 and r.json["entry"]["display_name"] == "Alice A"
-    assert _submit(api, b, "daily_score", TOP + 900).json["entry"]["rank"] == 1
+    assert r.json["entry"]["display_name"] == "Alice A"
+    first = r.json["entry"]["rank"]
+    # b goes ahead of a, into the place a had
+    assert _submit(api, b, "daily_score", TOP + 900).json["entry"]["rank"] == first
     # best mode: a worse score leaves the entry as it is
     worse = _submit(api, b, "daily_score", 10)
     assert worse.json["changed"] is False and worse.json["entry"]["score"] == TOP + 900
     # a tie: c reached 500 after a, so is listed after a and shares a's rank
-    assert _submit(api, c, "daily_score", TOP + 500).json["entry"]["rank"] == 2
+    assert _submit(api, c, "daily_score", TOP + 500).json["entry"]["rank"] == first + 1
 
     me = api.get("/leaderboards/daily_score/me?around=1", player=a).json
-    assert me["entry"]["rank"] == 2
+    assert me["entry"]["rank"] == first + 1
     assert [e["player_id"] for e in me["entries"]] == [b.player_id, a.player_id, c.player_id]
-    assert [e["rank"] for e in me["entries"]] == [1, 2, 2]
+    assert [e["rank"] for e in me["entries"]] == [first, first + 1, first + 1]
 
     ids = ",".join([c.player_id, a.player_id, "nobody"])
     friends = api.get(f"/leaderboards/daily_score/players?ids={ids}", player=b).json
-    assert [(e["player_id"], e["rank"]) for e in friends["entries"]] == [(a.player_id, 2), (c.player_id, 2)]
+    assert [(e["player_id"], e["rank"]) for e in friends["entries"]] == [(a.player_id, first + 1), (c.player_id, first + 1)]
 
 
 def test_unknown_board_is_404(api, new_player):
