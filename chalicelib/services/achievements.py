@@ -259,7 +259,8 @@ def evaluate_stat_change(
     """Unlock the threshold achievements a stat change reached; returns those this call unlocked.
 
     A sum stat is checked only on the update that crossed the target (no extra request
-    afterwards); other aggregations read the record first (one GetItem) to skip unlocked ones.
+    afterwards) when the change knows the exact value it produced; otherwise, and for other
+    aggregations, the record is read first (one GetItem) to skip unlocked ones.
     """
     unlocked: list[str] = []
     for ach_id, ach in config.achievements.items():
@@ -268,7 +269,7 @@ def evaluate_stat_change(
         value = change.changed[ach.stat]
         if not meets(ach, value):
             continue
-        if ach.stat in change.deltas:
+        if ach.stat in change.deltas and change.exact:
             if meets(ach, value - change.deltas[ach.stat]):
                 continue  # reached by an earlier update
         elif repo.record(player_id=change.player_id, achievement_id=ach_id, consistent=False).get("unlocked_at"):

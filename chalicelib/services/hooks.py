@@ -28,6 +28,9 @@ class StatChange:
     # The deltas applied to sum stats.
     deltas: dict[str, float] = field(default_factory=dict)
     at: float = 0.0
+    # False when `stats` was read after the write and another write may have landed in
+    # between: then `changed` minus `deltas` is not the value before this update.
+    exact: bool = True
 
 
 StatListener = Callable[[StatChange], Any]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import random
 import time
+import uuid
 from typing import Any, Literal
 
 from chalicelib.clock import Clock, iso, system_clock
@@ -102,17 +103,24 @@ def _out_of_bounds(simple: list[StatWrite], current: dict[str, Any]) -> Invalid:
 
 def _apply_simple(
     *, player_id: str, simple: list[StatWrite], plan: StatWritePlan, repo: PlayersRepository
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], bool]:
     """Sums and latest values in one conditional write; with the feeds' operations (a sum
-    board's entry) in the same transaction, built again when an entry moved meanwhile."""
+    board's entry) in the same transaction, built again when an entry moved meanwhile.
+
+    Returns the stats item and whether it is exactly the state this write produced. A
+    transaction returns no item, so the item is read after it; another update of the same
+    player can land in between, and then the item is not exact.
+    """
     now = iso(plan.at)
     for attempt in range(FEED_ATTEMPTS):
         ops = [op for feed in stat_feeds() for op in feed.ops(plan)]
         try:
             if not ops:
-                return repo.apply_stats(player_id, simple, now)
-            repo.apply_stats_with(player_id, simple, now, ops)
-            return repo.get_stats(player_id)
+                return repo.apply_stats(player_id, simple, now), True
+            write_id = uuid.uuid4().hex
+            repo.apply_stats_with(player_id, simple, now, ops, write_id)
+            item = repo.get_stats(player_id)
+            return item, item.get("write_id") == write_id
         except ConditionFailed as failed:
             if not ops:
                 raise _out_of_bounds(simple, failed.item or {}) from None
@@ -155,10 +163,11 @@ def update_stats(
     for feed in stat_feeds():
         feed.before(plan)
     item: dict[str, Any] = {}
+    exact = True
     for w in extremes:
         item = repo.apply_extreme(player_id, w, iso(now))
     if simple:
-        item = _apply_simple(player_id=player_id, simple=simple, plan=plan, repo=repo)
+        item, exact = _apply_simple(player_id=player_id, simple=simple, plan=plan, repo=repo)
     stats = stats_view(config, item)
     metrics.add_metric(name="StatUpdates", unit="Count", value=1)
     reactions = stat_changed(
@@ -168,6 +177,7 @@ def update_stats(
             stats=stats,
             deltas=plan.deltas,
             at=now,
+            exact=exact,
         )
     )
     unlocked = [str(a) for a in reactions.get("achievements") or []]

@@ -229,11 +229,21 @@ class PlayersRepository(TableRepository):
         )
         return from_item(resp.get("Item"))
 
-    def stats_update(self, player_id: str, writes: list[StatWrite], now: str) -> dict[str, Any]:
-        """The conditional update of sum/latest writes, as UpdateItem (or transaction) parameters."""
+    def stats_update(
+        self, player_id: str, writes: list[StatWrite], now: str, write_id: str | None = None
+    ) -> dict[str, Any]:
+        """The conditional update of sum/latest writes, as UpdateItem (or transaction) parameters.
+
+        `write_id`, when given, is stored on the item: a later read that finds it knows no
+        other write landed in between (a transaction cannot return the new item).
+        """
         names: dict[str, str] = {"#u": "updated_at", "#pid": "player_id"}
         vals: dict[str, Any] = {":now": now, ":pid": player_id}
         sets = ["#u = :now", "#pid = :pid"]
+        if write_id is not None:
+            names["#w"] = "write_id"
+            vals[":wid"] = write_id
+            sets.append("#w = :wid")
         conditions: list[str] = []
         for i, w in enumerate(writes):
             names[f"#s{i}"] = STAT_PREFIX + w.name
@@ -286,13 +296,16 @@ class PlayersRepository(TableRepository):
             raise
         return from_item(resp.get("Attributes"))
 
-    def apply_stats_with(self, player_id: str, writes: list[StatWrite], now: str, ops: list[dict[str, Any]]) -> None:
+    def apply_stats_with(
+        self, player_id: str, writes: list[StatWrite], now: str, ops: list[dict[str, Any]], write_id: str
+    ) -> None:
         """Sum/latest writes and other operations in ONE transaction (the stats update first).
 
-        Raises ConditionFailed with the cancellation reasons; retries nothing itself but
-        botocore's own retries, which reuse the transaction's ClientRequestToken.
+        Stores `write_id` on the stats item (see stats_update). Raises ConditionFailed with
+        the cancellation reasons; retries nothing itself but botocore's own retries, which
+        reuse the transaction's ClientRequestToken.
         """
-        update = self.stats_update(player_id, writes, now)
+        update = self.stats_update(player_id, writes, now, write_id)
         try:
             self.client.transact_write_items(TransactItems=[{"Update": update}, *ops])  # type: ignore[list-item,typeddict-item]
         except ClientError as exc:

@@ -149,3 +149,33 @@ def test_a_board_declared_to_take_both_accepts_direct_scores(standin, new_player
         repo=LeaderboardsRepository(), names=lambda ids: {},
     )
     assert result["entry"]["score"] == 77
+
+
+def test_a_crossing_is_unlocked_when_another_update_lands_before_the_read_back(standin, new_player, monkeypatch):
+    """A fed sum stat is written in a transaction, which returns no item: the item is read
+    after it. If the same player's next update lands in between, the value read already
+    holds it, so "value - delta" no longer tells whether this update crossed the target.
+    The crossing must not be lost (first_blood and its reward, exactly once)."""
+    player = new_player()
+    config = get_game_config()
+    real_get_stats = PlayersRepository.get_stats
+    interleaved: list[bool] = []
+
+    def get_stats_after_a_racing_update(self: PlayersRepository, player_id: str) -> Any:
+        if not interleaved:
+            interleaved.append(True)
+            # The racing update: another kill, as a concurrent request would land it.
+            stats.update_stats(
+                player_id=player_id, updates={"kills": 1}, writer="client", config=config, repo=PlayersRepository()
+            )
+        return real_get_stats(self, player_id)
+
+    monkeypatch.setattr(PlayersRepository, "get_stats", get_stats_after_a_racing_update)
+    stats.update_stats(
+        player_id=player.player_id, updates={"kills": 1}, writer="client", config=config, repo=PlayersRepository()
+    )
+    monkeypatch.undo()
+    assert interleaved == [True]
+    view = stats.get_stats(player_id=player.player_id, config=config, repo=PlayersRepository())["stats"]
+    assert view["kills"] == 2
+    assert view["xp"] == 50
