@@ -116,6 +116,8 @@ def _unlock(
                 stats=values,
                 deltas={ach.reward.stat: ach.reward.amount},
                 at=now,
+                # Read after the reward's transaction: later updates may be in it.
+                exact=False,
             )
         )
     return True

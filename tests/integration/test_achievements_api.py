@@ -243,3 +243,29 @@ def test_account_deletion_erases_achievements(api, new_player):
     assert resp.status == 200
     assert resp.json["erased"]["achievements"] >= 3  # two records and the counted marker
     assert AchievementsRepository().records(player.player_id) == {}
+
+
+def test_a_rewards_stat_change_is_marked_inexact_because_it_is_read_after_the_transaction(
+    standin, new_player, monkeypatch
+):
+    """The reward lands in the unlock's transaction, which returns no item; the value its
+    listeners get is read afterwards and may hold later updates. A listener that derives
+    "before" as value minus delta would then miss a threshold the reward crossed, so the
+    change must say it is not exact."""
+    player = new_player()
+    seen = []
+    real = achievements.stat_changed
+
+    def capture(change):
+        seen.append(change)
+        return real(change)
+
+    monkeypatch.setattr(achievements, "stat_changed", capture)
+    resp = stats.update_stats(
+        player_id=player.player_id, updates={"kills": 1}, writer="client", config=get_game_config(),
+        repo=PlayersRepository(),
+    )
+    assert resp["unlocked"] == ["first_blood"]
+    rewards = [c for c in seen if "xp" in c.deltas]
+    assert len(rewards) == 1 and rewards[0].deltas == {"xp": 50}
+    assert rewards[0].exact is False
