@@ -85,8 +85,12 @@ class DaySummary(ResponseModel):
     # Of the players whose first day is `day`: how many came back the next day / 7 days later.
     d1_retained: int
     d7_retained: int
-    d1_retention: float | None
-    d7_retention: float | None
+    d1_retention: float | None = Field(
+        description="d1_retained / new_players, once the cohort's next day has ended (null before, or with no new players)"
+    )
+    d7_retention: float | None = Field(
+        description="d7_retained / new_players, once the cohort's seventh day has ended (null before, or with no new players)"
+    )
 
 
 class AnalyticsSummary(ResponseModel):

@@ -43,6 +43,10 @@ def _date(day: str) -> dt.date:
     return dt.date.fromisoformat(day)
 
 
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
 def _day_end(day: str, extra_days: int = 0) -> int:
     start = dt.datetime.combine(_date(day), dt.time(), dt.UTC)
     return int((start + dt.timedelta(days=1 + extra_days)).timestamp())
@@ -97,7 +101,8 @@ def summary(
     clock: Clock = system_clock,
 ) -> dict[str, Any]:
     """Daily figures for [first, last] (UTC days, at most 90): days x shards counter items."""
-    last = last or _date(day_of(clock()))
+    today = _date(day_of(clock()))
+    last = last or today
     first = first or last - dt.timedelta(days=6)
     if first > last:
         raise Invalid("from: is after to", field="from")
@@ -122,8 +127,9 @@ def summary(
             },
             "d1_retained": c[D1],
             "d7_retained": c[D7],
-            "d1_retention": round(c[D1] / new, 4) if new else None,
-            "d7_retention": round(c[D7] / new, 4) if new else None,
+            # A rate only once its day has ended: until then the cohort can still come back.
+            "d1_retention": _rate(c[D1], new) if _date(day) + dt.timedelta(days=1) < today else None,
+            "d7_retention": _rate(c[D7], new) if _date(day) + dt.timedelta(days=7) < today else None,
         }
         out.append(row)
         totals.update({"events": c[EVENTS], "sessions": c[SESSIONS], "new_players": new})

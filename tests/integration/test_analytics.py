@@ -57,12 +57,15 @@ def _deliver_stream_to_app(state_dir: Path) -> None:
     runner.poll_streams()
 
 
-def _figures(first: str, last: str) -> dict[str, dict[str, Any]]:
+def _figures(first: str, last: str, today: str = "2031-12-31") -> dict[str, dict[str, Any]]:
+    """The summary as read on `today` (by default after every day of these tests ended)."""
+    midday = dt.datetime.combine(dt.date.fromisoformat(today), dt.time(12), dt.UTC).timestamp()
     result = analytics.summary(
         first=dt.date.fromisoformat(first),
         last=dt.date.fromisoformat(last),
         config=get_game_config().events,
         repo=AnalyticsRepository(),
+        clock=lambda: midday,
     )
     return {row["day"]: row for row in result["days"]}
 
@@ -107,6 +110,13 @@ def test_a_days_figures_equal_what_was_sent(standin, new_player, tmp_path):
     assert figures[day0]["d1_retention"] == round(2 / 3, 4)
     assert (figures[day1]["d1_retained"], figures[day1]["d7_retained"]) == (0, 0)
     assert figures["2031-01-12"]["events"] == 0 and figures["2031-01-12"]["d1_retention"] is None
+    # Read while the cohort can still come back, a rate would be a false 0: it is null
+    # until the cohort's next (seventh) day has ended, though the counts show.
+    during = _figures(day0, day7, today=day1)
+    assert (during[day0]["d1_retained"], during[day0]["d1_retention"], during[day0]["d7_retention"]) == (2, None, None)
+    after_d1 = _figures(day0, day7, today=(dt.date.fromisoformat(day1) + dt.timedelta(days=1)).isoformat())
+    assert after_d1[day0]["d1_retention"] == round(2 / 3, 4) and after_d1[day0]["d7_retention"] is None
+    assert after_d1[day1]["d1_retention"] is None  # its next day is today
 
 
 def test_concurrent_first_batches_of_a_day_count_the_player_once(standin, new_player):
