@@ -41,7 +41,6 @@ from chalicelib.services import (
     achievements,
     admin,
     audit,
-    erasure,
     leaderboards,
     notifications,
     players,
@@ -99,7 +98,7 @@ def admin_delete_player(call: Call, player_id: str) -> dict[str, Any]:
         if status.get("status") != account_status.DELETED:
             raise NotFound("no such player")
         # A retried deletion: the account is refused everywhere already; finish the erasure.
-        return {"player_id": player_id, "deleted": True, "erased": erasure.erase_everything(player_id)}
+        return players.finish_deletion(player_id=player_id, status=status, accounts=AccountsGateway())
     return players.delete_account(
         player_id=player_id,
         username=str(profile.get("username") or ""),

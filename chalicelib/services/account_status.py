@@ -42,8 +42,8 @@ def check_active(*, player_id: str, repo: PlayersRepository, allow_deleted: bool
     return status
 
 
-def mark_deleted(*, player_id: str, repo: PlayersRepository, clock: Clock = system_clock) -> None:
-    repo.mark_deleted(player_id, iso(clock()))
+def mark_deleted(*, player_id: str, repo: PlayersRepository, username: str = "", clock: Clock = system_clock) -> None:
+    repo.mark_deleted(player_id, iso(clock()), username)
 
 
 def set_ban(

@@ -96,11 +96,21 @@ def delete_account(
     same token) finishes the erasure; each step is idempotent.
     """
     profile = repo.get_profile(player_id) or {}
-    account_status.mark_deleted(player_id=player_id, repo=repo)
+    username = str(profile.get("username") or username)
+    account_status.mark_deleted(player_id=player_id, repo=repo, username=username)
     if profile.get("email"):  # before the profile is erased, so a retry still knows it
         repo.release_email(profile["email"])
     erased = erasure.erase_everything(player_id)
-    accounts.delete_user(profile.get("username") or username)
+    accounts.delete_user(username)
+    return {"player_id": player_id, "deleted": True, "erased": erased}
+
+
+def finish_deletion(*, player_id: str, status: dict[str, Any], accounts: AccountsGateway) -> dict[str, Any]:
+    """A retried deletion whose profile is already erased: erase what is left and remove
+    the sign-in account, named by the deletion mark."""
+    erased = erasure.erase_everything(player_id)
+    if status.get("username"):
+        accounts.delete_user(str(status["username"]))
     return {"player_id": player_id, "deleted": True, "erased": erased}
 
 

@@ -152,15 +152,15 @@ class PlayersRepository(TableRepository):
         item = from_item(resp.get("Item"))
         return item or None
 
-    def mark_deleted(self, player_id: str, at: str) -> None:
-        """Deleted is final: nothing ever changes the status back."""
-        self.client.put_item(
-            TableName=self.table,
-            Item=to_item(
-                {"PK": account_pk(player_id), "SK": ACCOUNT_STATUS, "player_id": player_id, "status": DELETED,
-                 "changed_at": at}
-            ),
-        )
+    def mark_deleted(self, player_id: str, at: str, username: str = "") -> None:
+        """Deleted is final: nothing ever changes the status back. The sign-in username is
+        kept on the mark, so a retried deletion can still remove the sign-in account after
+        the profile is erased."""
+        item = {"PK": account_pk(player_id), "SK": ACCOUNT_STATUS, "player_id": player_id, "status": DELETED,
+                "changed_at": at}
+        if username:
+            item["username"] = username
+        self.client.put_item(TableName=self.table, Item=to_item(item))
 
     def set_ban(self, player_id: str, *, banned: bool, reason: str, by: str, at: str) -> dict[str, Any]:
         """Ban or unban an account that is not deleted; ConditionFailed (with the item) if it is."""

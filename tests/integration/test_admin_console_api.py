@@ -372,3 +372,32 @@ def test_ban_and_unban_are_audited_with_their_reasons(api, admin, new_player):
     # A refused ban (no reason) wrote nothing, so it is not in the log.
     assert api.post(f"/admin/players/{pid}/ban", {}, player=admin).status == 400
     assert len(api.get(f"/admin/audit?target={pid}", player=admin).json["entries"]) == 2
+
+
+def test_an_admin_deletion_interrupted_after_the_erasure_removes_the_sign_in_on_retry(api, admin, new_player, monkeypatch):
+    """The first attempt erased the profile and failed before removing the sign-in account:
+    the retry no longer has a profile to name it, so the deletion mark does."""
+    from chalicelib.storage.accounts import AccountsGateway
+
+    player = new_player()
+
+    def cognito_down(self: object, username: str) -> None:
+        raise RuntimeError("the user pool went away")
+
+    monkeypatch.setattr(AccountsGateway, "delete_user", cognito_down)
+    assert api.delete(f"/admin/players/{player.player_id}", {"reason": "GDPR"}, player=admin).status == 500
+    monkeypatch.undo()
+    gateway = AccountsGateway()
+
+    def sign_in_exists() -> bool:
+        try:
+            gateway.client.admin_get_user(UserPoolId=gateway.pool_id, Username=player.username)
+            return True
+        except gateway.client.exceptions.UserNotFoundException:
+            return False
+
+    # The sign-in account still exists (its tokens are refused everywhere already).
+    assert sign_in_exists()
+    again = api.delete(f"/admin/players/{player.player_id}", {"reason": "GDPR"}, player=admin)
+    assert again.status == 200 and again.json["deleted"] is True
+    assert not sign_in_exists()
