@@ -77,3 +77,11 @@ def close_leaderboard_periods(event: Any) -> None:
     """Archive leaderboard periods that have ended (idempotent; catches up when late)."""
     leaderboard_service.close_periods_job()
 
+
+@app.schedule(Rate(15, unit=Rate.MINUTES), name="erase-again")
+def erase_again(event: Any) -> None:
+    """Erase deleted accounts a second time, once no request of theirs can still write."""
+    from chalicelib.services import players as player_service
+    from chalicelib.storage.players import PlayersRepository
+
+    player_service.erase_again_job(repo=PlayersRepository())

@@ -42,8 +42,17 @@ def check_active(*, player_id: str, repo: PlayersRepository, allow_deleted: bool
     return status
 
 
-def mark_deleted(*, player_id: str, repo: PlayersRepository, username: str = "", clock: Clock = system_clock) -> None:
-    repo.mark_deleted(player_id, iso(clock()), username)
+def mark_deleted(
+    *,
+    player_id: str,
+    repo: PlayersRepository,
+    username: str = "",
+    erase_again_in: float | None = None,
+    clock: Clock = system_clock,
+) -> None:
+    now = clock()
+    again = None if erase_again_in is None else iso(now + erase_again_in)
+    repo.mark_deleted(player_id, iso(now), username, again)
 
 
 def set_ban(

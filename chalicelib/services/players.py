@@ -6,6 +6,8 @@ from typing import Any
 
 from chalicelib.clock import Clock, iso, system_clock
 from chalicelib.errors import ConditionFailed, NotFound
+from chalicelib.game_config import get_game_config
+from chalicelib.game_config.schema import GameConfig
 from chalicelib.models.players import shown_display_name
 from chalicelib.services import account_status, erasure, hooks
 from chalicelib.storage.accounts import AccountsGateway
@@ -86,6 +88,18 @@ def touch(*, player_id: str, repo: PlayersRepository, clock: Clock = system_cloc
         pass
 
 
+# The longest an API request can still write after its account check passed: the
+# function's timeout (15 s) with botocore's retries inside it, rounded up generously.
+REQUEST_BOUND_SECONDS = 120
+
+
+def erase_again_delay(config: GameConfig) -> int:
+    """When the second erasure of a deleted account runs: after every request that passed
+    its account check before the deletion has ended, and after every save upload URL
+    issued before it has expired (an upload lands in S3 without a request of ours)."""
+    return REQUEST_BOUND_SECONDS + config.saves.upload_url_seconds
+
+
 def delete_account(
     *, player_id: str, username: str, repo: PlayersRepository, accounts: AccountsGateway
 ) -> dict[str, Any]:
@@ -97,12 +111,33 @@ def delete_account(
     """
     profile = repo.get_profile(player_id) or {}
     username = str(profile.get("username") or username)
-    account_status.mark_deleted(player_id=player_id, repo=repo, username=username)
+    account_status.mark_deleted(
+        player_id=player_id, repo=repo, username=username, erase_again_in=erase_again_delay(get_game_config())
+    )
     if profile.get("email"):  # before the profile is erased, so a retry still knows it
         repo.release_email(profile["email"])
     erased = erasure.erase_everything(player_id)
     accounts.delete_user(username)
     return {"player_id": player_id, "deleted": True, "erased": erased}
+
+
+def erase_again_job(*, repo: PlayersRepository, clock: Clock = system_clock, batch: int = 25) -> list[str]:
+    """The second erasure of deleted accounts, once due (scheduled).
+
+    The account check runs when a request starts, so a request that passed it just
+    before the deletion can still write after the first erasure (a stat, a score, a save
+    upload). Erasing again once every such request has ended leaves nothing behind.
+    Idempotent: an interrupted run leaves the queue entry, and the next run erases again.
+    """
+    done: list[str] = []
+    while True:
+        due = repo.erasures_due(iso(clock()), batch)
+        for queue_key, player_id in due:
+            erasure.erase_everything(player_id)
+            repo.erase_again_done(queue_key)
+            done.append(player_id)
+        if len(due) < batch:
+            return done
 
 
 def finish_deletion(*, player_id: str, status: dict[str, Any], accounts: AccountsGateway) -> dict[str, Any]:

@@ -19,6 +19,8 @@ PROFILE = "PROFILE"
 STATS = "STATS"
 STAT_PREFIX = "s_"
 ACCOUNT_STATUS = "STATUS"
+# Deleted accounts waiting for their second erasure, sorted by when it is due.
+ERASE_AGAIN_PK = "ERASE_AGAIN"
 DELETED = "deleted"
 BANNED = "banned"
 ACTIVE = "active"
@@ -152,15 +154,36 @@ class PlayersRepository(TableRepository):
         item = from_item(resp.get("Item"))
         return item or None
 
-    def mark_deleted(self, player_id: str, at: str, username: str = "") -> None:
+    def mark_deleted(self, player_id: str, at: str, username: str = "", erase_again_at: str | None = None) -> None:
         """Deleted is final: nothing ever changes the status back. The sign-in username is
         kept on the mark, so a retried deletion can still remove the sign-in account after
-        the profile is erased."""
+        the profile is erased. With `erase_again_at`, the account is also queued for a
+        second erasure at that time (see `erasures_due`)."""
         item = {"PK": account_pk(player_id), "SK": ACCOUNT_STATUS, "player_id": player_id, "status": DELETED,
                 "changed_at": at}
         if username:
             item["username"] = username
         self.client.put_item(TableName=self.table, Item=to_item(item))
+        if erase_again_at is not None:
+            self.client.put_item(
+                TableName=self.table,
+                Item=to_item({"PK": ERASE_AGAIN_PK, "SK": f"{erase_again_at}#{player_id}", "player_id": player_id}),
+            )
+
+    def erasures_due(self, now: str, limit: int) -> list[tuple[str, str]]:
+        """Deleted accounts whose second erasure is due at `now` (ISO time), oldest first:
+        (queue key, player id). One partition: deletions are rare."""
+        resp = self.client.query(
+            TableName=self.table,
+            KeyConditionExpression="PK = :pk AND SK <= :now",
+            ExpressionAttributeValues=values({":pk": ERASE_AGAIN_PK, ":now": now}),
+            Limit=limit,
+            ConsistentRead=True,
+        )
+        return [(str(i["SK"]), str(i["player_id"])) for i in map(from_item, resp.get("Items", []))]
+
+    def erase_again_done(self, queue_key: str) -> None:
+        self.client.delete_item(TableName=self.table, Key=to_item({"PK": ERASE_AGAIN_PK, "SK": queue_key}))
 
     def set_ban(self, player_id: str, *, banned: bool, reason: str, by: str, at: str) -> dict[str, Any]:
         """Ban or unban an account that is not deleted; ConditionFailed (with the item) if it is."""

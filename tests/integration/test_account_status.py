@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
 
 import pytest
@@ -47,7 +48,8 @@ def items_mentioning(player_id: str) -> list[tuple[str, dict[str, Any]]]:
             if "LastEvaluatedKey" not in resp:
                 break
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-    return [(t, i) for t, i in found if not i["PK"]["S"].startswith("ACCOUNT#")]
+    # The deletion mark and the account's place in the second-erasure queue are kept.
+    return [(t, i) for t, i in found if not i["PK"]["S"].startswith("ACCOUNT#") and i["PK"]["S"] != "ERASE_AGAIN"]
 
 
 def test_every_route_refuses_a_deleted_accounts_token_and_writes_nothing(api, new_player):
@@ -173,3 +175,37 @@ def test_ban_needs_an_admin_a_known_player_and_an_account_not_deleted(api, admin
         resp = ban(api, admin, other.player_id, action=action)
         assert resp.status == 409 and resp.json["code"] == "account_deleted"
         assert resp.json["details"]["status"] == "deleted"
+
+
+def test_a_write_that_passed_its_check_before_the_deletion_is_erased_by_the_second_erasure(api, new_player):
+    """A request checks the account when it starts; one that started just before the
+    deletion can write after the first erasure (here: its stat update and its score land
+    late). The second erasure, once no such request can still run, removes what it wrote."""
+    from chalicelib.game_config import get_game_config
+    from chalicelib.services import stats
+
+    player = new_player()
+    api.post("/players/me/stats", {"updates": {"kills": 3}}, player=player)
+    assert api.delete("/players/me", player=player).status == 200
+    assert items_mentioning(player.player_id) == []
+    # The in-flight request's writes (it passed the account check before the deletion).
+    stats.update_stats(
+        player_id=player.player_id, updates={"kills": 1, "high_score": 70}, writer="client",
+        config=get_game_config(), repo=PlayersRepository(),
+    )
+    resurrected = items_mentioning(player.player_id)
+    assert {t for t, _ in resurrected} >= {"players", "leaderboards"}
+
+    repo = PlayersRepository()
+    deleted_at = time.time()
+    delay = players.erase_again_delay(get_game_config())
+    assert delay >= players.REQUEST_BOUND_SECONDS + get_game_config().saves.upload_url_seconds
+    # Not yet due: nothing is erased (a request of the account may still be running).
+    assert player.player_id not in players.erase_again_job(repo=repo, clock=lambda: deleted_at + 1)
+    assert items_mentioning(player.player_id) == resurrected
+    # Due: erased, and taken off the queue (a second run does nothing for it).
+    later = deleted_at + delay + 5
+    assert player.player_id in players.erase_again_job(repo=repo, clock=lambda: later)
+    assert items_mentioning(player.player_id) == []
+    assert player.player_id not in players.erase_again_job(repo=repo, clock=lambda: later)
+    assert all(pid != player.player_id for _, pid in repo.erasures_due("9999", 1000))
