@@ -28,6 +28,7 @@ from chalicelib.models.admin import (
 from chalicelib.models.notifications import NotificationPage, NotificationQuery
 from chalicelib.models.players import (
     AccountStatusView,
+    BanBody,
     BanRequest,
     DeletedView,
     PlayerPatch,
@@ -178,15 +179,21 @@ def _set_ban(call: Call, player_id: str, *, banned: bool) -> dict[str, Any]:
     "/admin/players/{player_id}/ban",
     methods=("POST",),
     auth="admin",
-    body=BanRequest,
+    body=BanBody,
     response=AccountStatusView,
     tags=("admin",),
     errors=(400, 403, 404, 409),
 )
 def admin_ban(call: Call, player_id: str) -> dict[str, Any]:
-    """Ban a player: every route and sign-in answer 403 `account_banned` until unbanned (409 if deleted)."""
+    """Ban a player: every route and sign-in answer 403 `account_banned` until unbanned (409 if
+    deleted); their leaderboard entries are removed unless `remove_leaderboard_entries` is false."""
     view = _set_ban(call, player_id, banned=True)
     realtime.close_player(player_id)  # and their open sockets are closed
+    if call.body.remove_leaderboard_entries:
+        # After the ban, so no new score of theirs arrives; idempotent, so a retry finishes it.
+        view["leaderboard_entries_removed"] = leaderboards.erase_player(
+            config=get_game_config(), player_id=player_id, repo=LeaderboardsRepository()
+        )
     return view
 
 

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field, StrictBool
 
 from chalicelib.models.common import MAX_ABS_NUMBER, FiniteNumber, RequestModel, ResponseModel, StatName
 
@@ -141,9 +141,22 @@ class BanRequest(RequestModel):
     reason: Annotated[str, Field(min_length=1, max_length=REASON_MAX), AfterValidator(_reason)]
 
 
+class BanBody(BanRequest):
+    """A ban: why, and whether the player's leaderboard entries go with it."""
+
+    remove_leaderboard_entries: StrictBool = Field(
+        default=True,
+        description="Remove the player's entries from every board and period, archives included, ranks "
+        "closing up behind them (a cheater's scores); false keeps them. Not restored by an unban",
+    )
+
+
 class AccountStatusView(ResponseModel):
     player_id: str
     status: str = Field(description="`active`, `banned` or `deleted`")
     reason: str | None = None
     changed_at: str | None = None
     changed_by: str | None = Field(default=None, description="The admin's player id")
+    leaderboard_entries_removed: int | None = Field(
+        default=None, description="On a ban: how many leaderboard entries it removed"
+    )

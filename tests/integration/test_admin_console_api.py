@@ -401,3 +401,45 @@ def test_an_admin_deletion_interrupted_after_the_erasure_removes_the_sign_in_on_
     again = api.delete(f"/admin/players/{player.player_id}", {"reason": "GDPR"}, player=admin)
     assert again.status == 200 and again.json["deleted"] is True
     assert not sign_in_exists()
+
+
+def test_a_ban_removes_the_cheaters_entries_and_the_ranks_close_up(api, admin, new_player):
+    board = "daily_score"
+    honest, cheater, kept = new_player(), new_player(), new_player()
+    for p, score in ((honest, 9_100_000), (cheater, 9_900_000), (kept, 9_050_000)):
+        assert api.post(f"/leaderboards/{board}/scores", {"score": score}, player=p).status == 200
+    # The cheater also feeds the stat-fed boards (global follows high_score, weekly_kills kills).
+    assert api.post("/players/me/stats", {"updates": {"high_score": 99_000, "kills": 5}}, player=cheater).status == 200
+    ids = ",".join(p.player_id for p in (honest, cheater, kept))
+
+    def ranks(board_id: str) -> dict[str, int]:
+        page = api.get(f"/leaderboards/{board_id}/players?ids={ids}", player=admin).json["entries"]
+        return {e["player_id"]: e["rank"] for e in page}
+
+    before = ranks(board)
+    assert before[honest.player_id] == before[cheater.player_id] + 1
+    assert cheater.player_id in ranks("global") and cheater.player_id in ranks("weekly_kills")
+
+    resp = api.post(f"/admin/players/{cheater.player_id}/ban", {"reason": "aimbot"}, player=admin)
+    assert resp.status == 200, resp.body
+    assert resp.json["status"] == "banned" and resp.json["leaderboard_entries_removed"] == 3
+    after = ranks(board)
+    assert cheater.player_id not in after
+    assert after[honest.player_id] == before[honest.player_id] - 1
+    assert cheater.player_id not in ranks("global") and cheater.player_id not in ranks("weekly_kills")
+    # A retried ban changes nothing more.
+    again = api.post(f"/admin/players/{cheater.player_id}/ban", {"reason": "aimbot"}, player=admin)
+    assert again.status == 200 and again.json["leaderboard_entries_removed"] == 0
+
+    # A ban that keeps the entries (say, a chargeback, not cheating).
+    resp = api.post(
+        f"/admin/players/{kept.player_id}/ban", {"reason": "chargeback", "remove_leaderboard_entries": False},
+        player=admin,
+    )
+    assert resp.status == 200 and resp.json.get("leaderboard_entries_removed") is None
+    assert kept.player_id in ranks(board)
+    refused = api.post(
+        f"/admin/players/{kept.player_id}/ban", {"reason": "x", "remove_leaderboard_entries": "yes"}, player=admin
+    )
+    assert refused.status == 400 and refused.json["details"]["field"] == "remove_leaderboard_entries", refused.body
+    assert kept.player_id in ranks(board)  # nothing was done
