@@ -28,6 +28,7 @@ namespace UnityEngine
     public class Behaviour : Component
     {
         public bool enabled { get; set; }
+        public bool isActiveAndEnabled { get { throw new NotSupportedException(); } }
     }
 
     public class YieldInstruction { }
