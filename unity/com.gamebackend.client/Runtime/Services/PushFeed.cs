@@ -62,6 +62,8 @@ namespace GameBackend
         public event Action<TicketTimedOut> OnTicketTimedOut;
         public event Action<PeriodClosed> OnPeriodClosed;
         public event Action<PushMode> ModeChanged;
+        /// <summary>After each inbox read, with its page (UnreadCount makes a badge), before its events.</summary>
+        public event Action<NotificationPage> OnInboxRead;
         /// <summary>A failed inbox read, or an exception thrown by one of the game's handlers.</summary>
         public event Action<Exception> OnError;
 
@@ -217,6 +219,7 @@ namespace GameBackend
         {
             var page = await _client.Notifications.ListAsync(_options.PollLimit, null, true, ct);
             InboxReads++;
+            Raise(OnInboxRead, page);
             var first = !_baseline;
             _baseline = true;
             // Newest first: raise the oldest first.

@@ -229,6 +229,22 @@ namespace GameBackend.Tests
         }
     }
 
+    /// <summary>The realtime URL a settings asset may give: wss:// outside Local, as for HTTPS.</summary>
+    [TestFixture]
+    public class RealtimeOptionsTests
+    {
+        [Test]
+        public void PlainWebSocketsAreForLocalOnly()
+        {
+            new RealtimeOptions { Url = "ws://127.0.0.1:8001/api" }.Validate(BackendEnvironment.Local);
+            new RealtimeOptions { Url = "wss://ws.example.com/prod" }.Validate(BackendEnvironment.Production);
+            Assert.Throws<ArgumentException>(() => new RealtimeOptions { Url = "ws://ws.example.com/prod" }.Validate(BackendEnvironment.Production));
+            Assert.Throws<ArgumentException>(() => new RealtimeOptions { Url = "ws://ws.example.com/stage" }.Validate(BackendEnvironment.Staging));
+            Assert.Throws<ArgumentException>(() => new RealtimeOptions { Url = "https://example.com" }.Validate(BackendEnvironment.Local));
+            Assert.Throws<ArgumentException>(() => new RealtimeOptions { Url = "" }.Validate(BackendEnvironment.Local));
+        }
+    }
+
     /// <summary>A clock whose waits end only when the test moves it (or on cancellation).</summary>
     public sealed class ManualTime : ITimeSource
     {
