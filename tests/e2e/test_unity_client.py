@@ -28,7 +28,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "unity" / "com.gamebackend.client"
 INSTALL = ROOT / "unity" / "tools" / "install-mono.sh"
 CHECKER = ROOT / "unity" / "tools" / "PlayerBuildCheck.cs"
-PLAYERS = {"webgl": "UNITY_WEBGL", "android": "UNITY_ANDROID"}
+PLAYERS = {"webgl": "UNITY_WEBGL", "android": "UNITY_ANDROID", "ios": "UNITY_IOS"}
+PLUGINS = PACKAGE / "Runtime" / "Unity" / "Plugins"
+ANDROID_STUBS = PACKAGE / "Tests" / "AndroidStubs~"
 LANG = "-langversion:7.2"  # what Mono's mcs accepts; Unity 2021.3 compiles C# 9, a superset
 
 
@@ -146,6 +148,45 @@ def outcomes(output: str) -> dict[str, str]:
 def test_unity_only_code_and_sample_compile_against_unityengine_stubs(build: Build) -> None:
     for name in ("GameBackend.Client.Unity.dll", "Samples.dll", "GameBackend.Client.Unity.Windows.dll"):
         assert (build.out / name).stat().st_size > 0
+    # Each player build holds its own native credential store and no other platform's.
+    stores = {"ios": b"KeychainStore", "android": b"AndroidKeystoreStore"}
+    for platform in PLAYERS:
+        unity_layer = (build.out / platform / "GameBackend.Client.Unity.dll").read_bytes()
+        for owner, store in stores.items():
+            assert (store in unity_layer) == (owner == platform), f"{store.decode()} in the {platform} player: {store in unity_layer}"
+    editor = (build.out / "GameBackend.Client.Unity.dll").read_bytes()
+    assert not any(store in editor for store in stores.values()), "the editor keeps the PlayerPrefs store"
+
+
+def test_native_store_bindings_name_what_the_plugins_export() -> None:
+    """The C# side's entry points exist in the plugins with the same arity (the plugins cannot be run here)."""
+    stores = (PACKAGE / "Runtime" / "Unity" / "CredentialStores.cs").read_text()
+    objc = (PLUGINS / "iOS" / "GameBackendKeychain.mm").read_text()
+    assert objc.count('extern "C" {') == 1, "the entry points are in one extern \"C\" block (no C++ name mangling)"
+    exported = {m.group(1): len(m.group(2).split(",")) for m in re.finditer(r"^\w[\w *]*?\b(GameBackendKeychain_\w+)\(([^)]*)\)\s*$", objc.split('extern "C" {')[1], re.MULTILINE)}
+    imported = {m.group(1): len(m.group(2).split(",")) for m in re.finditer(r'DllImport\("__Internal"\)\][^;]*?\b(GameBackendKeychain_\w+)\(([^)]*)\)', stores)}
+    assert imported and imported == exported, (imported, exported)
+    java = (PLUGINS / "Android" / "GameBackendKeystore.java").read_text()
+    methods = {m.group(1): len([a for a in m.group(2).split(",") if a.strip()]) for m in re.finditer(r"public static (?:synchronized )?\w+ (\w+)\(([^)]*)\)", java)}
+    calls = {m.group(1): m.group(2).count(",") for m in re.finditer(r'CallStatic(?:<\w+>)?\("(\w+)"((?:, \w+)*)\)', stores)}
+    assert calls and all(methods.get(name) == arity for name, arity in calls.items()), (calls, methods)
+    assert re.search(r'new AndroidJavaClass\("com\.gamebackend\.client\.GameBackendKeystore"\)|Plugin = "com\.gamebackend\.client\.GameBackendKeystore"', stores)
+    assert "package com.gamebackend.client;" in java and "kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly" in objc
+
+
+def test_android_keystore_plugin_compiles_and_seals(tmp_path: Path) -> None:
+    """javac type-checks the plugin against Android SDK stubs; its AES-GCM seal runs on the JDK with a software key."""
+    if shutil.which("javac") is None or shutil.which("java") is None:
+        pytest.skip("no JDK (javac): apt-get install openjdk-17-jdk-headless to compile the Android plugin")
+    sources = [str(p) for p in ANDROID_STUBS.rglob("*.java")] + [str(PLUGINS / "Android" / "GameBackendKeystore.java")]
+    compiled = subprocess.run(
+        ["javac", "--release", "8", "-Xlint:all,-options", "-Werror", "-d", str(tmp_path), *sources],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    ran = subprocess.run(["java", "-cp", str(tmp_path), "com.gamebackend.client.KeystoreSealCheck"], capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0 and "all seal checks passed" in ran.stdout, ran.stdout + ran.stderr
+    assert ran.stdout.count("PASS ") == 7, ran.stdout
 
 
 OFFLINE_FIXTURES = ("OfflineTests.", "AccountSafetyTests.", "PlatformTests.")
@@ -192,7 +233,15 @@ def test_package_layout_meta_files_and_manifest() -> None:
     for required in ("package.json", "README.md", "CHANGELOG.md", "LICENSE.md", "Runtime", "Tests/Runtime"):
         assert PACKAGE / required in imported, required
     assert PACKAGE / "Samples~" / "ArenaSample" / "ArenaSample.cs" in imported  # copied into projects with its .meta
-    assert not any("UnityStubs~" in str(p) or "Mono~" in str(p) or "Documentation~" in str(p) for p in imported)
+    assert not any("UnityStubs~" in str(p) or "AndroidStubs~" in str(p) or "Mono~" in str(p) or "Documentation~" in str(p) for p in imported)
+    # Native plugins are imported for their one platform only.
+    for plugin, platform in (
+        (PLUGINS / "iOS" / "GameBackendKeychain.mm", "iPhone: iOS"),
+        (PLUGINS / "Android" / "GameBackendKeystore.java", "Android: Android"),
+        (PLUGINS / "WebGL" / "GameBackendWebSocket.jslib", "WebGL: WebGL"),
+    ):
+        assert plugin in imported
+        assert meta.enabled_platforms(Path(str(plugin) + ".meta").read_text()) == [platform], plugin.name
     assert sorted(p.name for p in (PACKAGE / "Documentation~").glob("*.md")) == ["index.md", "migration.md"]
 
     # Unity's package manifest rules.
@@ -203,12 +252,16 @@ def test_package_layout_meta_files_and_manifest() -> None:
     assert re.fullmatch(r"\d{4}\.\d+", manifest["unity"])
     assert manifest["displayName"] and manifest["description"]
     assert isinstance(manifest["author"], dict) and manifest["author"]["name"]
+    assert manifest["dependencies"].get("com.unity.nuget.newtonsoft-json"), "Newtonsoft comes from Unity's package"
     for dependency, version in manifest["dependencies"].items():
         assert re.fullmatch(r"[a-z0-9][a-z0-9._-]*", dependency) and re.fullmatch(r"\d+\.\d+\.\d+", version)
     assert manifest["samples"]
     for sample in manifest["samples"]:
         assert sample["displayName"] and sample["description"]
         assert sample["path"].startswith("Samples~/") and (PACKAGE / sample["path"]).is_dir()
+    # The install line a studio copies: the git URL with the package's folder as its path.
+    readme = (PACKAGE / "README.md").read_text()
+    assert f".git?path=unity/{manifest['name']}" in readme and f'"{manifest["name"]}": "https://' in readme
     changelog = (PACKAGE / "CHANGELOG.md").read_text()
     assert f"## [{manifest['version']}]" in changelog, "the changelog names the package's version"
 
@@ -258,7 +311,10 @@ def test_the_meta_check_finds_missing_orphaned_and_duplicated_meta_files(tmp_pat
     twin = (copy / "Runtime" / "Core" / "Time.cs.meta").read_text()
     (copy / "Runtime" / "Core" / "Errors.cs.meta").write_text(twin)
     (copy / "Runtime" / "Extra").mkdir()
+    keychain = copy / "Runtime" / "Unity" / "Plugins" / "iOS" / "GameBackendKeychain.mm.meta"
+    keychain.write_text(keychain.read_text().replace("      Any: \n    second:\n      enabled: 0", "      Any: \n    second:\n      enabled: 1"))
     found = meta.problems(copy)
+    assert "plugin not limited to iOS: Runtime/Unity/Plugins/iOS/GameBackendKeychain.mm.meta" in found, found
     assert "missing: Runtime/Core/Json.cs.meta" in found
     assert "missing: Runtime/Extra.meta" in found
     assert "orphaned or not imported: Runtime/Core/Gone.cs.meta" in found

@@ -76,6 +76,28 @@ namespace UnityEngine
         public static void LogException(Exception exception) { throw new NotSupportedException(); }
     }
 
+    public class AndroidJavaObject : IDisposable
+    {
+        public AndroidJavaObject(string className, params object[] args) { throw new NotSupportedException(); }
+        public void Call(string methodName, params object[] args) { throw new NotSupportedException(); }
+        public ReturnType Call<ReturnType>(string methodName, params object[] args) { throw new NotSupportedException(); }
+        public void CallStatic(string methodName, params object[] args) { throw new NotSupportedException(); }
+        public ReturnType CallStatic<ReturnType>(string methodName, params object[] args) { throw new NotSupportedException(); }
+        public FieldType Get<FieldType>(string fieldName) { throw new NotSupportedException(); }
+        public FieldType GetStatic<FieldType>(string fieldName) { throw new NotSupportedException(); }
+        public void Dispose() { }
+    }
+
+    public class AndroidJavaClass : AndroidJavaObject
+    {
+        public AndroidJavaClass(string className) : base(className) { }
+    }
+
+    public sealed class AndroidJavaException : Exception
+    {
+        public AndroidJavaException(string message, string javaStackTrace) : base(message) { }
+    }
+
     public static class PlayerPrefs
     {
         public static string GetString(string key, string defaultValue) { throw new NotSupportedException(); }
