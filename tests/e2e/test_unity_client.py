@@ -233,6 +233,7 @@ def test_package_layout_meta_files_and_manifest() -> None:
     for required in ("package.json", "README.md", "CHANGELOG.md", "LICENSE.md", "Runtime", "Tests/Runtime"):
         assert PACKAGE / required in imported, required
     assert PACKAGE / "Samples~" / "ArenaSample" / "ArenaSample.cs" in imported  # copied into projects with its .meta
+    assert PACKAGE / "Samples~" / "ArenaSample" / "Arena.unity" in imported
     assert not any("UnityStubs~" in str(p) or "AndroidStubs~" in str(p) or "Mono~" in str(p) or "Documentation~" in str(p) for p in imported)
     # Native plugins are imported for their one platform only.
     for plugin, platform in (
@@ -270,6 +271,61 @@ def test_package_layout_meta_files_and_manifest() -> None:
     for asmdef in PACKAGE.rglob("*.asmdef"):
         for reference in json.loads(asmdef.read_text()).get("references", []):
             assert reference in names, f"{asmdef.name} references unknown assembly {reference}"
+
+
+def _unity_yaml(path: Path) -> dict[int, tuple[int, dict[str, Any]]]:
+    """A scene's objects by fileID: (Unity class id, fields). Fails on YAML Unity could not read either."""
+    import yaml
+
+    text = path.read_text()
+    assert text.startswith("%YAML 1.1\n%TAG !u! tag:unity3d.com,2011:\n--- !u!"), "Unity's header"
+    headers = [(int(c), int(f)) for c, f in re.findall(r"^--- !u!(\d+) &(\d+)$", text, re.MULTILINE)]
+    # Unity declares its tag once for every document; plain YAML wants it per document: drop the tags.
+    body = re.sub(r"^--- !u!\d+ &\d+$", "---", text.split("\n", 2)[2], flags=re.MULTILINE)
+    documents = list(yaml.safe_load_all(body))
+    assert len(documents) == len(headers) and headers, "every document is a `--- !u!<class> &<fileID>` object"
+    assert len({f for _, f in headers}) == len(headers), "fileIDs are unique"
+    return {f: (c, next(iter(doc.values()))) for (c, f), doc in zip(headers, documents)}
+
+
+def test_sample_scene_wires_the_manager_and_the_screen_by_guid() -> None:
+    """The hand-written scene: what Unity resolves on opening it (script GUIDs, fileID references, field names)."""
+    sample = PACKAGE / "Samples~" / "ArenaSample"
+    objects = _unity_yaml(sample / "Arena.unity")
+    scripts = {}
+    for meta in PACKAGE.rglob("*.cs.meta"):
+        guid = re.search(r"^guid: (\w+)$", meta.read_text(), re.MULTILINE)
+        assert guid
+        scripts[guid.group(1)] = Path(str(meta)[: -len(".meta")])
+
+    def references(value: Any) -> list[dict[str, Any]]:
+        if isinstance(value, dict):
+            found = [value] if "fileID" in value else []
+            return found + [r for v in value.values() for r in references(v)]
+        if isinstance(value, list):
+            return [r for v in value for r in references(v)]
+        return []
+
+    behaviours = []
+    for file_id, (class_id, fields) in objects.items():
+        for ref in references(fields):
+            if ref["fileID"] != 0 and "guid" not in ref:
+                assert ref["fileID"] in objects, f"object {file_id} points at a missing object {ref['fileID']}"
+        if class_id == 1:  # GameObject: its components point back at it
+            for entry in fields["m_Component"]:
+                component = objects[entry["component"]["fileID"]][1]
+                assert component["m_GameObject"]["fileID"] == file_id
+        if class_id == 114:  # MonoBehaviour
+            script = scripts.get(fields["m_Script"]["guid"])
+            assert script is not None, f"the scene's script guid {fields['m_Script']['guid']} is no .cs file of the package"
+            assert fields["m_Script"]["fileID"] == 11500000 and fields["m_Script"]["type"] == 3
+            source = script.read_text()
+            assert re.search(rf"public class {script.stem} : MonoBehaviour", source), "Unity finds a script by its file's name"
+            for name in (k for k in fields if not k.startswith("m_")):
+                assert re.search(rf"(\[SerializeField\] private|public) [\w<>.]+ {name}\b", source), f"{script.stem} has no field {name}"
+            behaviours.append(script.stem)
+    assert sorted(behaviours) == ["ArenaSampleScreen", "GameBackendManager"]
+    assert sum(1 for c, _ in objects.values() if c == 20) == 1, "one camera"
 
 
 # Every end-to-end test and the routes it needs; a test may skip only while its routes are missing.

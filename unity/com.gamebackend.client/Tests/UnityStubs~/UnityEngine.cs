@@ -98,6 +98,36 @@ namespace UnityEngine
         public AndroidJavaException(string message, string javaStackTrace) : base(message) { }
     }
 
+    public struct Rect
+    {
+        public Rect(float x, float y, float width, float height) { throw new NotSupportedException(); }
+    }
+
+    public static class Screen
+    {
+        public static int width { get { throw new NotSupportedException(); } }
+        public static int height { get { throw new NotSupportedException(); } }
+    }
+
+    public static class Mathf
+    {
+        public static float Min(float a, float b) { throw new NotSupportedException(); }
+        public static float Round(float f) { throw new NotSupportedException(); }
+    }
+
+    public sealed class GUILayoutOption { }
+
+    public class GUILayout
+    {
+        public static void BeginArea(Rect screenRect) { throw new NotSupportedException(); }
+        public static void EndArea() { throw new NotSupportedException(); }
+        public static void BeginHorizontal(params GUILayoutOption[] options) { throw new NotSupportedException(); }
+        public static void EndHorizontal() { throw new NotSupportedException(); }
+        public static void Label(string text, params GUILayoutOption[] options) { throw new NotSupportedException(); }
+        public static bool Button(string text, params GUILayoutOption[] options) { throw new NotSupportedException(); }
+        public static void Space(float pixels) { throw new NotSupportedException(); }
+    }
+
     public static class PlayerPrefs
     {
         public static string GetString(string key, string defaultValue) { throw new NotSupportedException(); }
