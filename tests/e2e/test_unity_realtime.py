@@ -68,4 +68,5 @@ def test_two_unity_clients_get_match_found_pushed_without_polling(
     assert results == {
         "RealtimeEndToEndTests.TwoClientsReceiveMatchFoundWithoutPolling": "PASS",
         "RealtimeEndToEndTests.APushFeedRaisesAnUnlockOnceOnTheMainThreadWithoutPolling": "PASS",
+        "RealtimeEndToEndTests.APushFeedWhoseSocketCannotConnectRaisesTheUnlockFromTheInbox": "PASS",
     }, proc.stdout

@@ -166,6 +166,11 @@ namespace GameBackend.Unity
             StartCoroutine(ProcessEventQueue());
         }
 
+        private void OnDisable()
+        {
+            _startingPushes = false;  // its coroutine stopped with the component
+        }
+
         private void OnDestroy()
         {
             _lifetime.Cancel();
