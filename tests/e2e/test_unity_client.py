@@ -28,7 +28,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "unity" / "com.gamebackend.client"
 INSTALL = ROOT / "unity" / "tools" / "install-mono.sh"
 CHECKER = ROOT / "unity" / "tools" / "PlayerBuildCheck.cs"
-PLAYERS = {"webgl": "UNITY_WEBGL", "android": "UNITY_ANDROID"}
+PLAYERS = {"webgl": "UNITY_WEBGL", "android": "UNITY_ANDROID", "ios": "UNITY_IOS"}
+PLUGINS = PACKAGE / "Runtime" / "Unity" / "Plugins"
+ANDROID_STUBS = PACKAGE / "Tests" / "AndroidStubs~"
 LANG = "-langversion:7.2"  # what Mono's mcs accepts; Unity 2021.3 compiles C# 9, a superset
 
 
@@ -146,6 +148,45 @@ def outcomes(output: str) -> dict[str, str]:
 def test_unity_only_code_and_sample_compile_against_unityengine_stubs(build: Build) -> None:
     for name in ("GameBackend.Client.Unity.dll", "Samples.dll", "GameBackend.Client.Unity.Windows.dll"):
         assert (build.out / name).stat().st_size > 0
+    # Each player build holds its own native credential store and no other platform's.
+    stores = {"ios": b"KeychainStore", "android": b"AndroidKeystoreStore"}
+    for platform in PLAYERS:
+        unity_layer = (build.out / platform / "GameBackend.Client.Unity.dll").read_bytes()
+        for owner, store in stores.items():
+            assert (store in unity_layer) == (owner == platform), f"{store.decode()} in the {platform} player: {store in unity_layer}"
+    editor = (build.out / "GameBackend.Client.Unity.dll").read_bytes()
+    assert not any(store in editor for store in stores.values()), "the editor keeps the PlayerPrefs store"
+
+
+def test_native_store_bindings_name_what_the_plugins_export() -> None:
+    """The C# side's entry points exist in the plugins with the same arity (the plugins cannot be run here)."""
+    stores = (PACKAGE / "Runtime" / "Unity" / "CredentialStores.cs").read_text()
+    objc = (PLUGINS / "iOS" / "GameBackendKeychain.mm").read_text()
+    assert objc.count('extern "C" {') == 1, "the entry points are in one extern \"C\" block (no C++ name mangling)"
+    exported = {m.group(1): len(m.group(2).split(",")) for m in re.finditer(r"^\w[\w *]*?\b(GameBackendKeychain_\w+)\(([^)]*)\)\s*$", objc.split('extern "C" {')[1], re.MULTILINE)}
+    imported = {m.group(1): len(m.group(2).split(",")) for m in re.finditer(r'DllImport\("__Internal"\)\][^;]*?\b(GameBackendKeychain_\w+)\(([^)]*)\)', stores)}
+    assert imported and imported == exported, (imported, exported)
+    java = (PLUGINS / "Android" / "GameBackendKeystore.java").read_text()
+    methods = {m.group(1): len([a for a in m.group(2).split(",") if a.strip()]) for m in re.finditer(r"public static (?:synchronized )?\w+ (\w+)\(([^)]*)\)", java)}
+    calls = {m.group(1): m.group(2).count(",") for m in re.finditer(r'CallStatic(?:<\w+>)?\("(\w+)"((?:, \w+)*)\)', stores)}
+    assert calls and all(methods.get(name) == arity for name, arity in calls.items()), (calls, methods)
+    assert re.search(r'new AndroidJavaClass\("com\.gamebackend\.client\.GameBackendKeystore"\)|Plugin = "com\.gamebackend\.client\.GameBackendKeystore"', stores)
+    assert "package com.gamebackend.client;" in java and "kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly" in objc
+
+
+def test_android_keystore_plugin_compiles_and_seals(tmp_path: Path) -> None:
+    """javac type-checks the plugin against Android SDK stubs; its AES-GCM seal runs on the JDK with a software key."""
+    if shutil.which("javac") is None or shutil.which("java") is None:
+        pytest.skip("no JDK (javac): apt-get install openjdk-17-jdk-headless to compile the Android plugin")
+    sources = [str(p) for p in ANDROID_STUBS.rglob("*.java")] + [str(PLUGINS / "Android" / "GameBackendKeystore.java")]
+    compiled = subprocess.run(
+        ["javac", "--release", "8", "-Xlint:all,-options", "-Werror", "-d", str(tmp_path), *sources],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    ran = subprocess.run(["java", "-cp", str(tmp_path), "com.gamebackend.client.KeystoreSealCheck"], capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0 and "all seal checks passed" in ran.stdout, ran.stdout + ran.stderr
+    assert ran.stdout.count("PASS ") == 7, ran.stdout
 
 
 OFFLINE_FIXTURES = ("OfflineTests.", "AccountSafetyTests.", "PlatformTests.")
@@ -192,7 +233,16 @@ def test_package_layout_meta_files_and_manifest() -> None:
     for required in ("package.json", "README.md", "CHANGELOG.md", "LICENSE.md", "Runtime", "Tests/Runtime"):
         assert PACKAGE / required in imported, required
     assert PACKAGE / "Samples~" / "ArenaSample" / "ArenaSample.cs" in imported  # copied into projects with its .meta
-    assert not any("UnityStubs~" in str(p) or "Mono~" in str(p) or "Documentation~" in str(p) for p in imported)
+    assert PACKAGE / "Samples~" / "ArenaSample" / "Arena.unity" in imported
+    assert not any("UnityStubs~" in str(p) or "AndroidStubs~" in str(p) or "Mono~" in str(p) or "Documentation~" in str(p) for p in imported)
+    # Native plugins are imported for their one platform only.
+    for plugin, platform in (
+        (PLUGINS / "iOS" / "GameBackendKeychain.mm", "iPhone: iOS"),
+        (PLUGINS / "Android" / "GameBackendKeystore.java", "Android: Android"),
+        (PLUGINS / "WebGL" / "GameBackendWebSocket.jslib", "WebGL: WebGL"),
+    ):
+        assert plugin in imported
+        assert meta.enabled_platforms(Path(str(plugin) + ".meta").read_text()) == [platform], plugin.name
     assert sorted(p.name for p in (PACKAGE / "Documentation~").glob("*.md")) == ["index.md", "migration.md"]
 
     # Unity's package manifest rules.
@@ -203,12 +253,16 @@ def test_package_layout_meta_files_and_manifest() -> None:
     assert re.fullmatch(r"\d{4}\.\d+", manifest["unity"])
     assert manifest["displayName"] and manifest["description"]
     assert isinstance(manifest["author"], dict) and manifest["author"]["name"]
+    assert manifest["dependencies"].get("com.unity.nuget.newtonsoft-json"), "Newtonsoft comes from Unity's package"
     for dependency, version in manifest["dependencies"].items():
         assert re.fullmatch(r"[a-z0-9][a-z0-9._-]*", dependency) and re.fullmatch(r"\d+\.\d+\.\d+", version)
     assert manifest["samples"]
     for sample in manifest["samples"]:
         assert sample["displayName"] and sample["description"]
         assert sample["path"].startswith("Samples~/") and (PACKAGE / sample["path"]).is_dir()
+    # The install line a studio copies: the git URL with the package's folder as its path.
+    readme = (PACKAGE / "README.md").read_text()
+    assert f".git?path=unity/{manifest['name']}" in readme and f'"{manifest["name"]}": "https://' in readme
     changelog = (PACKAGE / "CHANGELOG.md").read_text()
     assert f"## [{manifest['version']}]" in changelog, "the changelog names the package's version"
 
@@ -217,6 +271,61 @@ def test_package_layout_meta_files_and_manifest() -> None:
     for asmdef in PACKAGE.rglob("*.asmdef"):
         for reference in json.loads(asmdef.read_text()).get("references", []):
             assert reference in names, f"{asmdef.name} references unknown assembly {reference}"
+
+
+def _unity_yaml(path: Path) -> dict[int, tuple[int, dict[str, Any]]]:
+    """A scene's objects by fileID: (Unity class id, fields). Fails on YAML Unity could not read either."""
+    import yaml
+
+    text = path.read_text()
+    assert text.startswith("%YAML 1.1\n%TAG !u! tag:unity3d.com,2011:\n--- !u!"), "Unity's header"
+    headers = [(int(c), int(f)) for c, f in re.findall(r"^--- !u!(\d+) &(\d+)$", text, re.MULTILINE)]
+    # Unity declares its tag once for every document; plain YAML wants it per document: drop the tags.
+    body = re.sub(r"^--- !u!\d+ &\d+$", "---", text.split("\n", 2)[2], flags=re.MULTILINE)
+    documents = list(yaml.safe_load_all(body))
+    assert len(documents) == len(headers) and headers, "every document is a `--- !u!<class> &<fileID>` object"
+    assert len({f for _, f in headers}) == len(headers), "fileIDs are unique"
+    return {f: (c, next(iter(doc.values()))) for (c, f), doc in zip(headers, documents)}
+
+
+def test_sample_scene_wires_the_manager_and_the_screen_by_guid() -> None:
+    """The hand-written scene: what Unity resolves on opening it (script GUIDs, fileID references, field names)."""
+    sample = PACKAGE / "Samples~" / "ArenaSample"
+    objects = _unity_yaml(sample / "Arena.unity")
+    scripts = {}
+    for meta in PACKAGE.rglob("*.cs.meta"):
+        guid = re.search(r"^guid: (\w+)$", meta.read_text(), re.MULTILINE)
+        assert guid
+        scripts[guid.group(1)] = Path(str(meta)[: -len(".meta")])
+
+    def references(value: Any) -> list[dict[str, Any]]:
+        if isinstance(value, dict):
+            found = [value] if "fileID" in value else []
+            return found + [r for v in value.values() for r in references(v)]
+        if isinstance(value, list):
+            return [r for v in value for r in references(v)]
+        return []
+
+    behaviours = []
+    for file_id, (class_id, fields) in objects.items():
+        for ref in references(fields):
+            if ref["fileID"] != 0 and "guid" not in ref:
+                assert ref["fileID"] in objects, f"object {file_id} points at a missing object {ref['fileID']}"
+        if class_id == 1:  # GameObject: its components point back at it
+            for entry in fields["m_Component"]:
+                component = objects[entry["component"]["fileID"]][1]
+                assert component["m_GameObject"]["fileID"] == file_id
+        if class_id == 114:  # MonoBehaviour
+            script = scripts.get(fields["m_Script"]["guid"])
+            assert script is not None, f"the scene's script guid {fields['m_Script']['guid']} is no .cs file of the package"
+            assert fields["m_Script"]["fileID"] == 11500000 and fields["m_Script"]["type"] == 3
+            source = script.read_text()
+            assert re.search(rf"public class {script.stem} : MonoBehaviour", source), "Unity finds a script by its file's name"
+            for name in (k for k in fields if not k.startswith("m_")):
+                assert re.search(rf"(\[SerializeField\] private|public) [\w<>.]+ {name}\b", source), f"{script.stem} has no field {name}"
+            behaviours.append(script.stem)
+    assert sorted(behaviours) == ["ArenaSampleScreen", "GameBackendManager"]
+    assert sum(1 for c, _ in objects.values() if c == 20) == 1, "one camera"
 
 
 # Every end-to-end test and the routes it needs; a test may skip only while its routes are missing.
@@ -258,7 +367,10 @@ def test_the_meta_check_finds_missing_orphaned_and_duplicated_meta_files(tmp_pat
     twin = (copy / "Runtime" / "Core" / "Time.cs.meta").read_text()
     (copy / "Runtime" / "Core" / "Errors.cs.meta").write_text(twin)
     (copy / "Runtime" / "Extra").mkdir()
+    keychain = copy / "Runtime" / "Unity" / "Plugins" / "iOS" / "GameBackendKeychain.mm.meta"
+    keychain.write_text(keychain.read_text().replace("      Any: \n    second:\n      enabled: 0", "      Any: \n    second:\n      enabled: 1"))
     found = meta.problems(copy)
+    assert "plugin not limited to iOS: Runtime/Unity/Plugins/iOS/GameBackendKeychain.mm.meta" in found, found
     assert "missing: Runtime/Core/Json.cs.meta" in found
     assert "missing: Runtime/Extra.meta" in found
     assert "orphaned or not imported: Runtime/Core/Gone.cs.meta" in found

@@ -48,6 +48,14 @@ def test_realtime_client_offline(build: Build) -> None:  # noqa: F811 - the impo
     assert len(results) == 3 and set(results.values()) == {"PASS"}, proc.stdout
 
 
+def test_push_feed_behind_the_manager_offline(build: Build) -> None:  # noqa: F811 - the imported fixture
+    """GameBackendManager's pushes: socket up (no polls), down (inbox polled), reconnect, dedupe, main thread."""
+    proc = build.run("PushFeedTests.", "RealtimeOptionsTests.", env={"GAMEBACKEND_URL": ""})
+    results = outcomes(proc.stdout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert len(results) >= 5 and set(results.values()) == {"PASS"}, proc.stdout
+
+
 def test_two_unity_clients_get_match_found_pushed_without_polling(
     build: Build,  # noqa: F811 - the imported fixture
     realtime_backend: tuple[str, str],
@@ -57,4 +65,8 @@ def test_two_unity_clients_get_match_found_pushed_without_polling(
     print(proc.stdout)
     results = outcomes(proc.stdout)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert results == {"RealtimeEndToEndTests.TwoClientsReceiveMatchFoundWithoutPolling": "PASS"}, proc.stdout
+    assert results == {
+        "RealtimeEndToEndTests.TwoClientsReceiveMatchFoundWithoutPolling": "PASS",
+        "RealtimeEndToEndTests.APushFeedRaisesAnUnlockOnceOnTheMainThreadWithoutPolling": "PASS",
+        "RealtimeEndToEndTests.APushFeedWhoseSocketCannotConnectRaisesTheUnlockFromTheInbox": "PASS",
+    }, proc.stdout

@@ -26,6 +26,38 @@ IMPORTERS = {
     "package.json": "PackageManifestImporter:\n  externalObjects: {}\n",
 }
 
+# Native plugins: imported for their one platform only (a UPM package has no Plugins-folder
+# convention to rely on; without these settings Unity would offer the file to every platform).
+_PLUGIN_HEAD = (
+    "PluginImporter:\n  externalObjects: {}\n  serializedVersion: 2\n  iconMap: {}\n  executionOrder: {}\n"
+    "  defineConstraints: []\n  isPreloaded: 0\n  isOverridable: 0\n  isExplicitlyReferenced: 0\n"
+    "  validateReferences: 1\n  platformData:\n"
+    "  - first:\n      Any: \n    second:\n      enabled: 0\n      settings: {}\n"
+    "  - first:\n      Editor: Editor\n    second:\n      enabled: 0\n      settings:\n        DefaultValueInitialized: true\n"
+)
+PLUGINS = {
+    # suffix: (the platform entry, its settings)
+    ".mm": (
+        "iPhone: iOS",
+        "        AddToEmbeddedBinaries: false\n        CPU: AnyCPU\n        CompileFlags: -fobjc-arc\n"
+        "        FrameworkDependencies: Security;\n",
+    ),
+    ".java": ("Android: Android", ""),
+    ".jslib": ("WebGL: WebGL", ""),
+}
+for _suffix, (_platform, _settings) in PLUGINS.items():
+    IMPORTERS[_suffix] = (
+        _PLUGIN_HEAD
+        + f"  - first:\n      {_platform}\n    second:\n      enabled: 1\n      settings:"
+        + (f"\n{_settings}" if _settings else " {}\n")
+    )
+PLATFORM_ENTRY = re.compile(r"- first:\n\s+([^\n]*?)\s*\n\s+second:\n\s+enabled: ([01])")
+
+
+def enabled_platforms(meta_text: str) -> list[str]:
+    """The platform entries a PluginImporter .meta enables ("iPhone: iOS", ...)."""
+    return [platform for platform, on in PLATFORM_ENTRY.findall(meta_text) if on == "1"]
+
 
 def hidden(name: str) -> bool:
     return name.startswith(".") or name.endswith("~")
@@ -76,6 +108,9 @@ def problems(root: Path = PACKAGE) -> list[str]:
             continue
         if Path(str(meta)[: -len(".meta")]).is_dir() != ("folderAsset: yes" in text):
             found.append(f"folder flag wrong: {rel}")
+        plugin = PLUGINS.get(Path(meta.name[: -len(".meta")]).suffix)
+        if plugin is not None and ("PluginImporter:" not in text or enabled_platforms(text) != [plugin[0]]):
+            found.append(f"plugin not limited to {plugin[0].split(': ')[1]}: {rel}")
         guid = match.group(1)
         if guid in guids:
             found.append(f"duplicate guid {guid}: {rel} and {guids[guid].relative_to(root)}")

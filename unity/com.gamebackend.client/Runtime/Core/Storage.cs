@@ -37,6 +37,51 @@ namespace GameBackend
         }
     }
 
+    /// <summary>
+    /// A stronger store that takes over from an older one (the Keychain or Keystore after
+    /// PlayerPrefs): a value found only in the old store is copied into the new one, then removed
+    /// from the old, so a device that kept its guest before the upgrade keeps the same account.
+    /// A crash between the two steps leaves the value in both, and the next read finishes the move.
+    /// </summary>
+    public sealed class MigratingStore : IKeyValueStore
+    {
+        private readonly IKeyValueStore _current;
+        private readonly IKeyValueStore _previous;
+
+        public MigratingStore(IKeyValueStore current, IKeyValueStore previous)
+        {
+            _current = current;
+            _previous = previous;
+        }
+
+        public string Get(string key)
+        {
+            var value = _current.Get(key);
+            var old = _previous.Get(key);
+            if (value != null)
+            {
+                if (old != null) _previous.Delete(key);
+                return value;
+            }
+            if (old == null) return null;
+            _current.Set(key, old);
+            _previous.Delete(key);
+            return old;
+        }
+
+        public void Set(string key, string value)
+        {
+            _current.Set(key, value);
+            if (_previous.Get(key) != null) _previous.Delete(key);
+        }
+
+        public void Delete(string key)
+        {
+            _current.Delete(key);
+            _previous.Delete(key);
+        }
+    }
+
     /// <summary>Writes a whole file so that a crash leaves either the old content or the new, never a mix.</summary>
     public static class AtomicFile
     {

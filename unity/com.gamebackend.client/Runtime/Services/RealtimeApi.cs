@@ -217,6 +217,20 @@ namespace GameBackend
         public TimeSpan Heartbeat = TimeSpan.FromMinutes(4);
         public TimeSpan ReconnectBase = TimeSpan.FromSeconds(1);
         public TimeSpan ReconnectMax = TimeSpan.FromSeconds(30);
+
+        /// <summary>Throws ArgumentException unless Url is an absolute ws(s):// URL, wss:// outside Local.</summary>
+        public void Validate(BackendEnvironment environment)
+        {
+            Uri uri;
+            if (string.IsNullOrEmpty(Url) || !Uri.TryCreate(Url, UriKind.Absolute, out uri) || (uri.Scheme != "ws" && uri.Scheme != "wss"))
+            {
+                throw new ArgumentException("the realtime Url must be an absolute ws(s):// URL, got '" + Url + "'");
+            }
+            if (environment != BackendEnvironment.Local && uri.Scheme != "wss")
+            {
+                throw new ArgumentException(environment + " requires a wss:// realtime Url (plain ws is for Local only), got '" + Url + "'");
+            }
+        }
     }
 
     /// <summary>

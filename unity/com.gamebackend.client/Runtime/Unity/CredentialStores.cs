@@ -27,16 +27,33 @@ namespace GameBackend.Unity
     }
 
     /// <summary>
-    /// The default credential store of a Unity game: PlayerPrefs, sealed with the platform's
-    /// protection where the engine can reach it without a native plugin (Windows: DPAPI, bound to
-    /// the Windows user). See the package README for what an attacker with the device's files can
-    /// do on each platform, and plug a Keychain/Keystore store in through ICredentialStore.
+    /// The default credential store of a Unity game. iOS players: the Keychain (Plugins/iOS). Android
+    /// players from Android 6.0: AES-GCM under an Android Keystore key, in private SharedPreferences
+    /// (Plugins/Android). Both take over a value an older version kept in PlayerPrefs, so the
+    /// device keeps its account. Elsewhere (editor, desktop, WebGL, Android 5): PlayerPrefs, sealed
+    /// with the platform's protection where the engine reaches one (Windows: DPAPI, bound to the
+    /// Windows user). See the package README for what an attacker with the device's files can do on
+    /// each platform; any other store plugs in through ICredentialStore.
     /// </summary>
     public static class UnityCredentialStore
     {
         public static ICredentialStore CreateDefault(string key = "gamebackend.credentials")
         {
+            var native = NativeStore();
+            if (native != null) return new KeyValueCredentialStore(new MigratingStore(native, new PlayerPrefsStore()), key, null);
             return new KeyValueCredentialStore(new PlayerPrefsStore(), key, PlatformProtector());
+        }
+
+        /// <summary>The platform's own secret store when this player has one (Keychain, Keystore); null elsewhere.</summary>
+        public static IKeyValueStore NativeStore()
+        {
+#if UNITY_IOS && !UNITY_EDITOR
+            return new KeychainStore();
+#elif UNITY_ANDROID && !UNITY_EDITOR
+            return AndroidKeystoreStore.Available() ? new AndroidKeystoreStore() : null;
+#else
+            return null;
+#endif
         }
 
         /// <summary>The strongest protector available on this platform without a native plugin; null where there is none.</summary>
@@ -115,6 +132,104 @@ namespace GameBackend.Unity
             finally
             {
                 pinned.Free();
+            }
+        }
+    }
+#endif
+
+#if UNITY_IOS && !UNITY_EDITOR
+    /// <summary>
+    /// The iOS Keychain (Plugins/iOS/GameBackendKeychain.mm): one generic-password item per key,
+    /// accessible after the first unlock, this device only. Main thread, like every store here.
+    /// </summary>
+    public sealed class KeychainStore : IKeyValueStore
+    {
+        private const int NotFound = -25300;  // errSecItemNotFound
+        private readonly string _service;
+
+        public KeychainStore(string service = "com.gamebackend.client")
+        {
+            _service = service;
+        }
+
+        [DllImport("__Internal")] private static extern string GameBackendKeychain_Get(string service, string key, out int status);
+        [DllImport("__Internal")] private static extern int GameBackendKeychain_Set(string service, string key, string value);
+        [DllImport("__Internal")] private static extern int GameBackendKeychain_Delete(string service, string key);
+
+        public string Get(string key)
+        {
+            int status;
+            var value = GameBackendKeychain_Get(_service, key, out status);
+            if (status == NotFound) return null;
+            if (status != 0) throw new InvalidOperationException("the Keychain refused to read " + key + ": OSStatus " + status);
+            return value;
+        }
+
+        public void Set(string key, string value)
+        {
+            var status = GameBackendKeychain_Set(_service, key, value);
+            if (status != 0) throw new InvalidOperationException("the Keychain refused to keep " + key + ": OSStatus " + status);
+        }
+
+        public void Delete(string key)
+        {
+            var status = GameBackendKeychain_Delete(_service, key);
+            if (status != 0) throw new InvalidOperationException("the Keychain refused to delete " + key + ": OSStatus " + status);
+        }
+    }
+#endif
+
+#if UNITY_ANDROID && !UNITY_EDITOR
+    /// <summary>
+    /// The Android Keystore (Plugins/Android/GameBackendKeystore.java): values sealed with AES-GCM
+    /// under a Keystore key, kept in private SharedPreferences. Main thread (the JNI calls attach to it).
+    /// A Java exception arrives as an AndroidJavaException.
+    /// </summary>
+    public sealed class AndroidKeystoreStore : IKeyValueStore
+    {
+        private const string Plugin = "com.gamebackend.client.GameBackendKeystore";
+
+        /// <summary>Android 6.0 (API 23) or later: the Keystore has AES keys.</summary>
+        public static bool Available()
+        {
+            using (var plugin = new AndroidJavaClass(Plugin))
+            {
+                return plugin.CallStatic<bool>("available");
+            }
+        }
+
+        private static AndroidJavaObject Activity()
+        {
+            using (var player = new AndroidJavaClass("com.unity3d.player.UnityPlayer"))
+            {
+                return player.GetStatic<AndroidJavaObject>("currentActivity");
+            }
+        }
+
+        public string Get(string key)
+        {
+            using (var plugin = new AndroidJavaClass(Plugin))
+            using (var activity = Activity())
+            {
+                return plugin.CallStatic<string>("get", activity, key);
+            }
+        }
+
+        public void Set(string key, string value)
+        {
+            using (var plugin = new AndroidJavaClass(Plugin))
+            using (var activity = Activity())
+            {
+                plugin.CallStatic("set", activity, key, value);
+            }
+        }
+
+        public void Delete(string key)
+        {
+            using (var plugin = new AndroidJavaClass(Plugin))
+            using (var activity = Activity())
+            {
+                plugin.CallStatic("delete", activity, key);
             }
         }
     }

@@ -17,6 +17,12 @@ namespace GameBackend.Unity
     /// (UpdatePlayerStats, GetLeaderboard, TrackGameEvent, ...). Every wrapper takes an optional
     /// CancellationToken; all of them are cancelled when the component is destroyed, and a
     /// cancelled match search also cancels its ticket on the server.
+    ///
+    /// Once signed in it runs the game's PushFeed: the realtime WebSocket (reconnecting with
+    /// backoff) raises OnMatchFound, OnNotification, OnAchievementUnlocked, OnPeriodClosed and
+    /// OnTicketTimedOut on the main thread; while the socket is down, or where there is none,
+    /// the inbox is polled and the same events are raised from it. FindMatch waits on the push
+    /// and polls the ticket only while the socket is down.
     /// </summary>
     [DisallowMultipleComponent]
     [AddComponentMenu("Game Backend/Game Backend Manager")]
@@ -26,6 +32,8 @@ namespace GameBackend.Unity
         [SerializeField] private GameBackendSettings settings;
         [SerializeField] private bool signInOnStart = true;
         [SerializeField] private string guestDisplayName = "";
+        [Tooltip("Start the pushes (WebSocket, or inbox polling without one) once signed in")]
+        [SerializeField] private bool pushesOnSignIn = true;
 
         private readonly CancellationTokenSource _lifetime = new CancellationTokenSource();
         private Action<AuthState> _forwardState;
@@ -34,6 +42,8 @@ namespace GameBackend.Unity
         // scene, a prefab placed twice): two clients on one device would sign in twice and make two guests.
         private static BackendClient _sharedClient;
         private static EventTracker _sharedEvents;
+        private static PushFeed _sharedPushes;
+        private static int _liveManagers;
 
         [RuntimeInitializeOnLoadMethod(RuntimeInitializeLoadType.SubsystemRegistration)]
         private static void ResetShared()
@@ -41,10 +51,14 @@ namespace GameBackend.Unity
             // Entering play mode without a domain reload starts a new game.
             _sharedClient = null;
             _sharedEvents = null;
+            _sharedPushes = null;
+            _liveManagers = 0;
         }
 
         public BackendClient Client { get; private set; }
         public EventTracker Events { get; private set; }
+        /// <summary>The pushes, shared by every manager; Pushes.Realtime is null when the settings give no WebSocket URL.</summary>
+        public PushFeed Pushes { get; private set; }
         public GameBackendSettings Settings
         {
             get { return settings; }
@@ -55,6 +69,16 @@ namespace GameBackend.Unity
 
         /// <summary>SignedIn, SignInRequired (show the sign-in screen), Banned, Deleted, ...</summary>
         public event Action<AuthState> OnAuthStateChanged;
+
+        /// <summary>A match for one of this player's tickets (pushed, or from the inbox while the socket is down).</summary>
+        public event Action<MatchFound> OnMatchFound;
+        /// <summary>An inbox notification that has no typed event of its own (gifts, admin messages, ...).</summary>
+        public event Action<Notification> OnNotification;
+        public event Action<AchievementUnlocked> OnAchievementUnlocked;
+        public event Action<PeriodClosed> OnPeriodClosed;
+        public event Action<TicketTimedOut> OnTicketTimedOut;
+        /// <summary>Connecting, Pushing (socket up), Polling (socket down or missing), Stopped.</summary>
+        public event Action<PushMode> OnPushModeChanged;
 
         /// <summary>Cancelled when this component is destroyed.</summary>
         public CancellationToken DestroyToken
@@ -71,6 +95,8 @@ namespace GameBackend.Unity
                 var journal = new FileEventJournal(Path.Combine(Path.Combine(Application.persistentDataPath, "gamebackend"), EventTracker.DefaultFileName));
                 _sharedEvents = new EventTracker(_sharedClient, journal, null, null, !settings.eventsWaitForConsent);
                 _sharedEvents.EventRejected += (e, why) => Debug.LogWarning("event " + e.Type + " refused: " + why.Code + " " + why.Message);
+                var realtime = settings.ToRealtimeOptions();
+                _sharedPushes = new PushFeed(_sharedClient, realtime == null ? null : new RealtimeConnection(_sharedClient, realtime), settings.ToPushFeedOptions());
             }
             else if (_sharedClient.Options.BaseUrl != settings.ActiveUrl)
             {
@@ -78,24 +104,123 @@ namespace GameBackend.Unity
             }
             Client = _sharedClient;
             Events = _sharedEvents;
+            Pushes = _sharedPushes;
+            _liveManagers++;
             _forwardState = state =>
             {
                 var handler = OnAuthStateChanged;
                 if (handler != null) handler(state);
+                // Signed in again after SignInRequired (or a first sign-in by the game): pushes resume.
+                if (state == AuthState.SignedIn && pushesOnSignIn && isActiveAndEnabled) StartPushes();
             };
             Client.AuthStateChanged += _forwardState;
+            Pushes.OnMatchFound += ForwardMatchFound;
+            Pushes.OnNotification += ForwardNotification;
+            Pushes.OnAchievementUnlocked += ForwardAchievementUnlocked;
+            Pushes.OnPeriodClosed += ForwardPeriodClosed;
+            Pushes.OnTicketTimedOut += ForwardTicketTimedOut;
+            Pushes.ModeChanged += ForwardPushMode;
+            Pushes.OnError += Report;
+        }
+
+        private void ForwardMatchFound(MatchFound match)
+        {
+            var handler = OnMatchFound;
+            if (handler != null) handler(match);
+        }
+
+        private void ForwardNotification(Notification note)
+        {
+            var handler = OnNotification;
+            if (handler != null) handler(note);
+        }
+
+        private void ForwardAchievementUnlocked(AchievementUnlocked unlock)
+        {
+            var handler = OnAchievementUnlocked;
+            if (handler != null) handler(unlock);
+        }
+
+        private void ForwardPeriodClosed(PeriodClosed period)
+        {
+            var handler = OnPeriodClosed;
+            if (handler != null) handler(period);
+        }
+
+        private void ForwardTicketTimedOut(TicketTimedOut timedOut)
+        {
+            var handler = OnTicketTimedOut;
+            if (handler != null) handler(timedOut);
+        }
+
+        private void ForwardPushMode(PushMode mode)
+        {
+            var handler = OnPushModeChanged;
+            if (handler != null) handler(mode);
         }
 
         private void Start()
         {
             if (signInOnStart) StartCoroutine(SignIn(null));
+            else if (pushesOnSignIn && Client.IsSignedIn) StartPushes();
             StartCoroutine(ProcessEventQueue());
+        }
+
+        private void OnDisable()
+        {
+            _startingPushes = false;  // its coroutine stopped with the component
         }
 
         private void OnDestroy()
         {
             _lifetime.Cancel();
             if (Client != null) Client.AuthStateChanged -= _forwardState;
+            if (Pushes == null) return;
+            Pushes.OnMatchFound -= ForwardMatchFound;
+            Pushes.OnNotification -= ForwardNotification;
+            Pushes.OnAchievementUnlocked -= ForwardAchievementUnlocked;
+            Pushes.OnPeriodClosed -= ForwardPeriodClosed;
+            Pushes.OnTicketTimedOut -= ForwardTicketTimedOut;
+            Pushes.ModeChanged -= ForwardPushMode;
+            Pushes.OnError -= Report;
+            // The last manager of the game gone: close the socket.
+            if (--_liveManagers == 0) Pushes.Stop();
+        }
+
+        /// <summary>
+        /// Run the pushes (once signed in; the manager does it by itself unless pushesOnSignIn is
+        /// off). Called from the main thread, so every push event is raised there. Does nothing
+        /// while they run already.
+        /// </summary>
+        public void StartPushes()
+        {
+            if ((Pushes.IsRunning && !Pushes.IsStopping) || !Client.IsSignedIn || _startingPushes) return;
+            StartCoroutine(RunPushes());
+        }
+
+        /// <summary>Close the socket and stop polling (StartPushes starts them again).</summary>
+        public void StopPushes()
+        {
+            Pushes.Stop();
+        }
+
+        private bool _startingPushes;
+
+        private IEnumerator RunPushes()
+        {
+            _startingPushes = true;
+            while (Pushes.IsStopping) yield return null;  // a Stop just before: let that run end first
+            _startingPushes = false;
+            if (Pushes.IsRunning || !Client.IsSignedIn) yield break;
+            // Started here, on the main thread; it runs on (it is the game's, shared by every
+            // manager) until StopPushes, the last manager's OnDestroy or a refused account.
+            yield return Await(RunFeed(Pushes), null, Report);
+        }
+
+        private static async Task<bool> RunFeed(PushFeed feed)
+        {
+            await feed.RunAsync();
+            return true;
         }
 
         /// <summary>The consent switch for analytics: events are kept on the device until it is on.</summary>
@@ -143,7 +268,11 @@ namespace GameBackend.Unity
             using (var link = Link(ct))
             {
                 yield return Await(Client.SignInAsGuestAsync(name, link.Token),
-                    id => { if (callback != null) callback(true); },
+                    id =>
+                    {
+                        if (pushesOnSignIn) StartPushes();
+                        if (callback != null) callback(true);
+                    },
                     e => { Report(e); if (callback != null) callback(false); });
             }
         }
@@ -205,7 +334,8 @@ namespace GameBackend.Unity
         }
 
         /// <summary>
-        /// Queue up and poll with backoff until matched, timed out or cancelled. Cancel
+        /// Queue up and wait until matched, timed out or cancelled: on the push while the socket is
+        /// up, polling with backoff while it is down (or without one). Cancel
         /// <paramref name="ct"/> (or destroy this component) to stop: polling stops and the ticket
         /// is cancelled on the server; the callback then gets null.
         /// </summary>
@@ -213,7 +343,12 @@ namespace GameBackend.Unity
         {
             using (var link = Link(ct))
             {
-                yield return Await(Client.Matchmaking.FindMatchAsync(queue, region, null, link.Token), callback, e => { Report(e); callback(null); });
+                // With a socket: the push tells, and the ticket is polled only while the socket is down.
+                var realtime = Pushes.Realtime;
+                var search = realtime != null
+                    ? Client.Matchmaking.FindMatchAsync(queue, region, realtime, null, link.Token)
+                    : Client.Matchmaking.FindMatchAsync(queue, region, (PollOptions)null, link.Token);
+                yield return Await(search, callback, e => { Report(e); callback(null); });
             }
         }
 

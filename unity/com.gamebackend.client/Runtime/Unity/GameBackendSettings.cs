@@ -28,6 +28,17 @@ namespace GameBackend.Unity
         [Tooltip("Keep events on the device and send none until the game calls AllowEventSending(true)")]
         public bool eventsWaitForConsent;
 
+        [Header("Pushes")]
+        [Tooltip("Once signed in, connect the realtime WebSocket for match-found, notification and unlock pushes; off (or no URL): the inbox is polled")]
+        public bool useRealtime = true;
+        [Tooltip("`make run` serves ws://127.0.0.1:8001/api; wss:// outside Local; empty: poll the inbox only")]
+        public string localRealtimeUrl = "ws://127.0.0.1:8001/api";
+        [Tooltip("The stack's WebsocketConnectEndpointURL (wss://); empty: poll the inbox only")]
+        public string stagingRealtimeUrl = "";
+        public string productionRealtimeUrl = "";
+        [Tooltip("Seconds between two reads of the inbox while the socket is down or missing")]
+        [Min(1f)] public float inboxPollSeconds = 20f;
+
         public string ActiveUrl
         {
             get
@@ -39,6 +50,33 @@ namespace GameBackend.Unity
                     default: return localUrl;
                 }
             }
+        }
+
+        public string ActiveRealtimeUrl
+        {
+            get
+            {
+                switch (environment)
+                {
+                    case BackendEnvironment.Production: return productionRealtimeUrl;
+                    case BackendEnvironment.Staging: return stagingRealtimeUrl;
+                    default: return localRealtimeUrl;
+                }
+            }
+        }
+
+        /// <summary>The WebSocket's options, or null for no socket (polling only); throws ArgumentException for a URL the environment does not allow.</summary>
+        public RealtimeOptions ToRealtimeOptions()
+        {
+            if (!useRealtime || string.IsNullOrEmpty(ActiveRealtimeUrl)) return null;
+            var options = new RealtimeOptions { Url = ActiveRealtimeUrl };
+            options.Validate(environment);
+            return options;
+        }
+
+        public PushFeedOptions ToPushFeedOptions()
+        {
+            return new PushFeedOptions { PollInterval = System.TimeSpan.FromSeconds(inboxPollSeconds) };
         }
 
         /// <summary>The client's options; throws ArgumentException for a URL the environment does not allow.</summary>

@@ -55,6 +55,30 @@ namespace GameBackend.Tests
         }
 
         [Test]
+        public void AGuestKeptInPlayerPrefsBeforeTheKeychainStoreIsTheSameAccountAfterIt()
+        {
+            // The previous version kept the guest in PlayerPrefs; this one keeps it in the Keychain or Keystore.
+            var playerPrefs = new MemoryStore();
+            new KeyValueCredentialStore(playerPrefs).Save(new StoredCredentials { Username = "guest-p1", Password = "pw-p1", PlayerId = "p1", IsGuest = true });
+            var keychain = new MemoryStore();
+            var transport = new FakeTransport(r => FakeTransport.Answer(r.Url.EndsWith("/auth/login") ? 200 : 201, TokensJson("t1", 3600, "r1", r.Url.EndsWith("/auth/login") ? "p1" : "p2")));
+            var client = new BackendClient(new BackendOptions { BaseUrl = "http://x" }, transport,
+                new KeyValueCredentialStore(new MigratingStore(keychain, playerPrefs)), new FakeTime());
+            Assert.AreEqual("p1", Sync.RunResult(() => client.SignInAsGuestAsync()));
+            CollectionAssert.AreEqual(new[] { "POST /auth/login" }, transport.Paths(), "the same guest signs in: no new account");
+            Assert.IsNull(playerPrefs.Get("gamebackend.credentials"), "nothing left in the weaker store");
+            StringAssert.Contains("guest-p1", keychain.Get("gamebackend.credentials"));
+
+            // A crash between the copy and the delete leaves both: the next read finishes the move.
+            playerPrefs.Set("gamebackend.credentials", keychain.Get("gamebackend.credentials"));
+            var store = new MigratingStore(keychain, playerPrefs);
+            StringAssert.Contains("guest-p1", store.Get("gamebackend.credentials"));
+            Assert.IsNull(playerPrefs.Get("gamebackend.credentials"));
+            store.Delete("gamebackend.credentials");
+            Assert.IsNull(keychain.Get("gamebackend.credentials"));
+        }
+
+        [Test]
         public void ARefusedRefreshForAnUpgradedAccountAsksToSignInAgainAndCreatesNoGuest()
         {
             var device = new MemoryStore();

@@ -177,5 +177,85 @@ namespace GameBackend.Tests
             Assert.IsFalse(recordA.Calls.Concat(recordB.Calls).Any(c => c.StartsWith("GET /matchmaking/tickets/")), "no poll: " + string.Join(", ", recordA.Calls.Concat(recordB.Calls).ToArray()));
             Assert.AreEqual(RealtimeState.Stopped, realtimeA.State);
         }
+
+        [Test]
+        public void APushFeedRaisesAnUnlockOnceOnTheMainThreadWithoutPolling()
+        {
+            var record = new RecordingTransport(new HttpClientTransport());
+            var player = Guest(record);
+            var feed = new PushFeed(player, new RealtimeConnection(player, new RealtimeOptions { Url = Env("GAMEBACKEND_WS_URL") }));
+            var unlocks = new List<AchievementUnlocked>();
+            var errors = new List<Exception>();
+            var read = new TaskCompletionSource<bool>();
+            var unlocked = new TaskCompletionSource<bool>();
+            feed.OnInboxRead += page => read.TrySetResult(true);
+            feed.OnAchievementUnlocked += unlock =>
+            {
+                MainThreadContext.Check("OnAchievementUnlocked");
+                unlocks.Add(unlock);
+                unlocked.TrySetResult(true);
+            };
+            feed.OnError += errors.Add;
+            Sync.Run(async () =>
+            {
+                var run = feed.RunAsync();
+                await Task.WhenAny(read.Task, run);  // connected, and the inbox read once since
+                Assert.AreEqual(PushMode.Pushing, feed.Mode, "errors: " + string.Join("; ", errors.Select(e => e.Message).ToArray()));
+                // One kill reaches first_blood's target: the server pushes the unlock.
+                await player.Stats.UpdateAsync(new Dictionary<string, double> { { "kills", 1 } });
+                await Task.WhenAny(unlocked.Task, run);
+                feed.Stop();
+                await run;
+            });
+            var only = unlocks.Single();
+            Assert.AreEqual("first_blood", only.AchievementId);
+            StringAssert.Contains("First Blood", only.Title);
+            Assert.Greater(only.Points, 0);
+            Assert.IsNotNull(only.NotificationId, "the push names the inbox notification, so polling would not raise it again");
+            Assert.AreEqual(1, feed.InboxReads, "read once, on connecting; never while the socket is up");
+            Assert.AreEqual(1, record.Calls.Count(c => c == "GET /notifications"), string.Join(", ", record.Calls.ToArray()));
+            CollectionAssert.IsEmpty(errors);
+            Assert.AreEqual(PushMode.Stopped, feed.Mode);
+        }
+
+        [Test]
+        public void APushFeedWhoseSocketCannotConnectRaisesTheUnlockFromTheInbox()
+        {
+            var record = new RecordingTransport(new HttpClientTransport());
+            var player = Guest(record);
+            Env("GAMEBACKEND_WS_URL");
+            // Nothing listens on the discard port: every connection fails, and the feed polls.
+            var unreachable = new RealtimeConnection(player, new RealtimeOptions { Url = "ws://127.0.0.1:9/api" });
+            var feed = new PushFeed(player, unreachable, new PushFeedOptions { PollInterval = TimeSpan.FromMilliseconds(100) });
+            var unlocks = new List<AchievementUnlocked>();
+            var modes = new List<PushMode>();
+            var read = new TaskCompletionSource<bool>();
+            var unlocked = new TaskCompletionSource<bool>();
+            feed.OnInboxRead += page => read.TrySetResult(true);
+            feed.ModeChanged += modes.Add;
+            feed.OnAchievementUnlocked += unlock =>
+            {
+                MainThreadContext.Check("OnAchievementUnlocked");
+                unlocks.Add(unlock);
+                unlocked.TrySetResult(true);
+            };
+            Sync.Run(async () =>
+            {
+                var run = feed.RunAsync();
+                await Task.WhenAny(read.Task, run);  // the first read: what was unread before is not raised
+                await player.Stats.UpdateAsync(new Dictionary<string, double> { { "kills", 1 } });
+                await Task.WhenAny(unlocked.Task, run);
+                feed.Stop();
+                await run;
+            });
+            var only = unlocks.Single();
+            Assert.AreEqual("first_blood", only.AchievementId);
+            Assert.AreEqual("First Blood", only.Title, "the inbox title's prefix is dropped: the same title as the push");
+            Assert.Greater(only.Points, 0);
+            Assert.IsNotNull(only.NotificationId);
+            Assert.AreEqual(PushMode.Polling, modes.First(m => m != PushMode.Connecting), "the socket never came up");
+            CollectionAssert.DoesNotContain(modes, PushMode.Pushing);
+            Assert.GreaterOrEqual(feed.InboxReads, 2);
+        }
     }
 }

@@ -28,6 +28,7 @@ namespace UnityEngine
     public class Behaviour : Component
     {
         public bool enabled { get; set; }
+        public bool isActiveAndEnabled { get { throw new NotSupportedException(); } }
     }
 
     public class YieldInstruction { }
@@ -73,6 +74,58 @@ namespace UnityEngine
         public static void LogWarning(object message) { throw new NotSupportedException(); }
         public static void LogError(object message) { throw new NotSupportedException(); }
         public static void LogException(Exception exception) { throw new NotSupportedException(); }
+    }
+
+    public class AndroidJavaObject : IDisposable
+    {
+        public AndroidJavaObject(string className, params object[] args) { throw new NotSupportedException(); }
+        public void Call(string methodName, params object[] args) { throw new NotSupportedException(); }
+        public ReturnType Call<ReturnType>(string methodName, params object[] args) { throw new NotSupportedException(); }
+        public void CallStatic(string methodName, params object[] args) { throw new NotSupportedException(); }
+        public ReturnType CallStatic<ReturnType>(string methodName, params object[] args) { throw new NotSupportedException(); }
+        public FieldType Get<FieldType>(string fieldName) { throw new NotSupportedException(); }
+        public FieldType GetStatic<FieldType>(string fieldName) { throw new NotSupportedException(); }
+        public void Dispose() { }
+    }
+
+    public class AndroidJavaClass : AndroidJavaObject
+    {
+        public AndroidJavaClass(string className) : base(className) { }
+    }
+
+    public sealed class AndroidJavaException : Exception
+    {
+        public AndroidJavaException(string message, string javaStackTrace) : base(message) { }
+    }
+
+    public struct Rect
+    {
+        public Rect(float x, float y, float width, float height) { throw new NotSupportedException(); }
+    }
+
+    public static class Screen
+    {
+        public static int width { get { throw new NotSupportedException(); } }
+        public static int height { get { throw new NotSupportedException(); } }
+    }
+
+    public static class Mathf
+    {
+        public static float Min(float a, float b) { throw new NotSupportedException(); }
+        public static float Round(float f) { throw new NotSupportedException(); }
+    }
+
+    public sealed class GUILayoutOption { }
+
+    public class GUILayout
+    {
+        public static void BeginArea(Rect screenRect) { throw new NotSupportedException(); }
+        public static void EndArea() { throw new NotSupportedException(); }
+        public static void BeginHorizontal(params GUILayoutOption[] options) { throw new NotSupportedException(); }
+        public static void EndHorizontal() { throw new NotSupportedException(); }
+        public static void Label(string text, params GUILayoutOption[] options) { throw new NotSupportedException(); }
+        public static bool Button(string text, params GUILayoutOption[] options) { throw new NotSupportedException(); }
+        public static void Space(float pixels) { throw new NotSupportedException(); }
     }
 
     public static class PlayerPrefs
