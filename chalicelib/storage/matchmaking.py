@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.errors import ConditionFailed
 from chalicelib.storage.base import TableRepository
-from chalicelib.storage.errors import THROTTLING_CODES, condition_failed, error_code
+from chalicelib.storage.cancellation import cancellation, condition_failed
 from chalicelib.storage.items import from_item, serialize, to_item, values
 from chalicelib.storage.players import batch_write_all, delete_partition
 
@@ -368,16 +368,10 @@ class MatchmakingRepository(TableRepository):
         try:
             self.client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
         except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
+            cancelled = cancellation(exc)
+            if cancelled is None or cancelled.throttled:
                 raise
-            reasons = [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons", [])]  # type: ignore[attr-defined]
-            if any(r in THROTTLING_CODES or r == "ThrottlingError" for r in reasons):
-                raise
-            lost = {
-                t["ticket_id"]
-                for t, reason in zip(tickets, reasons, strict=False)
-                if reason in ("ConditionalCheckFailed", "TransactionConflict")
-            }
+            lost = {tickets[i]["ticket_id"] for i in cancelled.failed_indexes(with_conflicts=True) if i < len(tickets)}
             raise ClaimLost(lost) from exc
 
     def erase(self, player_id: str) -> int:
@@ -407,7 +401,7 @@ class MatchmakingRepository(TableRepository):
             failed = condition_failed(exc)
             if failed:
                 raise failed from exc
-            if error_code(exc) == "TransactionCanceledException":
+            if cancellation(exc) is not None:
                 raise ConditionFailed(reasons=["TransactionConflict"]) from exc
             raise
 

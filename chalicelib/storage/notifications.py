@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.errors import Throttled
 from chalicelib.storage.base import TableRepository
-from chalicelib.storage.errors import condition_failed, error_code
+from chalicelib.storage.cancellation import cancellation, condition_failed
 from chalicelib.storage.items import from_item, to_item, values
 from chalicelib.storage.players import delete_partition
 
@@ -140,12 +140,13 @@ class NotificationsRepository(TableRepository):
                     marked += len(chunk)
                     break
                 except ClientError as exc:
-                    reasons = self._reasons(exc)
-                    if not reasons:
+                    cancelled = cancellation(exc)
+                    if cancelled is None:
                         raise
                     # Drop the items someone else read (or that expired) and try the rest.
-                    chunk = [i for i, r in zip(chunk, reasons, strict=False) if r != "ConditionalCheckFailed"]
-                    if "TransactionConflict" in reasons:
+                    gone = set(cancelled.failed_indexes())
+                    chunk = [item for i, item in enumerate(chunk) if i not in gone]
+                    if cancelled.conflict:
                         time.sleep(0.02)
             else:
                 raise Throttled("the inbox is busy, retry shortly")
@@ -174,12 +175,6 @@ class NotificationsRepository(TableRepository):
             if condition_failed(exc):
                 return False
             raise
-
-    @staticmethod
-    def _reasons(exc: ClientError) -> list[str]:
-        if error_code(exc) != "TransactionCanceledException":
-            return []
-        return [str(r.get("Code") or "None") for r in exc.response.get("CancellationReasons", [])]  # type: ignore[attr-defined]
 
     def add_marks(self, player_id: str, *, read: set[str] | None = None, hidden: set[str] | None = None) -> None:
         """Add broadcast ids to the player's read or hidden sets."""

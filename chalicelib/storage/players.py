@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.errors import AccountDeleted, ConditionFailed, Throttled
 from chalicelib.storage.base import TableRepository
-from chalicelib.storage.errors import condition_failed
+from chalicelib.storage.cancellation import cancellation, condition_failed
 from chalicelib.storage.items import from_item, serialize, to_item, values
 
 if TYPE_CHECKING:
@@ -113,7 +113,8 @@ class PlayersRepository(TableRepository):
             failed = condition_failed(exc)
             if failed is None:
                 raise
-            if len(failed.reasons) > 1 and failed.reasons[1] == "ConditionalCheckFailed":
+            cancelled = cancellation(exc)
+            if cancelled is not None and cancelled.failed(1):
                 raise AccountDeleted() from exc
             return False
 
@@ -312,9 +313,9 @@ class PlayersRepository(TableRepository):
             failed = condition_failed(exc)
             if failed is not None:
                 raise failed from exc
-            reasons = {str(r.get("Code")) for r in exc.response.get("CancellationReasons", [])}  # type: ignore[attr-defined]
-            if "TransactionConflict" in reasons:
-                raise ConditionFailed(reasons=sorted(reasons)) from exc
+            cancelled = cancellation(exc)
+            if cancelled is not None and cancelled.conflict and not cancelled.throttled:
+                raise ConditionFailed(reasons=list(cancelled.codes)) from exc
             raise
 
     def apply_extreme(self, player_id: str, write: StatWrite, now: str) -> dict[str, Any]:
