@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import random
-import time
 import uuid
 from typing import Any, Literal
 
@@ -14,6 +12,7 @@ from chalicelib.game_config.schema import GameConfig, StatDef
 from chalicelib.observability import logger, metrics
 from chalicelib.services.hooks import StatChange, StatWritePlan, stat_changed, stat_feeds
 from chalicelib.storage.players import STAT_PREFIX, PlayersRepository, StatWrite
+from chalicelib.storage.retry import retry
 
 Writer = Literal["client", "server"]
 # Attempts of a sum update with fed boards whose entries the same player moves concurrently.
@@ -112,7 +111,8 @@ def _apply_simple(
     player can land in between, and then the item is not exact.
     """
     now = iso(plan.at)
-    for attempt in range(FEED_ATTEMPTS):
+
+    def once(_attempt: int) -> tuple[dict[str, Any], bool]:
         ops = [op for feed in stat_feeds() for op in feed.ops(plan)]
         try:
             if not ops:
@@ -127,9 +127,13 @@ def _apply_simple(
             if failed.reasons and failed.reasons[0] == "ConditionalCheckFailed":
                 raise _out_of_bounds(simple, repo.get_stats(player_id)) from None
             # A fed entry moved (the same player's concurrent update): nothing was written.
-            time.sleep(random.uniform(0, min(0.2, 0.01 * 2**attempt)))
-    logger.error("stat feeds busy: stat update refused", extra={"player_id": player_id})
-    raise Throttled("the stat's leaderboards are busy: nothing was applied, retry", details={"applied": False})
+            raise
+
+    def busy() -> Throttled:
+        logger.error("stat feeds busy: stat update refused", extra={"player_id": player_id})
+        return Throttled("the stat's leaderboards are busy: nothing was applied, retry", details={"applied": False})
+
+    return retry(once, attempts=FEED_ATTEMPTS, retry_on=(ConditionFailed,), exhausted=busy, base=0.01)
 
 
 def update_stats(

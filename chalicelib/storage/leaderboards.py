@@ -14,6 +14,7 @@ Items (PK / SK):
 from __future__ import annotations
 
 import random
+import re
 import time
 import uuid
 import zlib
@@ -44,6 +45,7 @@ TIME_DIGITS = 13
 COUNTER_SK = "N"
 STATE_SK = "STATE"
 BATCH_GET_MAX = 100
+_PAGE_POSITION = re.compile(rf"^\d{{{KEY_DIGITS}}}#\d{{{TIME_DIGITS}}}#[\w\-:.@]{{1,128}}$")
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -377,6 +379,11 @@ class LeaderboardsRepository(TableRepository):
             Limit=limit,
         )
         return [entry_from(from_item(i)) for i in resp.get("Items", [])], bool(resp.get("LastEvaluatedKey"))
+
+    @staticmethod
+    def is_page_position(after: Any) -> bool:
+        """Whether `after` is a position `page` can start from (an entry's index sort key)."""
+        return isinstance(after, str) and _PAGE_POSITION.match(after) is not None
 
     def page(self, layout: Layout, after: str | None, limit: int) -> tuple[list[Entry], bool]:
         """The best `limit` entries after sort key `after`: one Query per index shard, merged."""
