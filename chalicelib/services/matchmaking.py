@@ -28,7 +28,7 @@ from chalicelib.observability import logger, metrics
 from chalicelib.services import erasure
 from chalicelib.services.notify import Notice, send, signal
 from chalicelib.storage.matchmaking import ClaimLost, MatchmakingRepository, new_match_id, new_ticket_id
-from chalicelib.storage.players import STAT_PREFIX, PlayersRepository
+from chalicelib.storage.players import PlayersRepository
 
 OPEN = ("forming", "searching")
 # Kept this long after a ticket or match ends, for polls and the match's players.
@@ -203,7 +203,7 @@ def skill_of(player_id: str, queue: QueueDef, config: GameConfig, players: Playe
     if queue.skill_stat is None:
         return float(queue.default_rating)
     stat = config.stats[queue.skill_stat]
-    return float(players.get_stats(player_id).get(STAT_PREFIX + queue.skill_stat, stat.default))
+    return float(players.stat_value(players.get_stats(player_id), queue.skill_stat, stat.default))
 
 
 def _open_ticket_of(

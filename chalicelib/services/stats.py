@@ -11,7 +11,7 @@ from chalicelib.errors import ConditionFailed, Forbidden, Invalid, Throttled
 from chalicelib.game_config.schema import GameConfig, StatDef
 from chalicelib.observability import logger, metrics
 from chalicelib.services.hooks import StatChange, StatWritePlan, stat_changed, stat_feeds
-from chalicelib.storage.players import STAT_PREFIX, PlayersRepository, StatWrite
+from chalicelib.storage.players import PlayersRepository, StatWrite
 from chalicelib.storage.retry import retry
 
 Writer = Literal["client", "server"]
@@ -23,7 +23,7 @@ def stats_view(config: GameConfig, item: dict[str, Any]) -> dict[str, float | in
     """Every declared stat, stored or default."""
     out: dict[str, float | int] = {}
     for name, stat in config.stats.items():
-        value = item.get(STAT_PREFIX + name, stat.default)
+        value = PlayersRepository.stat_value(item, name, stat.default)
         out[name] = int(value) if stat.type == "int" else float(value)
     return out
 
@@ -86,7 +86,7 @@ def _out_of_bounds(simple: list[StatWrite], current: dict[str, Any]) -> Invalid:
     for w in simple:
         if w.aggregation != "sum":
             continue
-        stored = current.get(STAT_PREFIX + w.name)
+        stored = PlayersRepository.stat_value(current, w.name)
         if (stored is None and not w.absent_ok) or (
             stored is not None
             and (

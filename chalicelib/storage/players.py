@@ -222,6 +222,11 @@ class PlayersRepository(TableRepository):
 
     # stats ------------------------------------------------------------------------------
 
+    @staticmethod
+    def stat_value(item: dict[str, Any], name: str, default: Any = None) -> Any:
+        """One stat's stored value in a stats item from `get_stats` (`default` if never written)."""
+        return item.get(STAT_PREFIX + name, default)
+
     def get_stats(self, player_id: str) -> dict[str, Any]:
         resp = self.client.get_item(
             TableName=self.table,
