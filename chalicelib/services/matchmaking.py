@@ -40,6 +40,7 @@ from chalicelib.storage.matchmaking import (
     new_ticket_id,
 )
 from chalicelib.storage.players import PlayersRepository
+from chalicelib.storage.retry import retry
 
 __all__ = ["assign_teams", "choose_group", "effective_status", "window_of"]
 
@@ -368,16 +369,15 @@ def attempt_match(
     skill = ticket_skill(ticket)
     found = repo.waiting(ticket.queue, ticket.region, low=skill - width, high=skill + width, limit=candidate_limit(queue))
     pool = [t for t in found if t.ticket_id != ticket.ticket_id and effective_status(t, now) == "searching"]
-    for _ in range(CLAIM_ATTEMPTS):
+
+    def claim(_attempt: int) -> tuple[Match, list[Ticket], float] | None:
+        nonlocal pool
         group = choose_group(ticket, pool, queue, now)
-        if group is None:
+        teams = assign_teams(group, queue) if group is not None else None
+        if group is None or teams is None:
             return None
-        teams = assign_teams(group, queue)
-        if teams is None:
-            return None
-        match_id = new_match_id()
         match = Match(
-            match_id=match_id,
+            match_id=new_match_id(),
             queue=ticket.queue,
             region=ticket.region,
             teams=tuple(tuple(p for t in team for p in t.members) for team in teams),
@@ -396,35 +396,47 @@ def attempt_match(
             if ticket.ticket_id in lost.lost:
                 return None  # the anchor itself was matched or cancelled meanwhile
             pool = [t for t in pool if t.ticket_id not in lost.lost]
-            continue
-        logger.info(
-            "match made",
-            extra={
-                "match_id": match_id,
-                "queue": ticket.queue,
-                "region": ticket.region,
-                "players": len(match.players),
-                "waited": round(waited, 3),
-            },
-        )
-        metrics.add_metric(name="MatchesMade", unit="Count", value=1)
-        ticket_of = {p: t.ticket_id for t in group for p in t.members}
-        teams_view = [list(team) for team in match.teams]
-        for player in match.players:
-            # The claim has committed: each player is told now (inbox, and pushed if connected).
-            notify(
-                Notice(
-                    player_id=player,
-                    kind="match_found",
-                    title="Match found",
-                    body=f"Your {ticket.queue} match in {ticket.region} is ready.",
-                    data={"match_id": match_id, "queue": ticket.queue, "region": ticket.region},
-                    dedupe_key=f"match:{match_id}:{player}",
-                    push_data={"ticket_id": ticket_of[player], "teams": teams_view, "players": list(match.players)},
-                )
+            raise  # other requests won some candidates: try again with the rest
+        return match, group, waited
+
+    try:
+        made = retry(claim, attempts=CLAIM_ATTEMPTS, retry_on=(ClaimLost,), exhausted=_NoMatch, first_pause=False)
+    except _NoMatch:
+        return None
+    if made is None:
+        return None
+    match, group, waited = made
+    logger.info(
+        "match made",
+        extra={
+            "match_id": match.match_id,
+            "queue": ticket.queue,
+            "region": ticket.region,
+            "players": len(match.players),
+            "waited": round(waited, 3),
+        },
+    )
+    metrics.add_metric(name="MatchesMade", unit="Count", value=1)
+    ticket_of = {p: t.ticket_id for t in group for p in t.members}
+    teams_view = [list(team) for team in match.teams]
+    for player in match.players:
+        # The claim has committed: each player is told now (inbox, and pushed if connected).
+        notify(
+            Notice(
+                player_id=player,
+                kind="match_found",
+                title="Match found",
+                body=f"Your {ticket.queue} match in {ticket.region} is ready.",
+                data={"match_id": match.match_id, "queue": ticket.queue, "region": ticket.region},
+                dedupe_key=f"match:{match.match_id}:{player}",
+                push_data={"ticket_id": ticket_of[player], "teams": teams_view, "players": list(match.players)},
             )
-        return match
-    return None
+        )
+    return match
+
+
+class _NoMatch(Exception):
+    """Every claim lost candidates to other requests."""
 
 
 # The seed client re-sends its search: a match made this recently is reported again.

@@ -22,6 +22,7 @@ from chalicelib.storage.base import TableRepository
 from chalicelib.storage.cancellation import cancellation, condition_failed
 from chalicelib.storage.items import from_item, to_item, values
 from chalicelib.storage.players import delete_partition
+from chalicelib.storage.retry import retry
 
 if TYPE_CHECKING:
     pass
@@ -46,6 +47,10 @@ def bucket(day: int) -> str:
 def _t_of_sk(sk: str) -> str:
     return sk[len(INBOX_SK) :]
 
+
+
+class _Changed(Exception):
+    """Some items of a read-marking transaction changed meanwhile."""
 
 class NotificationsRepository(TableRepository):
     """Every read and write of the notifications table."""
@@ -115,9 +120,11 @@ class NotificationsRepository(TableRepository):
         pk = player_pk(player_id)
         while pending:
             chunk, pending = pending[:MAX_TRANSACTION], pending[MAX_TRANSACTION:]
-            for _ in range(4):
+
+            def once(_attempt: int) -> int:
+                nonlocal chunk
                 if not chunk:
-                    break
+                    return 0
                 deltas: dict[int, int] = {}
                 for item in chunk:
                     day = day_of(item)
@@ -137,19 +144,19 @@ class NotificationsRepository(TableRepository):
                 ]
                 try:
                     self._transact([*actions, self._counter_update(pk, deltas)])
-                    marked += len(chunk)
-                    break
+                    return len(chunk)
                 except ClientError as exc:
                     cancelled = cancellation(exc)
-                    if cancelled is None:
+                    if cancelled is None or cancelled.throttled:
                         raise
                     # Drop the items someone else read (or that expired) and try the rest.
                     gone = set(cancelled.failed_indexes())
                     chunk = [item for i, item in enumerate(chunk) if i not in gone]
-                    if cancelled.conflict:
-                        time.sleep(0.02)
-            else:
-                raise Throttled("the inbox is busy, retry shortly")
+                    raise _Changed from exc
+
+            marked += retry(
+                once, attempts=4, retry_on=(_Changed,), exhausted=lambda: Throttled("the inbox is busy, retry shortly")
+            )
         return marked
 
     def delete(self, player_id: str, item: dict[str, Any], day: int | None) -> bool:
