@@ -118,3 +118,56 @@ def test_backoff_is_jittered_and_capped(monkeypatch):
 def test_at_least_one_attempt():
     with pytest.raises(ValueError):
         retry(lambda n: n, attempts=0, retry_on=(Lost,), exhausted=RuntimeError)
+
+
+class _Client:
+    """Answers TransactWriteItems with the given errors in turn, then succeeds; counts calls."""
+
+    def __init__(self, *errors: ClientError) -> None:
+        self.errors = list(errors)
+        self.calls = 0
+
+    def transact_write_items(self, **_kwargs: object) -> dict:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return {}
+
+
+def _cancelled(*codes: str) -> ClientError:
+    return ClientError(
+        {"Error": {"Code": "TransactionCanceledException"}, "CancellationReasons": [{"Code": c} for c in codes]},  # type: ignore[typeddict-unknown-key]
+        "TransactWriteItems",
+    )
+
+
+@pytest.fixture
+def no_pauses(monkeypatch):
+    pauses: list[float] = []
+    monkeypatch.setattr(retry_module.time, "sleep", pauses.append)
+    return pauses
+
+
+def test_a_leaderboard_write_is_not_retried_over_botocores_throttling_retries(no_pauses):
+    from chalicelib.storage.leaderboards import LeaderboardsRepository
+
+    client = _Client(*[ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "TransactWriteItems")] * 9)
+    with pytest.raises(ClientError):
+        LeaderboardsRepository(client=client, table="t")._transact([])  # type: ignore[arg-type]
+    assert client.calls == 1 and no_pauses == []
+    throttled_item = _Client(*[_cancelled("None", "ThrottlingError")] * 9)
+    with pytest.raises(Throttled):
+        LeaderboardsRepository(client=throttled_item, table="t")._transact([])  # type: ignore[arg-type]
+    assert throttled_item.calls == 1
+
+
+def test_a_leaderboard_write_that_lost_a_counter_race_is_retried_bounded(no_pauses):
+    from chalicelib.storage.leaderboards import LeaderboardsRepository
+
+    client = _Client(_cancelled("None", "TransactionConflict"), _cancelled("TransactionConflict"))
+    LeaderboardsRepository(client=client, table="t")._transact([])  # type: ignore[arg-type]
+    assert client.calls == 3 and len(no_pauses) == 2
+    busy = _Client(*[_cancelled("None", "TransactionConflict")] * 9)
+    with pytest.raises(Throttled):
+        LeaderboardsRepository(client=busy, table="t")._transact([], attempts=4)  # type: ignore[arg-type]
+    assert busy.calls == 4
