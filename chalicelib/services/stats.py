@@ -124,7 +124,7 @@ def _apply_simple(
         except ConditionFailed as failed:
             if not ops:
                 raise _out_of_bounds(simple, failed.item or {}) from None
-            if failed.reasons and failed.reasons[0] == "ConditionalCheckFailed":
+            if repo.bounds_refused(failed):
                 raise _out_of_bounds(simple, repo.get_stats(player_id)) from None
             # A fed entry moved (the same player's concurrent update): nothing was written.
             raise

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.errors import AccountDeleted, ConditionFailed, Throttled
 from chalicelib.storage.base import TableRepository
-from chalicelib.storage.cancellation import cancellation, condition_failed
+from chalicelib.storage.cancellation import CONDITION, cancellation, condition_failed
 from chalicelib.storage.items import from_item, serialize, to_item, values
 
 if TYPE_CHECKING:
@@ -322,6 +322,12 @@ class PlayersRepository(TableRepository):
             if cancelled is not None and cancelled.conflict and not cancelled.throttled:
                 raise ConditionFailed(reasons=list(cancelled.codes)) from exc
             raise
+
+    @staticmethod
+    def bounds_refused(failed: ConditionFailed) -> bool:
+        """Whether `apply_stats_with` failed on the stats update's own bound conditions (its
+        first operation), rather than on one of the other operations or a concurrent write."""
+        return bool(failed.reasons) and failed.reasons[0] == CONDITION
 
     def apply_extreme(self, player_id: str, write: StatWrite, now: str) -> dict[str, Any]:
         """Apply one max/min write; a value that is not better leaves the item as it is."""
