@@ -195,8 +195,11 @@ def test_team_assignment_is_deterministic_whatever_the_order(data):
     assert as_ids(teams) == as_ids(again)
 
 
-@given(timeout=st.floats(0, 2 * NOW), now=st.floats(0, 2 * NOW), status=st.sampled_from(
-    ["forming", "searching", "matched", "cancelled", "timed_out"]))
+@given(
+    timeout=st.floats(0, 2 * NOW),
+    now=st.floats(0, 2 * NOW),
+    status=st.sampled_from(["forming", "searching", "matched", "cancelled", "timed_out"]),
+)
 def test_an_open_ticket_past_its_timeout_reads_timed_out(timeout, now, status):
     ticket = replace(_ticket("t", 1, 1, 0), status=status, timeout_at=timeout)
     expected = "timed_out" if status in ("forming", "searching") and now >= timeout else status

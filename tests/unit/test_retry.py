@@ -41,7 +41,9 @@ def test_bounded_then_the_call_sites_error():
         raise ConditionFailed()
 
     with pytest.raises(Conflict) as raised:
-        retry(attempt, attempts=4, retry_on=(ConditionFailed,), exhausted=lambda: Conflict("busy"), sleep=lambda _: None)
+        retry(
+            attempt, attempts=4, retry_on=(ConditionFailed,), exhausted=lambda: Conflict("busy"), sleep=lambda _: None
+        )
     assert calls == [0, 1, 2, 3]
     assert isinstance(raised.value.__cause__, ConditionFailed)
 
@@ -151,7 +153,9 @@ def no_pauses(monkeypatch):
 def test_a_leaderboard_write_is_not_retried_over_botocores_throttling_retries(no_pauses):
     from chalicelib.storage.leaderboards import LeaderboardsRepository
 
-    client = _Client(*[ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "TransactWriteItems")] * 9)
+    client = _Client(
+        *[ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "TransactWriteItems")] * 9
+    )
     with pytest.raises(ClientError):
         LeaderboardsRepository(client=client, table="t")._transact([])  # type: ignore[arg-type]
     assert client.calls == 1 and no_pauses == []
