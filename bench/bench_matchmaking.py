@@ -22,7 +22,7 @@ from bench.harness import Figure, count_requests
 from chalicelib.game_config.schema import QueueDef
 from chalicelib.services import matchmaking as mm
 from chalicelib.storage.items import to_item
-from chalicelib.storage.matchmaking import MatchmakingRepository, new_ticket_id
+from chalicelib.storage.matchmaking import MatchmakingRepository, Ticket, new_ticket_id
 from chalicelib.storage.players import batch_write_all
 from chalicelib.storage.schema import MATCHMAKING
 from tools.provision import ensure_table
@@ -33,22 +33,22 @@ QUEUE = QueueDef.model_validate(
 )
 
 
-def _ticket(player: str, queue_id: str, skill: float, now: float) -> dict[str, Any]:
-    return {
-        "ticket_id": new_ticket_id(player),
-        "queue": queue_id,
-        "region": "eu-west-1",
-        "leader": player,
-        "members": [player],
-        "joined": [player],
-        "skills": {player: skill},
-        "skill": skill,
-        "status": "searching",
-        "created_at": now,
-        "searching_since": now,
-        "timeout_at": now + 600,
-        "expires_at": int(now + 3600),
-    }
+def _ticket(player: str, queue_id: str, skill: float, now: float) -> Ticket:
+    return Ticket(
+        ticket_id=new_ticket_id(player),
+        queue=queue_id,
+        region="eu-west-1",
+        leader=player,
+        members=(player,),
+        joined=(player,),
+        skills={player: skill},
+        skill=skill,
+        status="searching",
+        created_at=now,
+        searching_since=now,
+        timeout_at=now + 600,
+        expires_at=int(now + 3600),
+    )
 
 
 def _ours(client: Any, n: int, rng: random.Random) -> dict[str, int]:
@@ -57,7 +57,7 @@ def _ours(client: Any, n: int, rng: random.Random) -> dict[str, int]:
     now = time.time()
     repo.put_tickets([_ticket(str(uuid.uuid4()), queue_id, float(rng.randint(900, 1100)), now) for _ in range(n)])
     anchor = _ticket(str(uuid.uuid4()), queue_id, 1000.0, now)
-    repo.create_ticket(anchor, replaces=None, expires_at=int(now + 3600))
+    repo.create_ticket(anchor, replaces=None)
     logging.getLogger().setLevel(logging.WARNING)
     with count_requests(client) as counted:
         match = mm.attempt_match(ticket=anchor, queue=QUEUE, repo=repo, notify=lambda notice: None)

@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.api.http import Call, route
-from chalicelib.api.seed import payload_as
+from chalicelib.api.seed import action_as
 from chalicelib.errors import Invalid, NotFound
 from chalicelib.game_config import get_game_config
 from chalicelib.models.common import SeedEnvelope
@@ -19,7 +19,12 @@ from chalicelib.models.notifications import (
     NotificationSent,
     ReadRequest,
     ReadResult,
+    SeedNotificationsDelete,
+    SeedNotificationsList,
     SeedNotificationsPayload,
+    SeedNotificationsRead,
+    SeedNotificationsReadAll,
+    SeedNotificationsUnreadCount,
 )
 from chalicelib.services import notifications
 from chalicelib.storage.notifications import NotificationsRepository
@@ -119,25 +124,28 @@ def seed_notifications(call: Call) -> dict[str, Any]:
     payload = {k: v for k, v in envelope.payload.items() if k not in ("playerId", "timestamp")}
     if envelope.action is not None:
         payload.setdefault("action", envelope.action)
-    request: SeedNotificationsPayload = payload_as(SeedNotificationsPayload, payload)
+    payload.setdefault("action", "list")
+    request = action_as(SeedNotificationsPayload, payload)
     repo = NotificationsRepository()
-    if request.action == "list":
-        return notifications.list_notifications(
-            player_id=call.player_id,
-            limit=request.limit,
-            cursor=request.cursor,
-            unread_only=request.unread_only,
-            repo=repo,
-        )
-    if request.action == "unread_count":
-        return {"unread_count": notifications.unread_count(player_id=call.player_id, repo=repo)}
-    if request.action == "read_all":
-        return notifications.mark_read(player_id=call.player_id, ids=None, read_all=True, repo=repo)
-    if request.action == "read":
-        bad = [i for i in request.ids if not notifications.ID_PATTERN.match(i)]
-        if bad or not request.ids:
-            raise Invalid("payload.ids: give notification ids", field="payload.ids")
-        return notifications.mark_read(player_id=call.player_id, ids=request.ids, read_all=False, repo=repo)
-    if request.id is None:
-        raise Invalid("payload.id: required to delete", field="payload.id")
-    return notifications.delete_notification(player_id=call.player_id, notification_id=request.id, repo=repo)
+    match request:
+        case SeedNotificationsList():
+            return notifications.list_notifications(
+                player_id=call.player_id,
+                limit=request.limit,
+                cursor=request.cursor,
+                unread_only=request.unread_only,
+                repo=repo,
+            )
+        case SeedNotificationsUnreadCount():
+            return {"unread_count": notifications.unread_count(player_id=call.player_id, repo=repo)}
+        case SeedNotificationsReadAll():
+            return notifications.mark_read(player_id=call.player_id, ids=None, read_all=True, repo=repo)
+        case SeedNotificationsRead():
+            if any(not notifications.ID_PATTERN.match(i) for i in request.ids):
+                raise Invalid("payload.ids: give notification ids", field="payload.ids")
+            return notifications.mark_read(player_id=call.player_id, ids=request.ids, read_all=False, repo=repo)
+        case SeedNotificationsDelete():
+            return notifications.delete_notification(
+                player_id=call.player_id, notification_id=request.id, repo=repo
+            )
+    raise AssertionError(f"unhandled seed action {request!r}")

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from chalice import Blueprint
-from pydantic import BaseModel, Field, Strict
+from pydantic import BaseModel
 
 from chalicelib.api.http import Call, route
-from chalicelib.api.seed import payload_as
-from chalicelib.errors import Invalid
+from chalicelib.api.seed import action_as
 from chalicelib.game_config import get_game_config
-from chalicelib.models.common import RequestModel, SeedEnvelope
+from chalicelib.models.common import SeedEnvelope
 from chalicelib.models.saves import (
     CommitRequest,
     SaveDeleted,
@@ -19,13 +18,16 @@ from chalicelib.models.saves import (
     SaveListQuery,
     SaveWrite,
     SaveWritten,
+    SeedProgressDelete,
+    SeedProgressList,
+    SeedProgressLoad,
+    SeedProgressPayload,
+    SeedProgressSave,
     SlotList,
     SlotMeta,
-    SlotName,
     SlotView,
     UploadRequest,
     UploadTicket,
-    Version,
 )
 from chalicelib.services import saves
 from chalicelib.storage.saves import SavesRepository
@@ -126,18 +128,6 @@ def commit_upload(call: Call, slot: str) -> dict[str, Any]:
 # -- seed adapter -------------------------------------------------------------------------
 
 
-class SeedProgressPayload(RequestModel):
-    """`/user-progress` payload: `action` save | load | list | delete (default: save when
-    `data` is given, load when `slot` is, list otherwise); slot defaults to `default`."""
-
-    action: Literal["save", "load", "list", "delete"] | None = None
-    slot: SlotName = "default"
-    data: Any = None
-    expected_version: Version | None = None
-    playerId: str | None = Field(default=None, max_length=256)
-    timestamp: Annotated[float, Strict()] | None = None
-
-
 class SeedProgressResponse(BaseModel):
     message: str | None = None
     player_id: str
@@ -169,35 +159,36 @@ class SeedProgressResponse(BaseModel):
 def seed_user_progress(call: Call) -> dict[str, Any]:
     """Seed adapter over the saves service: save, load, list or delete a slot."""
     envelope: SeedEnvelope = call.body
-    payload: SeedProgressPayload = payload_as(SeedProgressPayload, envelope.payload)
-    fields = envelope.payload.keys()
+    fields = envelope.payload
+    # The seed client may leave the action out: save when it sends data, load a slot it names.
     action = (
-        envelope.action or payload.action or ("save" if "data" in fields else "load" if "slot" in fields else "list")
+        envelope.action
+        or fields.get("action")
+        or ("save" if "data" in fields else "load" if "slot" in fields else "list")
     )
+    request = action_as(SeedProgressPayload, {**fields, "action": action})
     config = get_game_config().saves
     repo = SavesRepository()
     out: dict[str, Any] = {"player_id": call.player_id}
-    if action == "list":
-        return {**out, **saves.list_slots(player_id=call.player_id, config=config, repo=repo, limit=100, cursor=None)}
-    if action == "load":
-        return {**out, **saves.get_slot(player_id=call.player_id, slot=payload.slot, config=config, repo=repo)}
-    if payload.expected_version is None:
-        raise Invalid("payload.expected_version: required (0 to create the slot)", field="payload.expected_version")
-    if action == "save":
-        if "data" not in fields:
-            raise Invalid("payload.data: required to save", field="payload.data")
-        written = saves.put_slot(
-            player_id=call.player_id,
-            slot=payload.slot,
-            data=payload.data,
-            expected_version=payload.expected_version,
-            config=config,
-            repo=repo,
-        )
-        return {"message": "Progress saved", **out, **written}
-    if action == "delete":
-        deleted = saves.delete_slot(
-            player_id=call.player_id, slot=payload.slot, expected_version=payload.expected_version, repo=repo
-        )
-        return {"message": "Progress deleted", **out, **deleted}
-    raise Invalid("action: must be save, load, list or delete", field="action")
+    match request:
+        case SeedProgressList():
+            listed = saves.list_slots(player_id=call.player_id, config=config, repo=repo, limit=100, cursor=None)
+            return {**out, **listed}
+        case SeedProgressLoad():
+            return {**out, **saves.get_slot(player_id=call.player_id, slot=request.slot, config=config, repo=repo)}
+        case SeedProgressSave():
+            written = saves.put_slot(
+                player_id=call.player_id,
+                slot=request.slot,
+                data=request.data,
+                expected_version=request.expected_version,
+                config=config,
+                repo=repo,
+            )
+            return {"message": "Progress saved", **out, **written}
+        case SeedProgressDelete():
+            deleted = saves.delete_slot(
+                player_id=call.player_id, slot=request.slot, expected_version=request.expected_version, repo=repo
+            )
+            return {"message": "Progress deleted", **out, **deleted}
+    raise AssertionError(f"unhandled seed action {request!r}")

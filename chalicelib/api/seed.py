@@ -8,10 +8,11 @@ and `/player-stats`.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import functools
+from typing import Any, Literal, get_args
 
 from chalice import Blueprint
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from chalicelib.api.http import Call, invalid_from, route
 from chalicelib.errors import Invalid
@@ -30,6 +31,33 @@ def payload_as(model: type[BaseModel], payload: dict[str, Any]) -> Any:
         return model.model_validate(payload)
     except ValidationError as exc:
         raise invalid_from(exc, "payload", model=model) from None
+
+
+@functools.cache
+def _actions(union: Any) -> tuple[TypeAdapter[Any], dict[str, type[BaseModel]]]:
+    """The adapter of a union of payload models tagged by `action`, and the model of each action."""
+    variants: dict[str, type[BaseModel]] = {}
+    for model in get_args(get_args(union)[0]):
+        for action in get_args(model.model_fields["action"].annotation):
+            variants[action] = model
+    return TypeAdapter(union), variants
+
+
+def action_as(union: Any, payload: dict[str, Any]) -> Any:
+    """Validate a payload against a union of models discriminated by `action`: the model of
+    its action. An unknown action is a 400 naming `payload.action`; a bad field, one naming
+    `payload.<field>` as that action's model reports it."""
+    adapter, variants = _actions(union)
+    try:
+        return adapter.validate_python(payload)
+    except ValidationError:
+        action = payload.get("action")
+        if not isinstance(action, str) or action not in variants:
+            raise Invalid(
+                f"payload.action: must be one of {', '.join(sorted(variants))}", field="payload.action"
+            ) from None
+        # The union prefixes each error with the tag: the action's own model names the field.
+        return payload_as(variants[action], payload)
 
 
 class SeedStatsEnvelope(SeedEnvelope):

@@ -86,10 +86,43 @@ class NotificationSent(ResponseModel):
     duplicate: bool
 
 
-class SeedNotificationsPayload(RequestModel):
-    action: Literal["list", "read", "read_all", "delete", "unread_count"] = "list"
+class _SeedNotificationsFields(RequestModel):
+    """What the seed's `/notifications` payload may carry, whatever its action."""
+
     limit: int = Field(default=20, ge=1, le=100, strict=True)
     cursor: str | None = Field(default=None, max_length=200)
     unread_only: bool = False
     ids: list[str] = Field(default_factory=list, max_length=100)
     id: str | None = Field(default=None, max_length=40)
+
+
+class SeedNotificationsList(_SeedNotificationsFields):
+    action: Literal["list"] = "list"
+
+
+class SeedNotificationsUnreadCount(_SeedNotificationsFields):
+    action: Literal["unread_count"]
+
+
+class SeedNotificationsReadAll(_SeedNotificationsFields):
+    action: Literal["read_all"]
+
+
+class SeedNotificationsRead(_SeedNotificationsFields):
+    action: Literal["read"]
+    ids: list[str] = Field(min_length=1, max_length=100, description="Notification ids to mark read")
+
+
+class SeedNotificationsDelete(_SeedNotificationsFields):
+    action: Literal["delete"]
+    id: str = Field(max_length=40, description="The notification to delete")
+
+
+SeedNotificationsPayload = Annotated[
+    SeedNotificationsList
+    | SeedNotificationsUnreadCount
+    | SeedNotificationsReadAll
+    | SeedNotificationsRead
+    | SeedNotificationsDelete,
+    Field(discriminator="action"),
+]

@@ -98,3 +98,38 @@ class SaveDeleted(ResponseModel):
     slot: str
     deleted: bool = True
     version: int = Field(description="The slot's version after the deletion; creating it again needs 0")
+
+
+class _SeedProgressFields(RequestModel):
+    """What the seed's `/user-progress` payload may carry, whatever its action."""
+
+    slot: SlotName = "default"
+    expected_version: Version | None = None
+    data: Any = None
+    playerId: str | None = Field(default=None, max_length=256)
+    timestamp: Annotated[float, Strict()] | None = None
+
+
+class SeedProgressList(_SeedProgressFields):
+    action: Literal["list"]
+
+
+class SeedProgressLoad(_SeedProgressFields):
+    action: Literal["load"]
+
+
+class SeedProgressSave(_SeedProgressFields):
+    action: Literal["save"]
+    expected_version: Version = Field(description="The version last read; 0 to create the slot")
+    data: Any = Field(description="The save: any JSON value")
+
+
+class SeedProgressDelete(_SeedProgressFields):
+    action: Literal["delete"]
+    expected_version: Version = Field(description="The version last read")
+
+
+SeedProgressPayload = Annotated[
+    SeedProgressList | SeedProgressLoad | SeedProgressSave | SeedProgressDelete,
+    Field(discriminator="action"),
+]

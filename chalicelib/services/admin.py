@@ -60,12 +60,12 @@ def matchmaking_overview(
         "matches_last_hour_capped": count >= MATCHES_CAP,
         "recent_matches": [
             {
-                "match_id": m["match_id"],
-                "queue": m["queue"],
-                "region": m["region"],
-                "teams": m["teams"],
-                "players": m["players"],
-                "created_at": iso(float(m["created_at"])),
+                "match_id": m.match_id,
+                "queue": m.queue,
+                "region": m.region,
+                "teams": [list(team) for team in m.teams],
+                "players": list(m.players),
+                "created_at": iso(m.created_at),
             }
             for m in recent
         ],

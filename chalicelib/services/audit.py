@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from typing import Any
 from urllib.parse import unquote
 
 from chalicelib.clock import Clock, iso, system_clock
-from chalicelib.errors import Invalid
 from chalicelib.observability import logger
+from chalicelib.services import cursors
 from chalicelib.storage.audit import AuditRepository, month_of, previous_month
 
 MAX_REASON = 500
@@ -78,24 +76,24 @@ def record(*, entry: dict[str, Any], repo: AuditRepository, clock: Clock = syste
         return None
 
 
-def encode_cursor(month: str, before: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"m": month, "b": before}).encode()).decode().rstrip("=")
+def encode_cursor(month: str, before: str, *, target: str | None = None) -> str:
+    return cursors.encode({"list": "audit", "target": target}, {"m": month, "b": before})
 
 
-def decode_cursor(cursor: str) -> tuple[str, str]:
-    bad = Invalid("cursor: not a cursor from this API", field="cursor", code="invalid_cursor")
-    if len(cursor) > 200 or not re.fullmatch(r"[A-Za-z0-9_-]+", cursor):
-        raise bad
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise bad from None
-    if not isinstance(data, dict) or set(data) != {"m", "b"}:
-        raise bad
-    month, before = data["m"], data["b"]
-    if not isinstance(month, str) or not isinstance(before, str) or not _MONTH.match(month) or not _SK.match(before):
-        raise bad
-    return month, before
+def decode_cursor(cursor: str, *, target: str | None = None) -> tuple[str, str]:
+    position = cursors.decode(cursor, {"list": "audit", "target": target}, valid=_valid_position)
+    return str(position["m"]), str(position["b"])
+
+
+def _valid_position(position: dict[str, Any]) -> bool:
+    month, before = position.get("m"), position.get("b")
+    return (
+        set(position) == {"m", "b"}
+        and isinstance(month, str)
+        and isinstance(before, str)
+        and _MONTH.match(month) is not None
+        and _SK.match(before) is not None
+    )
 
 
 def list_entries(
@@ -105,7 +103,7 @@ def list_entries(
     before: str | None = None
     month = month_of(iso(clock()))
     if cursor:
-        month, before = decode_cursor(cursor)
+        month, before = decode_cursor(cursor, target=target)
     if target:
         entries = repo.target_page(target, before, limit + 1)
         more = len(entries) > limit
@@ -113,7 +111,7 @@ def list_entries(
         last = entries[-1] if entries else None
         return {
             "entries": entries,
-            "next_cursor": encode_cursor(month, _sk_of(last)) if more and last else None,
+            "next_cursor": encode_cursor(month, _sk_of(last), target=target) if more and last else None,
         }
     entries = []
     for _ in range(MONTHS_BACK):

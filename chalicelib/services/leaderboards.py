@@ -10,12 +10,8 @@ of a tie group.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import random
+import contextlib
 import re
-import time
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
@@ -25,10 +21,11 @@ from chalicelib.errors import ConditionFailed, Conflict, Forbidden, Invalid, Not
 from chalicelib.game_config import get_game_config
 from chalicelib.game_config.schema import BoardDef, GameConfig
 from chalicelib.observability import logger, metrics
-from chalicelib.services import erasure, notify, periods
+from chalicelib.services import cursors, erasure, notify, periods
 from chalicelib.services.hooks import StatFeed, StatWritePlan, register_stat_feed
 from chalicelib.services.players import default_display_name
-from chalicelib.storage.leaderboards import KEY_DIGITS, TIME_DIGITS, Entry, Layout, LeaderboardsRepository
+from chalicelib.storage.leaderboards import Entry, Layout, LeaderboardsRepository
+from chalicelib.storage.retry import retry
 
 Writer = Literal["client", "server"]
 Names = Callable[[list[str]], dict[str, str]]
@@ -43,7 +40,6 @@ FEED_ROUNDS = 4
 CLOSE_GRACE_SECONDS = 60
 # The close job catches up at most this many missed periods per board and run.
 MAX_CATCH_UP = 62
-_CURSOR_SK = re.compile(rf"^\d{{{KEY_DIGITS}}}#\d{{{TIME_DIGITS}}}#[\w\-:.@]{{1,128}}$")
 _PLAYER_ID = re.compile(r"^[\w\-:.@]{1,128}$")
 
 
@@ -164,21 +160,6 @@ def _names_of(names: Names, ids: list[str]) -> dict[str, str]:
     return found
 
 
-def encode_cursor(data: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, expect: dict[str, str]) -> dict[str, Any]:
-    """A cursor from a previous page of the same listing; Invalid if it was altered."""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise Invalid("cursor: not a cursor from this listing", field="cursor") from None
-    if not isinstance(data, dict) or any(data.get(k) != v for k, v in expect.items()):
-        raise Invalid("cursor: not a cursor from this listing", field="cursor")
-    return data
-
-
 # use cases ------------------------------------------------------------------------------
 
 
@@ -207,20 +188,24 @@ def _apply(
 ) -> tuple[Entry | None, bool]:
     """Apply a value by the board's write mode (optimistic, re-read on conflict): the entry
     and whether it changed."""
-    for attempt in range(attempts):
+
+    def once(_attempt: int) -> tuple[Entry | None, bool]:
         old = repo.get_entry(layout, player_id)
         new = next_entry(board, layout, old, value, player_id, now)
         if new is None:
             return old, False
-        try:
-            repo.write_entry(layout, old, new)
-        except ConditionFailed:
-            # The same player's concurrent write won: apply ours on top of it.
-            if attempt:
-                time.sleep(random.uniform(0, min(0.2, 0.01 * 2**attempt)))
-            continue
+        # ConditionFailed: the same player's concurrent write won; apply ours on top of it.
+        repo.write_entry(layout, old, new)
         return new, True
-    raise Conflict("the entry kept changing; retry", details={"board": board_id})
+
+    return retry(
+        once,
+        attempts=attempts,
+        retry_on=(ConditionFailed,),
+        exhausted=lambda: Conflict("the entry kept changing; retry", details={"board": board_id}),
+        base=0.01,
+        first_pause=False,
+    )
 
 
 def submit_score(
@@ -286,11 +271,11 @@ def top(
     layout = Layout.of(board_id, board, period_param(board, period, clock()))
     limit = max(1, min(limit, MAX_LIMIT))
     after = None
+    scope = {"list": "leaderboard", "board": board_id, "period": layout.period}
     if cursor is not None:
-        data = decode_cursor(cursor, {"b": board_id, "p": layout.period})
-        after = data.get("after")
-        if not isinstance(after, str) or not _CURSOR_SK.match(after):
-            raise Invalid("cursor: not a cursor from this listing", field="cursor")
+        after = cursors.decode(
+            cursor, scope, valid=lambda p: set(p) == {"after"} and repo.is_page_position(p["after"])
+        )["after"]
     entries, more = repo.page(layout, after, limit)
     if after is None:
         # The first page starts at the best score: its first group is whole on the page.
@@ -306,7 +291,7 @@ def top(
         "board": board_id,
         "period": layout.period,
         "entries": [_view(e, r, shown) for e, r in zip(entries, ranks, strict=True)],
-        "next_cursor": encode_cursor({"b": board_id, "p": layout.period, "after": entries[-1].sort_key})
+        "next_cursor": cursors.encode(scope, {"after": entries[-1].sort_key})
         if more and entries
         else None,
         "total_entries": total,
@@ -417,21 +402,25 @@ def archived_periods(
     """Closed periods, newest first, each with its final top standings."""
     limit = max(1, min(limit, 20))
     before = None
+    scope = {"list": "periods", "board": board_id}
     if cursor is not None:
-        before = decode_cursor(cursor, {"b": board_id}).get("before")
-        try:
-            before = periods.parse(board.reset, before) if isinstance(before, str) else None
-        except ValueError:
-            before = None
-        if before is None:
-            raise Invalid("cursor: not a cursor from this listing", field="cursor")
+        before = cursors.decode(
+            cursor, scope, valid=lambda p: set(p) == {"before"} and _is_period(board, p["before"])
+        )["before"]
     records, last = repo.list_periods(board_id, before, limit)
     shown = _names_of(names, [t["player_id"] for r in records for t in r.get("top", [])])
     return {
         "board": board_id,
         "periods": [_period_view(board, r, shown) for r in records],
-        "next_cursor": encode_cursor({"b": board_id, "before": last}) if last else None,
+        "next_cursor": cursors.encode(scope, {"before": last}) if last else None,
     }
+
+
+def _is_period(board: BoardDef, period: Any) -> bool:
+    try:
+        return isinstance(period, str) and periods.parse(board.reset, period) is not None
+    except ValueError:
+        return False
 
 
 # period close ---------------------------------------------------------------------------
@@ -605,19 +594,10 @@ def remove_entry(
     """Remove one player's entry (an admin's action against a cheater): the entry and its
     counters leave in one transaction, so the ranks behind it close up exactly. Idempotent."""
     layout = Layout.of(board_id, board, period_param(board, period, clock()))
-    current = repo.get_entry(layout, player_id)
-    removed: Entry | None = None
-    for _ in range(SUBMIT_ATTEMPTS):
-        if current is None:
-            break
-        try:
-            repo.write_entry(layout, current, None)
-            removed = current
-            break
-        except ConditionFailed:
-            current = repo.get_entry(layout, player_id)
-    else:
-        raise Conflict("the entry keeps changing, retry shortly", code="busy")
+    removed = _remove(
+        layout, player_id, repo.get_entry(layout, player_id), repo,
+        exhausted=lambda: Conflict("the entry keeps changing, retry shortly", code="busy"),
+    )
     archived = layout.period != periods.ALL and repo.remove_from_period(board_id, layout.period, player_id)
     if removed is not None:
         logger.info("entry removed", extra={"board": board_id, "period": layout.period, "player_id": player_id})
@@ -631,6 +611,29 @@ def remove_entry(
     }
 
 
+class _StillChanging(Exception):
+    """The entry changed under every attempt to remove it."""
+
+
+def _remove(
+    layout: Layout, player_id: str, seen: Entry | None, repo: LeaderboardsRepository,
+    *, exhausted: Callable[[], Exception],
+) -> Entry | None:
+    """Remove the entry last seen as `seen`, re-reading it when it changed meanwhile: what
+    was removed (None when there was nothing)."""
+    current = [seen]
+
+    def once(attempt: int) -> Entry | None:
+        if attempt:
+            current[0] = repo.get_entry(layout, player_id)
+        entry = current[0]
+        if entry is not None:
+            repo.write_entry(layout, entry, None)
+        return entry
+
+    return retry(once, attempts=SUBMIT_ATTEMPTS, retry_on=(ConditionFailed,), exhausted=exhausted, first_pause=False)
+
+
 def erase_player(*, config: GameConfig, player_id: str, repo: LeaderboardsRepository) -> int:
     """Remove every entry of a player, fixing the counters, and drop them from archives."""
     erased = 0
@@ -641,15 +644,8 @@ def erase_player(*, config: GameConfig, player_id: str, repo: LeaderboardsReposi
             erased += 1
             continue
         layout = Layout.of(board_id, board, period)
-        current: Entry | None = entry
-        for _ in range(SUBMIT_ATTEMPTS):
-            if current is None:
-                break
-            try:
-                repo.write_entry(layout, current, None)
-                break
-            except ConditionFailed:
-                current = repo.get_entry(layout, player_id)
+        with contextlib.suppress(_StillChanging):
+            _remove(layout, player_id, entry, repo, exhausted=_StillChanging)
         erased += 1
         if board is not None and period != periods.ALL:
             repo.remove_from_period(board_id, period, player_id)

@@ -4,19 +4,12 @@ Matching runs on ticket create, on join (a party completes) and on every poll: O
 of the sparse `waiting` index (the anchor's skill window, at most `candidate_limit`
 tickets, the closest tried first) and ONE transaction claiming every ticket of the group, each
 conditioned on still searching; a lost race retries with the remaining candidates.
-
-Conventions:
-- skill window: min(initial + growth * seconds searching, max); a group is valid when its
-  skill spread (max - min of ticket skills) is within the widest window among its
-  tickets, i.e. the window of its longest-waiting ticket.
-- a party's skill is the average of its members' skills; it plays in one team.
-- teams are balanced greedily: bigger parties first, then higher skill first, each into
-  the team with room and the lowest skill total (a snake draft for solos).
-- a ticket past its timeout reads as `timed_out` before the cleanup job moves it.
+The rules (window, group choice, teams) are in `matchmaking_rules`, without I/O.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -26,17 +19,36 @@ from chalicelib.game_config import get_game_config
 from chalicelib.game_config.schema import GameConfig, QueueDef
 from chalicelib.observability import logger, metrics
 from chalicelib.services import erasure
+from chalicelib.services.matchmaking_rules import (
+    OPEN,
+    assign_teams,
+    choose_group,
+    effective_status,
+    mean_wait,
+    ticket_skill,
+    window_of,
+)
 from chalicelib.services.notify import Notice, send, signal
-from chalicelib.storage.matchmaking import ClaimLost, MatchmakingRepository, new_match_id, new_ticket_id
-from chalicelib.storage.players import STAT_PREFIX, PlayersRepository
+from chalicelib.storage.matchmaking import (
+    ClaimLost,
+    Match,
+    MatchedTicket,
+    MatchmakingRepository,
+    Ticket,
+    WaitSample,
+    new_match_id,
+    new_ticket_id,
+)
+from chalicelib.storage.players import PlayersRepository
+from chalicelib.storage.retry import retry
 
-OPEN = ("forming", "searching")
+__all__ = ["assign_teams", "choose_group", "effective_status", "window_of"]
+
 # Kept this long after a ticket or match ends, for polls and the match's players.
 RETENTION_SECONDS = 24 * 3600
 # Wait samples older than this do not count towards the estimate.
 RECENT_SECONDS = 15 * 60
 CLAIM_ATTEMPTS = 3
-MAX_TEAM_SEARCH = 5000
 
 Notifier = Callable[[Notice], None]
 
@@ -46,132 +58,42 @@ def candidate_limit(queue: QueueDef) -> int:
     return min(100, max(20, 4 * queue.match_size))
 
 
-# pure logic ---------------------------------------------------------------------------
-
-
-def effective_status(ticket: dict[str, Any], now: float) -> str:
-    status = str(ticket["status"])
-    if status in OPEN and now >= float(ticket["timeout_at"]):
-        return "timed_out"
-    return status
-
-
-def window_of(ticket: dict[str, Any], queue: QueueDef, now: float) -> float:
-    return queue.window.width(now - float(ticket.get("searching_since") or now))
-
-
-def party_size(ticket: dict[str, Any]) -> int:
-    return len(ticket["members"])
-
-
-def assign_teams(tickets: list[dict[str, Any]], queue: QueueDef) -> list[list[dict[str, Any]]] | None:
-    """Tickets into `queue.teams` teams of `team_size` players, parties kept whole and
-    totals balanced; None when they cannot be packed."""
-    units = sorted(tickets, key=lambda t: (-party_size(t), -float(t["skill"]), t["ticket_id"]))
-    teams: list[list[dict[str, Any]]] = [[] for _ in range(queue.teams)]
-    room = [queue.team_size] * queue.teams
-    totals = [0.0] * queue.teams
-    steps = 0
-
-    def place(i: int) -> bool:
-        nonlocal steps
-        if i == len(units):
-            return True
-        unit, size = units[i], party_size(units[i])
-        tried: set[tuple[int, float]] = set()
-        for team in sorted(range(queue.teams), key=lambda k: (totals[k], k)):
-            steps += 1
-            if room[team] < size or steps > MAX_TEAM_SEARCH or (room[team], totals[team]) in tried:
-                continue
-            tried.add((room[team], totals[team]))  # identical teams: trying one is enough
-            teams[team].append(unit)
-            room[team] -= size
-            totals[team] += float(unit["skill"]) * size
-            if place(i + 1):
-                return True
-            teams[team].pop()
-            room[team] += size
-            totals[team] -= float(unit["skill"]) * size
-        return False
-
-    if sum(party_size(t) for t in units) != queue.match_size or not place(0):
-        return None
-    return teams
-
-
-def _fits(tickets: list[dict[str, Any]], queue: QueueDef) -> bool:
-    """Whether the parties could still be packed into teams (first-fit decreasing)."""
-    room = [queue.team_size] * queue.teams
-    for size in sorted((party_size(t) for t in tickets), reverse=True):
-        for team, left in enumerate(room):
-            if left >= size:
-                room[team] -= size
-                break
-        else:
-            return False
-    return True
-
-
-def choose_group(
-    anchor: dict[str, Any], candidates: list[dict[str, Any]], queue: QueueDef, now: float
-) -> list[dict[str, Any]] | None:
-    """The anchor plus the closest candidates that fill a match inside the window."""
-    group = [anchor]
-    players = party_size(anchor)
-    for ticket in sorted(candidates, key=lambda t: (abs(float(t["skill"]) - float(anchor["skill"])), t["ticket_id"])):
-        if players == queue.match_size:
-            break
-        size = party_size(ticket)
-        if players + size > queue.match_size:
-            continue
-        trial = [*group, ticket]
-        skills = [float(t["skill"]) for t in trial]
-        if max(skills) - min(skills) > max(window_of(t, queue, now) for t in trial):
-            continue
-        if not _fits(trial, queue):
-            continue
-        group, players = trial, players + size
-    if players != queue.match_size:
-        return None
-    return group
-
-
 # views --------------------------------------------------------------------------------
 
 
-def match_view(match: dict[str, Any]) -> dict[str, Any]:
+def match_view(match: Match) -> dict[str, Any]:
     return {
-        "match_id": match["match_id"],
-        "queue": match["queue"],
-        "region": match["region"],
-        "teams": match["teams"],
-        "players": match["players"],
-        "created_at": iso(float(match["created_at"])),
+        "match_id": match.match_id,
+        "queue": match.queue,
+        "region": match.region,
+        "teams": [list(team) for team in match.teams],
+        "players": list(match.players),
+        "created_at": iso(match.created_at),
     }
 
 
 def ticket_view(
-    ticket: dict[str, Any],
+    ticket: Ticket,
     now: float,
     *,
     queue: QueueDef | None = None,
-    match: dict[str, Any] | None = None,
+    match: Match | None = None,
     estimated_wait: float | None = None,
 ) -> dict[str, Any]:
     status = effective_status(ticket, now)
     return {
-        "ticket_id": ticket["ticket_id"],
-        "queue": ticket["queue"],
-        "region": ticket["region"],
+        "ticket_id": ticket.ticket_id,
+        "queue": ticket.queue,
+        "region": ticket.region,
         "status": status,
-        "leader": ticket["leader"],
-        "members": ticket["members"],
-        "joined": ticket["joined"],
-        "created_at": iso(float(ticket["created_at"])),
-        "timeout_at": iso(float(ticket["timeout_at"])),
+        "leader": ticket.leader,
+        "members": list(ticket.members),
+        "joined": list(ticket.joined),
+        "created_at": iso(ticket.created_at),
+        "timeout_at": iso(ticket.timeout_at),
         "skill_window": round(window_of(ticket, queue, now), 3) if queue and status == "searching" else None,
         "estimated_wait_seconds": estimated_wait if status in OPEN else None,
-        "match_id": ticket.get("match_id"),
+        "match_id": ticket.match_id,
         "match": match_view(match) if match else None,
     }
 
@@ -203,12 +125,12 @@ def skill_of(player_id: str, queue: QueueDef, config: GameConfig, players: Playe
     if queue.skill_stat is None:
         return float(queue.default_rating)
     stat = config.stats[queue.skill_stat]
-    return float(players.get_stats(player_id).get(STAT_PREFIX + queue.skill_stat, stat.default))
+    return float(players.stat_value(players.get_stats(player_id), queue.skill_stat, stat.default))
 
 
 def _open_ticket_of(
     player_id: str, repo: MatchmakingRepository, now: float
-) -> tuple[str | None, dict[str, Any] | None]:
+) -> tuple[str | None, Ticket | None]:
     """(the pointer's ticket id, that ticket when it is still open)."""
     pointed = repo.get_active(player_id)
     if pointed is None:
@@ -219,7 +141,7 @@ def _open_ticket_of(
     return pointed, None
 
 
-def _already_active(ticket: dict[str, Any], now: float) -> Conflict:
+def _already_active(ticket: Ticket, now: float) -> Conflict:
     return Conflict("you already have an active ticket", code="active_ticket", details=ticket_view(ticket, now))
 
 
@@ -254,23 +176,23 @@ def create_ticket(
         raise _already_active(open_ticket, now)
     skill = skill_of(player_id, queue, config, players)
     solo = len(members) == 1
-    ticket: dict[str, Any] = {
-        "ticket_id": new_ticket_id(player_id),
-        "queue": queue_id,
-        "region": region,
-        "leader": player_id,
-        "members": members,
-        "joined": [player_id],
-        "skills": {player_id: skill},
-        "skill": skill if solo else None,
-        "status": "searching" if solo else "forming",
-        "created_at": now,
-        "searching_since": now if solo else None,
-        "timeout_at": now + queue.ticket_timeout_seconds,
-        "expires_at": int(now + queue.ticket_timeout_seconds + RETENTION_SECONDS),
-    }
+    ticket = Ticket(
+        ticket_id=new_ticket_id(player_id),
+        queue=queue_id,
+        region=region,
+        leader=player_id,
+        members=tuple(members),
+        joined=(player_id,),
+        skills={player_id: skill},
+        skill=skill if solo else None,
+        status="searching" if solo else "forming",
+        created_at=now,
+        searching_since=now if solo else None,
+        timeout_at=now + queue.ticket_timeout_seconds,
+        expires_at=int(now + queue.ticket_timeout_seconds + RETENTION_SECONDS),
+    )
     try:
-        repo.create_ticket(ticket, replaces=pointed, expires_at=ticket["expires_at"])
+        repo.create_ticket(ticket, replaces=pointed)
     except ConditionFailed:
         _, open_ticket = _open_ticket_of(player_id, repo, now)
         if open_ticket is not None:
@@ -278,12 +200,12 @@ def create_ticket(
         raise Conflict("another ticket was created at the same time, retry", code="ticket_race") from None
     logger.info(
         "ticket created",
-        extra={"ticket_id": ticket["ticket_id"], "queue": queue_id, "region": region, "party_size": len(members)},
+        extra={"ticket_id": ticket.ticket_id, "queue": queue_id, "region": region, "party_size": len(members)},
     )
     metrics.add_metric(name="TicketsCreated", unit="Count", value=1)
     match = attempt_match(ticket=ticket, queue=queue, repo=repo, clock=clock, notify=notify) if solo else None
     if match is not None:
-        ticket = {**ticket, "status": "matched", "match_id": match["match_id"]}
+        ticket = dataclasses.replace(ticket, status="matched", match_id=match.match_id)
     return ticket_view(
         ticket,
         now,
@@ -293,15 +215,15 @@ def create_ticket(
     )
 
 
-def _visible_ticket(ticket_id: str, player_id: str, repo: MatchmakingRepository) -> dict[str, Any]:
+def _visible_ticket(ticket_id: str, player_id: str, repo: MatchmakingRepository) -> Ticket:
     ticket = repo.get_ticket(ticket_id)
-    if ticket is None or player_id not in ticket["members"]:
+    if ticket is None or player_id not in ticket.members:
         raise NotFound("no such ticket")  # someone else's ticket is not revealed
     return ticket
 
 
-def _with_match(ticket: dict[str, Any], repo: MatchmakingRepository) -> dict[str, Any] | None:
-    return repo.get_match(ticket["match_id"]) if ticket.get("match_id") else None
+def _with_match(ticket: Ticket, repo: MatchmakingRepository) -> Match | None:
+    return repo.get_match(ticket.match_id) if ticket.match_id else None
 
 
 def poll_ticket(
@@ -315,25 +237,25 @@ def poll_ticket(
 ) -> dict[str, Any]:
     """A ticket's status; a searching ticket gets a match attempt first (its window has widened)."""
     ticket = _visible_ticket(ticket_id, player_id, repo)
-    queue = config.queues.get(ticket["queue"])
+    queue = config.queues.get(ticket.queue)
     now = clock()
     status = effective_status(ticket, now)
-    match: dict[str, Any] | None = None
+    match: Match | None = None
     if status == "searching" and queue is not None:
         match = attempt_match(ticket=ticket, queue=queue, repo=repo, clock=clock, notify=notify)
         if match is None:
             ticket = repo.get_ticket(ticket_id) or ticket  # someone may have matched it meanwhile
-    elif status == "timed_out" and ticket["status"] in OPEN:
+    elif status == "timed_out" and ticket.status in OPEN:
         ended = repo.end_ticket(ticket_id, status="timed_out", now=now, only_if_past_timeout=True)
         if ended is not None:
             _timed_out(ended)
     if match is not None:
-        ticket = {**ticket, "status": "matched", "match_id": match["match_id"]}
-    elif ticket.get("match_id"):
+        ticket = dataclasses.replace(ticket, status="matched", match_id=match.match_id)
+    elif ticket.match_id:
         match = _with_match(ticket, repo)
     status = effective_status(ticket, now)
     wait = (
-        estimated_wait(queue_id=ticket["queue"], region=ticket["region"], repo=repo, clock=clock)
+        estimated_wait(queue_id=ticket.queue, region=ticket.region, repo=repo, clock=clock)
         if status in OPEN
         else None
     )
@@ -352,9 +274,9 @@ def join_ticket(
 ) -> dict[str, Any]:
     """A party member confirms, with their own token; the last one starts the search."""
     ticket = _visible_ticket(ticket_id, player_id, repo)
-    queue = config.queues.get(ticket["queue"])
+    queue = config.queues.get(ticket.queue)
     now = clock()
-    if player_id in ticket["joined"]:
+    if player_id in ticket.joined:
         return ticket_view(ticket, now, queue=queue, match=_with_match(ticket, repo))
     if effective_status(ticket, now) != "forming" or queue is None:
         raise Conflict(
@@ -366,24 +288,12 @@ def join_ticket(
     if open_ticket is not None:
         raise _already_active(open_ticket, now)
     skill = skill_of(player_id, queue, config, players)
-    skills = {**ticket["skills"], player_id: skill}
-    complete = None
-    if len(skills) == len(ticket["members"]):
-        complete = {
-            "skill": sum(skills.values()) / len(skills),
-            "searching_since": now,
-            "wpk": f"{ticket['queue']}#{ticket['region']}",
-        }
+    skills = {**ticket.skills, player_id: skill}
+    # The last member to join completes the party: it searches with the members' mean skill.
+    search_skill = sum(skills.values()) / len(skills) if len(skills) == len(ticket.members) else None
     try:
         repo.join_ticket(
-            ticket_id,
-            player_id=player_id,
-            skill=skill,
-            joined_before=len(ticket["joined"]),
-            complete=complete,
-            replaces=pointed,
-            now=now,
-            expires_at=int(ticket["expires_at"]),
+            ticket, player_id=player_id, skill=skill, search_skill=search_skill, replaces=pointed, now=now
         )
     except ConditionFailed:
         current = repo.get_ticket(ticket_id) or ticket
@@ -392,18 +302,18 @@ def join_ticket(
             code="join_race",
             details=ticket_view(current, now, queue=queue),
         ) from None
-    ticket = {**ticket, "joined": [*ticket["joined"], player_id], "skills": skills}
-    if complete is not None:
-        ticket.update(status="searching", skill=complete["skill"], searching_since=now)
+    ticket = dataclasses.replace(ticket, joined=(*ticket.joined, player_id), skills=skills)
+    if search_skill is not None:
+        ticket = dataclasses.replace(ticket, status="searching", skill=search_skill, searching_since=now)
         match = attempt_match(ticket=ticket, queue=queue, repo=repo, clock=clock, notify=notify)
         if match is not None:
-            ticket = {**ticket, "status": "matched", "match_id": match["match_id"]}
+            ticket = dataclasses.replace(ticket, status="matched", match_id=match.match_id)
             return ticket_view(ticket, now, queue=queue, match=match)
     return ticket_view(
         ticket,
         now,
         queue=queue,
-        estimated_wait=estimated_wait(queue_id=ticket["queue"], region=ticket["region"], repo=repo, clock=clock),
+        estimated_wait=estimated_wait(queue_id=ticket.queue, region=ticket.region, repo=repo, clock=clock),
     )
 
 
@@ -412,13 +322,13 @@ def cancel_ticket(
 ) -> dict[str, Any]:
     """Cancel an open ticket (any of its party may); 409 with the match once matched."""
     ticket = _visible_ticket(ticket_id, player_id, repo)
-    queue = config.queues.get(ticket["queue"])
+    queue = config.queues.get(ticket.queue)
     now = clock()
     if effective_status(ticket, now) in OPEN and repo.end_ticket(ticket_id, status="cancelled", now=now):
         logger.info("ticket cancelled", extra={"ticket_id": ticket_id})
-        return ticket_view({**ticket, "status": "cancelled"}, now, queue=queue)
+        return ticket_view(dataclasses.replace(ticket, status="cancelled"), now, queue=queue)
     ticket = repo.get_ticket(ticket_id) or ticket
-    if ticket["status"] == "matched":
+    if ticket.status == "matched":
         raise Conflict(
             "the ticket is already matched",
             code="already_matched",
@@ -430,7 +340,7 @@ def cancel_ticket(
 def get_match(*, player_id: str, match_id: str, repo: MatchmakingRepository) -> dict[str, Any]:
     """A match, for its players only."""
     match = repo.get_match(match_id)
-    if match is None or player_id not in match["players"]:
+    if match is None or player_id not in match.players:
         raise NotFound("no such match")
     return match_view(match)
 
@@ -440,87 +350,93 @@ def estimated_wait(
 ) -> float | None:
     """The mean wait of recent matches in this queue and region; None without any."""
     now = clock()
-    waits = [float(s["wait"]) for s in repo.wait_samples(queue_id, region) if now - float(s["at"]) <= RECENT_SECONDS]
+    waits = [s.wait for s in repo.wait_samples(queue_id, region) if now - s.at <= RECENT_SECONDS]
     return round(sum(waits) / len(waits), 1) if waits else None
 
 
 def attempt_match(
     *,
-    ticket: dict[str, Any],
+    ticket: Ticket,
     queue: QueueDef,
     repo: MatchmakingRepository,
     clock: Clock = system_clock,
     notify: Notifier = send,
-) -> dict[str, Any] | None:
+) -> Match | None:
     """One match attempt anchored on a searching ticket: one Query, then one transaction
     (a few more only when other requests won some of the candidates). The match, or None."""
     now = clock()
     width = window_of(ticket, queue, now)
-    skill = float(ticket["skill"])
-    found = repo.waiting(
-        ticket["queue"], ticket["region"], low=skill - width, high=skill + width, limit=candidate_limit(queue)
-    )
-    pool = [t for t in found if t["ticket_id"] != ticket["ticket_id"] and effective_status(t, now) == "searching"]
-    for _ in range(CLAIM_ATTEMPTS):
+    skill = ticket_skill(ticket)
+    found = repo.waiting(ticket.queue, ticket.region, low=skill - width, high=skill + width, limit=candidate_limit(queue))
+    pool = [t for t in found if t.ticket_id != ticket.ticket_id and effective_status(t, now) == "searching"]
+
+    def claim(_attempt: int) -> tuple[Match, list[Ticket], float] | None:
+        nonlocal pool
         group = choose_group(ticket, pool, queue, now)
-        if group is None:
+        teams = assign_teams(group, queue) if group is not None else None
+        if group is None or teams is None:
             return None
-        teams = assign_teams(group, queue)
-        if teams is None:
-            return None
-        match_id = new_match_id()
-        match = {
-            "match_id": match_id,
-            "queue": ticket["queue"],
-            "region": ticket["region"],
-            "teams": [[p for t in team for p in t["members"]] for team in teams],
-            "players": [p for t in group for p in t["members"]],
-            "tickets": [
-                {
-                    "ticket_id": t["ticket_id"],
-                    "skill": float(t["skill"]),
-                    "searching_since": float(t["searching_since"]),
-                }
+        match = Match(
+            match_id=new_match_id(),
+            queue=ticket.queue,
+            region=ticket.region,
+            teams=tuple(tuple(p for t in team for p in t.members) for team in teams),
+            players=tuple(p for t in group for p in t.members),
+            tickets=tuple(
+                MatchedTicket(ticket_id=t.ticket_id, skill=ticket_skill(t), searching_since=float(t.searching_since or now))
                 for t in group
-            ],
-            "created_at": now,
-            "expires_at": int(now + RETENTION_SECONDS),
-        }
-        waited = sum(now - float(t["searching_since"]) for t in group) / len(group)
-        try:
-            repo.claim(group, match, {"wait": round(waited, 3), "at": now}, now)
-        except ClaimLost as lost:
-            if ticket["ticket_id"] in lost.lost:
-                return None  # the anchor itself was matched or cancelled meanwhile
-            pool = [t for t in pool if t["ticket_id"] not in lost.lost]
-            continue
-        logger.info(
-            "match made",
-            extra={
-                "match_id": match_id,
-                "queue": ticket["queue"],
-                "region": ticket["region"],
-                "players": len(match["players"]),
-                "waited": round(waited, 3),
-            },
+            ),
+            created_at=now,
+            expires_at=int(now + RETENTION_SECONDS),
         )
-        metrics.add_metric(name="MatchesMade", unit="Count", value=1)
-        ticket_of = {p: t["ticket_id"] for t in group for p in t["members"]}
-        for player in match["players"]:
-            # The claim has committed: each player is told now (inbox, and pushed if connected).
-            notify(
-                Notice(
-                    player_id=player,
-                    kind="match_found",
-                    title="Match found",
-                    body=f"Your {ticket['queue']} match in {ticket['region']} is ready.",
-                    data={"match_id": match_id, "queue": ticket["queue"], "region": ticket["region"]},
-                    dedupe_key=f"match:{match_id}:{player}",
-                    push_data={"ticket_id": ticket_of[player], "teams": match["teams"], "players": match["players"]},
-                )
+        waited = mean_wait(group, now)
+        try:
+            repo.claim(group, match, WaitSample(wait=round(waited, 3), at=now), now)
+        except ClaimLost as lost:
+            if ticket.ticket_id in lost.lost:
+                return None  # the anchor itself was matched or cancelled meanwhile
+            pool = [t for t in pool if t.ticket_id not in lost.lost]
+            raise  # other requests won some candidates: try again with the rest
+        return match, group, waited
+
+    try:
+        made = retry(claim, attempts=CLAIM_ATTEMPTS, retry_on=(ClaimLost,), exhausted=_NoMatch, first_pause=False)
+    except _NoMatch:
+        return None
+    if made is None:
+        return None
+    match, group, waited = made
+    logger.info(
+        "match made",
+        extra={
+            "match_id": match.match_id,
+            "queue": ticket.queue,
+            "region": ticket.region,
+            "players": len(match.players),
+            "waited": round(waited, 3),
+        },
+    )
+    metrics.add_metric(name="MatchesMade", unit="Count", value=1)
+    ticket_of = {p: t.ticket_id for t in group for p in t.members}
+    teams_view = [list(team) for team in match.teams]
+    for player in match.players:
+        # The claim has committed: each player is told now (inbox, and pushed if connected).
+        notify(
+            Notice(
+                player_id=player,
+                kind="match_found",
+                title="Match found",
+                body=f"Your {ticket.queue} match in {ticket.region} is ready.",
+                data={"match_id": match.match_id, "queue": ticket.queue, "region": ticket.region},
+                dedupe_key=f"match:{match.match_id}:{player}",
+                push_data={"ticket_id": ticket_of[player], "teams": teams_view, "players": list(match.players)},
             )
-        return match
-    return None
+        )
+    return match
+
+
+class _NoMatch(Exception):
+    """Every claim lost candidates to other requests."""
 
 
 # The seed client re-sends its search: a match made this recently is reported again.
@@ -566,10 +482,10 @@ def seed_search(
     now = clock()
     pointed, open_ticket = _open_ticket_of(player_id, repo, now)
     if open_ticket is not None:
-        if open_ticket["queue"] == queue_id and open_ticket["region"] == region:
+        if open_ticket.queue == queue_id and open_ticket.region == region:
             view = poll_ticket(
                 player_id=player_id,
-                ticket_id=open_ticket["ticket_id"],
+                ticket_id=open_ticket.ticket_id,
                 config=config,
                 repo=repo,
                 clock=clock,
@@ -579,15 +495,15 @@ def seed_search(
                 return _seed_answer(view, player_id, queue_id)
         else:
             cancel_ticket(
-                player_id=player_id, ticket_id=open_ticket["ticket_id"], config=config, repo=repo, clock=clock
+                player_id=player_id, ticket_id=open_ticket.ticket_id, config=config, repo=repo, clock=clock
             )
     elif pointed is not None:
         last = repo.get_ticket(pointed)
         if (
             last is not None
-            and last["status"] == "matched"
-            and last["queue"] == queue_id
-            and now - float(last.get("matched_at", 0)) <= SEED_MATCH_MEMORY_SECONDS
+            and last.status == "matched"
+            and last.queue == queue_id
+            and now - (last.matched_at or 0.0) <= SEED_MATCH_MEMORY_SECONDS
         ):
             return _seed_answer(ticket_view(last, now, match=_with_match(last, repo)), player_id, queue_id)
     try:
@@ -607,14 +523,13 @@ def seed_search(
     return _seed_answer(view, player_id, queue_id)
 
 
-def _timed_out(ticket: dict[str, Any]) -> None:
+def _timed_out(ticket: Ticket) -> None:
     """Tell the ticket's players, pushed only: polling shows the same status."""
-    if "members" in ticket:
-        signal(
-            list(ticket["members"]),
-            "ticket_timed_out",
-            {"ticket_id": ticket["ticket_id"], "queue": ticket["queue"], "region": ticket["region"]},
-        )
+    signal(
+        list(ticket.members),
+        "ticket_timed_out",
+        {"ticket_id": ticket.ticket_id, "queue": ticket.queue, "region": ticket.region},
+    )
 
 
 def time_out_tickets(

@@ -9,20 +9,19 @@ shared partition; a player's view of them comes from a watermark plus explicit i
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 import secrets
 from typing import Any
 
 from chalicelib.clock import Clock, iso, system_clock
-from chalicelib.errors import Invalid, NotFound
+from chalicelib.errors import ConditionFailed, Invalid, NotFound
 from chalicelib.game_config import get_game_config
 from chalicelib.game_config.schema import GameConfig
 from chalicelib.observability import logger
-from chalicelib.services import erasure, notify
+from chalicelib.services import cursors, erasure, notify
 from chalicelib.storage.notifications import NotificationsRepository
+from chalicelib.storage.retry import retry
 
 DAY = 86_400
 MAX_LIMIT = 100
@@ -43,24 +42,22 @@ def expiry_day(now: float, ttl_days: int) -> int:
     return int(now // DAY) + ttl_days + 1
 
 
-def encode_cursor(t: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"t": t}).encode()).decode().rstrip("=")
+def _scope(player_id: str, unread_only: bool) -> dict[str, Any]:
+    return {"list": "notifications", "player": player_id, "unread_only": unread_only}
 
 
-def decode_cursor(cursor: str) -> str:
-    """The position in a cursor; anything that is not one of ours is a 400."""
-    bad = Invalid("cursor: not a cursor from this API", field="cursor", code="invalid_cursor")
-    if len(cursor) > 200 or not re.fullmatch(r"[A-Za-z0-9_-]+", cursor):
-        raise bad
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise bad from None
-    if not isinstance(data, dict) or set(data) != {"t"} or not isinstance(data["t"], str):
-        raise bad
-    if not _T_PATTERN.match(data["t"]):
-        raise bad
-    return data["t"]
+def encode_cursor(t: str, *, player_id: str, unread_only: bool = False) -> str:
+    return cursors.encode(_scope(player_id, unread_only), {"t": t})
+
+
+def decode_cursor(cursor: str, *, player_id: str, unread_only: bool = False) -> str:
+    """The position in a cursor issued for this player's listing; anything else is a 400."""
+    position = cursors.decode(
+        cursor,
+        _scope(player_id, unread_only),
+        valid=lambda p: set(p) == {"t"} and isinstance(p["t"], str) and _T_PATTERN.match(p["t"]) is not None,
+    )
+    return str(position["t"])
 
 
 def _t(item: dict[str, Any]) -> str:
@@ -252,7 +249,7 @@ def list_notifications(
     """Newest first: the player's inbox merged with broadcasts, one opaque cursor over both."""
     if not 1 <= limit <= MAX_LIMIT:
         raise Invalid(f"limit: must be 1 to {MAX_LIMIT}", field="limit")
-    before = decode_cursor(cursor) if cursor else None
+    before = decode_cursor(cursor, player_id=player_id, unread_only=unread_only) if cursor else None
     now = clock()
     counters, raw_marks = repo.player_meta(player_id)
     marks = _marks(raw_marks)
@@ -281,7 +278,7 @@ def list_notifications(
         next_t = frontier
     return {
         "notifications": [view for _, view in page],
-        "next_cursor": encode_cursor(next_t) if next_t else None,
+        "next_cursor": encode_cursor(next_t, player_id=player_id, unread_only=unread_only) if next_t else None,
         "unread_count": _unread_count(player_id, counters, marks, repo=repo, now=now),
     }
 
@@ -331,7 +328,8 @@ def delete_notification(
     if not ID_PATTERN.match(notification_id):
         raise NotFound("no such notification")
     now = clock()
-    for _ in range(3):
+
+    def once(_attempt: int) -> dict[str, Any]:
         item = repo.get_many(player_id, [notification_id]).get(notification_id)
         if item is None or not _live(item, now):
             raise NotFound("no such notification")
@@ -339,9 +337,14 @@ def delete_notification(
             repo.add_marks(player_id, hidden={notification_id})
             return {"id": notification_id, "deleted": True}
         day = None if item.get("read") else _day_of(item)
-        if repo.delete(player_id, item, day):
-            return {"id": notification_id, "deleted": True}
-    raise NotFound("no such notification")
+        if not repo.delete(player_id, item, day):
+            raise ConditionFailed()  # read (or deleted) meanwhile: look again
+        return {"id": notification_id, "deleted": True}
+
+    return retry(
+        once, attempts=3, retry_on=(ConditionFailed,), exhausted=lambda: NotFound("no such notification"),
+        first_pause=False,
+    )
 
 
 def _sink(notice: notify.Notice) -> str | None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import random
-import time
 import uuid
 from typing import Any, Literal
 
@@ -13,7 +11,8 @@ from chalicelib.errors import ConditionFailed, Forbidden, Invalid, Throttled
 from chalicelib.game_config.schema import GameConfig, StatDef
 from chalicelib.observability import logger, metrics
 from chalicelib.services.hooks import StatChange, StatWritePlan, stat_changed, stat_feeds
-from chalicelib.storage.players import STAT_PREFIX, PlayersRepository, StatWrite
+from chalicelib.storage.players import PlayersRepository, StatWrite
+from chalicelib.storage.retry import retry
 
 Writer = Literal["client", "server"]
 # Attempts of a sum update with fed boards whose entries the same player moves concurrently.
@@ -24,7 +23,7 @@ def stats_view(config: GameConfig, item: dict[str, Any]) -> dict[str, float | in
     """Every declared stat, stored or default."""
     out: dict[str, float | int] = {}
     for name, stat in config.stats.items():
-        value = item.get(STAT_PREFIX + name, stat.default)
+        value = PlayersRepository.stat_value(item, name, stat.default)
         out[name] = int(value) if stat.type == "int" else float(value)
     return out
 
@@ -87,7 +86,7 @@ def _out_of_bounds(simple: list[StatWrite], current: dict[str, Any]) -> Invalid:
     for w in simple:
         if w.aggregation != "sum":
             continue
-        stored = current.get(STAT_PREFIX + w.name)
+        stored = PlayersRepository.stat_value(current, w.name)
         if (stored is None and not w.absent_ok) or (
             stored is not None
             and (
@@ -112,7 +111,8 @@ def _apply_simple(
     player can land in between, and then the item is not exact.
     """
     now = iso(plan.at)
-    for attempt in range(FEED_ATTEMPTS):
+
+    def once(_attempt: int) -> tuple[dict[str, Any], bool]:
         ops = [op for feed in stat_feeds() for op in feed.ops(plan)]
         try:
             if not ops:
@@ -124,12 +124,16 @@ def _apply_simple(
         except ConditionFailed as failed:
             if not ops:
                 raise _out_of_bounds(simple, failed.item or {}) from None
-            if failed.reasons and failed.reasons[0] == "ConditionalCheckFailed":
+            if repo.bounds_refused(failed):
                 raise _out_of_bounds(simple, repo.get_stats(player_id)) from None
             # A fed entry moved (the same player's concurrent update): nothing was written.
-            time.sleep(random.uniform(0, min(0.2, 0.01 * 2**attempt)))
-    logger.error("stat feeds busy: stat update refused", extra={"player_id": player_id})
-    raise Throttled("the stat's leaderboards are busy: nothing was applied, retry", details={"applied": False})
+            raise
+
+    def busy() -> Throttled:
+        logger.error("stat feeds busy: stat update refused", extra={"player_id": player_id})
+        return Throttled("the stat's leaderboards are busy: nothing was applied, retry", details={"applied": False})
+
+    return retry(once, attempts=FEED_ATTEMPTS, retry_on=(ConditionFailed,), exhausted=busy, base=0.01)
 
 
 def update_stats(

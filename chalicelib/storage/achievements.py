@@ -16,8 +16,9 @@ from botocore.exceptions import ClientError
 
 from chalicelib.errors import Throttled
 from chalicelib.storage.base import TableRepository
-from chalicelib.storage.errors import condition_failed, error_code
+from chalicelib.storage.cancellation import cancellation, condition_failed
 from chalicelib.storage.items import from_item, to_item, values
+from chalicelib.storage.retry import retry
 
 if TYPE_CHECKING:
     pass
@@ -41,8 +42,8 @@ def _shard_key(counter: str, shard: int) -> dict[str, Any]:
     return to_item({"PK": f"COUNT#{counter}#{shard}", "SK": "N"})
 
 
-def _reasons(exc: ClientError) -> list[str]:
-    return [str(r.get("Code") or "None") for r in exc.response.get("CancellationReasons", [])]  # type: ignore[attr-defined]
+class _Held(Exception):
+    """Another transaction held one of the unlock's items."""
 
 
 class AchievementsRepository(TableRepository):
@@ -114,33 +115,44 @@ class AchievementsRepository(TableRepository):
         reward would leave its stat's bounds (unlocked without it). `reward` is the stat
         update's parameters from PlayersRepository.stats_update.
         """
-        for attempt in range(CONFLICT_RETRIES):
+
+        def once(_attempt: int) -> str | None:
             give = reward is not None
             try:
                 self._transact(self._unlock_items(player_id, achievement_id, now, progress, reward if give else None))
                 return "rewarded" if give else "unlocked"
             except ClientError as exc:
-                reasons = _reasons(exc) if error_code(exc) == "TransactionCanceledException" else []
-                if not reasons:
+                cancelled = cancellation(exc)
+                if cancelled is None:
                     raise
-                if reasons[0] == "ConditionalCheckFailed":
+                if cancelled.failed(0):
                     return None
-                if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
-                    # The reward would leave the stat's bounds: unlock without it, still once.
-                    try:
-                        self._transact(self._unlock_items(player_id, achievement_id, now, progress, None))
-                        return "reward_refused"
-                    except ClientError as again:
-                        again_reasons = _reasons(again) if error_code(again) == "TransactionCanceledException" else []
-                        if again_reasons and again_reasons[0] == "ConditionalCheckFailed":
-                            return None
-                        if "TransactionConflict" not in again_reasons:
-                            raise
-                elif "TransactionConflict" not in reasons:
+                if not cancelled.failed(2):
+                    if cancelled.conflict and not cancelled.throttled:
+                        raise _Held from exc
                     raise
-            # Another transaction held one of the items: back off and try again.
-            time.sleep(random.uniform(0, 0.02 * 2**attempt))
-        raise Throttled("the achievement is busy, retry shortly")
+            # The reward would leave the stat's bounds: unlock without it, still once.
+            try:
+                self._transact(self._unlock_items(player_id, achievement_id, now, progress, None))
+                return "reward_refused"
+            except ClientError as again:
+                cancelled = cancellation(again)
+                if cancelled is None:
+                    raise
+                if cancelled.failed(0):
+                    return None
+                if cancelled.conflict and not cancelled.throttled:
+                    raise _Held from again
+                raise
+
+        # Another transaction held one of the items: back off and try again.
+        return retry(
+            once,
+            attempts=CONFLICT_RETRIES,
+            retry_on=(_Held,),
+            exhausted=lambda: Throttled("the achievement is busy, retry shortly"),
+            cap=1.0,
+        )
 
     def _unlock_items(
         self,

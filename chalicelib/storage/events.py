@@ -25,7 +25,8 @@ from botocore.exceptions import ClientError
 from chalicelib.observability import logger
 from chalicelib.storage.analytics import FIRST, AnalyticsRepository, Marker, day_marker, marker_key
 from chalicelib.storage.base import TableRepository
-from chalicelib.storage.errors import THROTTLING_CODES, error_code
+from chalicelib.storage.cancellation import cancellation
+from chalicelib.storage.errors import error_code, is_throttling
 from chalicelib.storage.items import from_item, to_item, values
 from chalicelib.storage.players import delete_partition
 
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 
 BATCH_GET_MAX = 100
 TRANSACTION_MAX = 100
-_BUSY_REASONS = frozenset({"TransactionConflict", "ThrottlingError", *THROTTLING_CODES})
 
 
 def event_pk(player_id: str) -> str:
@@ -186,14 +186,15 @@ class EventsRepository(TableRepository):
             )
         except ClientError as exc:
             code = error_code(exc)
-            reasons = [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons", [])]  # type: ignore[attr-defined]
-            if code == "TransactionCanceledException" and "ConditionalCheckFailed" in reasons:
+            cancelled = cancellation(exc)
+            if cancelled is not None and cancelled.condition_failed:
                 return Outcome.CONFLICT
             if (
-                code in THROTTLING_CODES
+                is_throttling(exc)
                 or code == "TransactionConflictException"
-                or (code == "TransactionCanceledException" and any(r in _BUSY_REASONS for r in reasons))
+                or (cancelled is not None and (cancelled.conflict or cancelled.throttled))
             ):
+                reasons = list(cancelled.codes) if cancelled is not None else []
                 logger.warning("event batch not stored yet", extra={"code": code, "reasons": reasons})
                 return Outcome.BUSY
             raise

@@ -14,6 +14,7 @@ Items (PK / SK):
 from __future__ import annotations
 
 import random
+import re
 import time
 import uuid
 import zlib
@@ -26,11 +27,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
 
-from chalicelib.errors import Throttled
+from chalicelib.errors import ConditionFailed, Throttled
 from chalicelib.game_config.schema import BoardDef
 from chalicelib.storage.base import TableRepository
-from chalicelib.storage.errors import THROTTLING_CODES, condition_failed, error_code
+from chalicelib.storage.cancellation import cancellation, condition_failed
 from chalicelib.storage.items import from_item, to_item, values
+from chalicelib.storage.retry import retry
 
 if TYPE_CHECKING:
     pass
@@ -43,8 +45,17 @@ TIME_DIGITS = 13
 COUNTER_SK = "N"
 STATE_SK = "STATE"
 BATCH_GET_MAX = 100
+_PAGE_POSITION = re.compile(rf"^\d{{{KEY_DIGITS}}}#\d{{{TIME_DIGITS}}}#[\w\-:.@]{{1,128}}$")
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+class _CounterBusy(Exception):
+    """A transaction lost to another one holding a counter node."""
+
+
+class _GaveUp(Exception):
+    """Every attempt lost a race."""
 
 
 @dataclass(frozen=True)
@@ -270,26 +281,31 @@ class LeaderboardsRepository(TableRepository):
         return ops
 
     def _transact(self, ops: list[dict[str, Any]], attempts: int = 6) -> None:
-        for attempt in range(attempts):
+        def once(_attempt: int) -> None:
             # One token per attempt: botocore's own retries of a call that timed out after
             # committing repeat it with the same token, so the entry moves once.
             token = uuid.uuid4().hex
             try:
                 self.client.transact_write_items(TransactItems=ops, ClientRequestToken=token)  # type: ignore[arg-type]
-                return
             except ClientError as exc:
                 failed = condition_failed(exc)
                 if failed is not None:
                     raise failed from exc
-                reasons = {str(r.get("Code")) for r in exc.response.get("CancellationReasons", [])}  # type: ignore[attr-defined]
-                retryable = error_code(exc) in THROTTLING_CODES or bool(
-                    reasons & ({"TransactionConflict", "ThrottlingError"} | THROTTLING_CODES)
-                )
-                if not retryable:
-                    raise
-                # Another write touched the same counter node: back off and retry.
-                time.sleep(random.uniform(0, 0.02 * 2**attempt))
-        raise Throttled("the leaderboard is busy, retry shortly")
+                cancelled = cancellation(exc)
+                if cancelled is not None and cancelled.throttled:
+                    raise Throttled("the leaderboard is busy, retry shortly") from exc
+                if cancelled is not None and cancelled.conflict:
+                    # Another write touched the same counter node: back off and retry.
+                    raise _CounterBusy from exc
+                raise
+
+        retry(
+            once,
+            attempts=attempts,
+            retry_on=(_CounterBusy,),
+            exhausted=lambda: Throttled("the leaderboard is busy, retry shortly"),
+            cap=1.0,
+        )
 
     def delete_entry_item(self, player_id: str, board_id: str, period: str) -> None:
         """Delete an entry without touching counters (its board is no longer declared)."""
@@ -363,6 +379,11 @@ class LeaderboardsRepository(TableRepository):
             Limit=limit,
         )
         return [entry_from(from_item(i)) for i in resp.get("Items", [])], bool(resp.get("LastEvaluatedKey"))
+
+    @staticmethod
+    def is_page_position(after: Any) -> bool:
+        """Whether `after` is a position `page` can start from (an entry's index sort key)."""
+        return isinstance(after, str) and _PAGE_POSITION.match(after) is not None
 
     def page(self, layout: Layout, after: str | None, limit: int) -> tuple[list[Entry], bool]:
         """The best `limit` entries after sort key `after`: one Query per index shard, merged."""
@@ -453,7 +474,7 @@ class LeaderboardsRepository(TableRepository):
 
     def remove_from_period(self, board_id: str, period: str, player_id: str) -> bool:
         """Drop a player from a closed period's standings snapshot (account deletion)."""
-        for _ in range(5):
+        def once(_attempt: int) -> bool:
             record = self.get_period(board_id, period)
             if record is None or not any(t["player_id"] == player_id for t in record.get("top", [])):
                 return False
@@ -471,9 +492,15 @@ class LeaderboardsRepository(TableRepository):
                 )
                 return True
             except ClientError as exc:
-                if not condition_failed(exc):
+                failed = condition_failed(exc)
+                if failed is None:
                     raise
-        return False
+                raise failed from exc
+
+        try:
+            return retry(once, attempts=5, retry_on=(ConditionFailed,), exhausted=_GaveUp, first_pause=False)
+        except _GaveUp:
+            return False
 
     def last_closed(self, board_id: str) -> str | None:
         resp = self.client.get_item(

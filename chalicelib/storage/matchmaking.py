@@ -17,14 +17,17 @@ out of the sparse index.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from chalicelib.errors import ConditionFailed
 from chalicelib.storage.base import TableRepository
-from chalicelib.storage.errors import THROTTLING_CODES, condition_failed, error_code
+from chalicelib.storage.cancellation import cancellation, condition_failed
 from chalicelib.storage.items import from_item, serialize, to_item, values
 from chalicelib.storage.players import batch_write_all, delete_partition
 
@@ -75,6 +78,114 @@ def new_match_id() -> str:
     return secrets.token_hex(12)
 
 
+@dataclass(frozen=True)
+class Ticket:
+    """A matchmaking ticket: one player, or a party led by its leader, in a queue and region.
+
+    `status` is forming (a party waiting for its members), searching, matched, cancelled or
+    timed_out; `skill` (the party's mean) and `searching_since` are set once it searches.
+    """
+
+    ticket_id: str
+    queue: str
+    region: str
+    leader: str
+    members: tuple[str, ...]
+    joined: tuple[str, ...]
+    skills: Mapping[str, float]
+    skill: float | None
+    status: str
+    created_at: float
+    searching_since: float | None
+    timeout_at: float
+    expires_at: int
+    match_id: str | None = None
+    matched_at: float | None = None
+    ended_at: float | None = None
+
+    @property
+    def party_size(self) -> int:
+        return len(self.members)
+
+
+@dataclass(frozen=True)
+class MatchedTicket:
+    """What a match remembers of each ticket it took."""
+
+    ticket_id: str
+    skill: float
+    searching_since: float
+
+
+@dataclass(frozen=True)
+class Match:
+    """A match made from searching tickets: its players, split into teams."""
+
+    match_id: str
+    queue: str
+    region: str
+    teams: tuple[tuple[str, ...], ...]
+    players: tuple[str, ...]
+    tickets: tuple[MatchedTicket, ...]
+    created_at: float
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class WaitSample:
+    """How long a match's tickets waited on average, and when it was made."""
+
+    wait: float
+    at: float = field(default=0.0)
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def ticket_from(item: Mapping[str, Any]) -> Ticket:
+    return Ticket(
+        ticket_id=str(item["ticket_id"]),
+        queue=str(item["queue"]),
+        region=str(item["region"]),
+        leader=str(item["leader"]),
+        members=tuple(item["members"]),
+        joined=tuple(item.get("joined") or ()),
+        skills={str(k): float(v) for k, v in (item.get("skills") or {}).items()},
+        skill=_opt_float(item.get("skill")),
+        status=str(item["status"]),
+        created_at=float(item["created_at"]),
+        searching_since=_opt_float(item.get("searching_since")),
+        timeout_at=float(item["timeout_at"]),
+        expires_at=int(item["expires_at"]),
+        match_id=item.get("match_id"),
+        matched_at=_opt_float(item.get("matched_at")),
+        ended_at=_opt_float(item.get("ended_at")),
+    )
+
+
+def match_from(item: Mapping[str, Any]) -> Match:
+    return Match(
+        match_id=str(item["match_id"]),
+        queue=str(item["queue"]),
+        region=str(item["region"]),
+        teams=tuple(tuple(team) for team in item["teams"]),
+        players=tuple(item["players"]),
+        tickets=tuple(
+            MatchedTicket(
+                ticket_id=str(t["ticket_id"]), skill=float(t["skill"]), searching_since=float(t["searching_since"])
+            )
+            for t in item.get("tickets", [])
+        ),
+        created_at=float(item["created_at"]),
+        expires_at=int(item["expires_at"]),
+    )
+
+
+def _plain(record: Ticket | Match | WaitSample) -> dict[str, Any]:
+    return dataclasses.asdict(record)
+
+
 class ClaimLost(Exception):
     """A match claim was cancelled: `lost` holds the ticket ids someone else changed."""
 
@@ -90,11 +201,12 @@ class MatchmakingRepository(TableRepository):
 
     # reads ------------------------------------------------------------------------------
 
-    def get_ticket(self, ticket_id: str) -> dict[str, Any] | None:
+    def get_ticket(self, ticket_id: str) -> Ticket | None:
         if leader_of(ticket_id) is None:
             return None
         resp = self.client.get_item(TableName=self.table, Key=_ticket_key(ticket_id), ConsistentRead=True)
-        return _ticket(from_item(resp.get("Item"))) or None
+        item = from_item(resp.get("Item"))
+        return ticket_from(item) if item else None
 
     def get_active(self, player_id: str) -> str | None:
         """The id of the player's latest ticket (which may have ended since)."""
@@ -106,16 +218,16 @@ class MatchmakingRepository(TableRepository):
         item = from_item(resp.get("Item"))
         return item.get("ticket_id") if item else None
 
-    def get_match(self, match_id: str) -> dict[str, Any] | None:
+    def get_match(self, match_id: str) -> Match | None:
         if not match_id or len(match_id) > 64:
             return None
         resp = self.client.get_item(
             TableName=self.table, Key=to_item({"PK": f"MATCH#{match_id}", "SK": "MATCH"}), ConsistentRead=True
         )
         item = from_item(resp.get("Item"))
-        return {k: v for k, v in item.items() if k not in ("PK", "SK", "RPK")} or None
+        return match_from(item) if item else None
 
-    def waiting(self, queue: str, region: str, *, low: float, high: float, limit: int) -> list[dict[str, Any]]:
+    def waiting(self, queue: str, region: str, *, low: float, high: float, limit: int) -> list[Ticket]:
         """ONE Query of the `waiting` index: searching tickets with skill in [low, high]."""
         resp = self.client.query(
             TableName=self.table,
@@ -124,9 +236,9 @@ class MatchmakingRepository(TableRepository):
             ExpressionAttributeValues=values({":w": _queue_key(queue, region), ":lo": low, ":hi": high}),
             Limit=limit,
         )
-        return [_ticket(from_item(item)) for item in resp.get("Items", [])]
+        return [ticket_from(from_item(item)) for item in resp.get("Items", [])]
 
-    def wait_samples(self, queue: str, region: str) -> list[dict[str, Any]]:
+    def wait_samples(self, queue: str, region: str) -> list[WaitSample]:
         """The ring of recent match waits for a queue and region (one Query, bounded)."""
         resp = self.client.query(
             TableName=self.table,
@@ -134,7 +246,8 @@ class MatchmakingRepository(TableRepository):
             ExpressionAttributeValues=values({":pk": f"WAITS#{_queue_key(queue, region)}"}),
             Limit=WAIT_SLOTS,
         )
-        return [from_item(item) for item in resp.get("Items", [])]
+        samples = (from_item(item) for item in resp.get("Items", []))
+        return [WaitSample(wait=float(s["wait"]), at=float(s["at"])) for s in samples]
 
     def count_waiting(self, queue: str, region: str, cap: int) -> int:
         """How many tickets are searching in a queue and region, counted up to `cap` (Query, COUNT)."""
@@ -178,9 +291,9 @@ class MatchmakingRepository(TableRepository):
                     kwargs["ExclusiveStartKey"] = last
         return min(counted, cap)
 
-    def recent_matches(self, since: float, now: float, limit: int) -> list[dict[str, Any]]:
+    def recent_matches(self, since: float, now: float, limit: int) -> list[Match]:
         """Matches created in [since, now], newest first, at most `limit` per hour and shard."""
-        found: list[dict[str, Any]] = []
+        found: list[Match] = []
         for hour in range(int(since // 3600), int(now // 3600) + 1):
             for shard in range(RECENT_SHARDS):
                 resp = self.client.query(
@@ -191,10 +304,8 @@ class MatchmakingRepository(TableRepository):
                     ScanIndexForward=False,
                     Limit=limit,
                 )
-                for raw in resp.get("Items", []):
-                    item = from_item(raw)
-                    found.append({k: v for k, v in item.items() if k not in ("PK", "SK", "RPK")})
-        found.sort(key=lambda m: float(m["created_at"]), reverse=True)
+                found.extend(match_from(from_item(raw)) for raw in resp.get("Items", []))
+        found.sort(key=lambda m: m.created_at, reverse=True)
         return found[:limit]
 
     def past_timeout(self, queue: str, region: str, now: float, limit: int = 100) -> list[str]:
@@ -210,7 +321,7 @@ class MatchmakingRepository(TableRepository):
 
     # writes -----------------------------------------------------------------------------
 
-    def create_ticket(self, ticket: dict[str, Any], *, replaces: str | None, expires_at: int) -> None:
+    def create_ticket(self, ticket: Ticket, *, replaces: str | None) -> None:
         """Write a ticket and point the leader's active pointer at it, in one transaction.
 
         The pointer's condition (absent, or still naming `replaces`, an ended ticket) is
@@ -225,11 +336,11 @@ class MatchmakingRepository(TableRepository):
                         "ConditionExpression": "attribute_not_exists(PK)",
                     }
                 },
-                self._pointer_put(ticket["leader"], ticket["ticket_id"], replaces, expires_at),
+                self._pointer_put(ticket.leader, ticket.ticket_id, replaces, ticket.expires_at),
             ]
         )
 
-    def put_tickets(self, tickets: list[dict[str, Any]]) -> None:
+    def put_tickets(self, tickets: list[Ticket]) -> None:
         """Bulk-load tickets without pointers (benchmarks and fixtures), 25 per request."""
         requests = [{"PutRequest": {"Item": to_item(_ticket_item(t))}} for t in tickets]
         for start in range(0, len(requests), 25):
@@ -237,21 +348,21 @@ class MatchmakingRepository(TableRepository):
 
     def join_ticket(
         self,
-        ticket_id: str,
+        ticket: Ticket,
         *,
         player_id: str,
         skill: float,
-        joined_before: int,
-        complete: dict[str, Any] | None,
+        search_skill: float | None,
         replaces: str | None,
         now: float,
-        expires_at: int,
     ) -> None:
-        """Add a member to a forming ticket and point their active pointer at it.
+        """Add a member to a forming ticket (as read: `ticket`) and point their active pointer at it.
 
-        `joined_before` (how many had joined when read) makes concurrent joins serialize;
-        `complete` (skill, searching_since, queue key) turns the ticket to searching.
+        The number that had joined when it was read makes concurrent joins serialize;
+        `search_skill` (the party's skill, when this member completes it) turns the ticket to
+        searching from `now`, into the waiting index.
         """
+        ticket_id, joined_before, expires_at = ticket.ticket_id, len(ticket.joined), ticket.expires_at
         names = {"#st": "status", "#j": "joined", "#sk": "skills", "#p": player_id}
         vals: dict[str, Any] = {
             ":me": [player_id],
@@ -262,14 +373,14 @@ class MatchmakingRepository(TableRepository):
             ":n": joined_before,
         }
         sets = ["#j = list_append(#j, :me)", "#sk.#p = :s"]
-        if complete is not None:
+        if search_skill is not None:
             names.update({"#skill": "skill", "#w": "WPK"})
             vals.update(
                 {
                     ":searching": "searching",
-                    ":skill": complete["skill"],
-                    ":since": complete["searching_since"],
-                    ":wpk": complete["wpk"],
+                    ":skill": search_skill,
+                    ":since": now,
+                    ":wpk": _queue_key(ticket.queue, ticket.region),
                 }
             )
             sets += ["#st = :searching", "#skill = :skill", "searching_since = :since", "#w = :wpk"]
@@ -292,7 +403,7 @@ class MatchmakingRepository(TableRepository):
 
     def end_ticket(
         self, ticket_id: str, *, status: str, now: float, only_if_past_timeout: bool = False
-    ) -> dict[str, Any] | None:
+    ) -> Ticket | None:
         """Move an open ticket to `status` (cancelled, timed_out) and out of both indexes.
 
         The ended ticket; None when it was no longer open (matched, or already ended).
@@ -311,29 +422,29 @@ class MatchmakingRepository(TableRepository):
                 ),
                 ReturnValues="ALL_NEW",
             )
-            return _ticket(from_item(resp.get("Attributes"))) or {"ticket_id": ticket_id, "status": status}
+            return ticket_from(from_item(resp.get("Attributes")))
         except ClientError as exc:
             if condition_failed(exc):
                 return None
             raise
 
-    def claim(self, tickets: list[dict[str, Any]], match: dict[str, Any], sample: dict[str, Any], now: float) -> None:
+    def claim(self, tickets: list[Ticket], match: Match, sample: WaitSample, now: float) -> None:
         """Claim every ticket of a match and write the match, in ONE transaction.
 
         Each ticket must still be searching and not past its timeout. Raises ClaimLost
         naming the tickets that failed their condition.
         """
-        slot = int(match["match_id"][:4], 16) % WAIT_SLOTS
+        slot = int(match.match_id[:4], 16) % WAIT_SLOTS
         actions: list[dict[str, Any]] = [
             {
                 "Update": {
                     "TableName": self.table,
-                    "Key": _ticket_key(t["ticket_id"]),
+                    "Key": _ticket_key(t.ticket_id),
                     "UpdateExpression": "SET #st = :matched, match_id = :mid, matched_at = :now REMOVE WPK, XPK",
                     "ConditionExpression": "#st = :searching AND timeout_at > :now",
                     "ExpressionAttributeNames": {"#st": "status"},
                     "ExpressionAttributeValues": values(
-                        {":matched": "matched", ":searching": "searching", ":mid": match["match_id"], ":now": now}
+                        {":matched": "matched", ":searching": "searching", ":mid": match.match_id, ":now": now}
                     ),
                 }
             }
@@ -345,10 +456,10 @@ class MatchmakingRepository(TableRepository):
                     "TableName": self.table,
                     "Item": to_item(
                         {
-                            "PK": f"MATCH#{match['match_id']}",
+                            "PK": f"MATCH#{match.match_id}",
                             "SK": "MATCH",
-                            "RPK": recent_pk(int(float(match["created_at"]) // 3600), slot % RECENT_SHARDS),
-                            **match,
+                            "RPK": recent_pk(int(match.created_at // 3600), slot % RECENT_SHARDS),
+                            **_plain(match),
                         }
                     ),
                     "ConditionExpression": "attribute_not_exists(PK)",
@@ -360,7 +471,7 @@ class MatchmakingRepository(TableRepository):
                 "Put": {
                     "TableName": self.table,
                     "Item": to_item(
-                        {"PK": f"WAITS#{_queue_key(match['queue'], match['region'])}", "SK": f"{slot:02d}", **sample}
+                        {"PK": f"WAITS#{_queue_key(match.queue, match.region)}", "SK": f"{slot:02d}", **_plain(sample)}
                     ),
                 }
             }
@@ -368,16 +479,10 @@ class MatchmakingRepository(TableRepository):
         try:
             self.client.transact_write_items(TransactItems=actions)  # type: ignore[arg-type]
         except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
+            cancelled = cancellation(exc)
+            if cancelled is None or cancelled.throttled:
                 raise
-            reasons = [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons", [])]  # type: ignore[attr-defined]
-            if any(r in THROTTLING_CODES or r == "ThrottlingError" for r in reasons):
-                raise
-            lost = {
-                t["ticket_id"]
-                for t, reason in zip(tickets, reasons, strict=False)
-                if reason in ("ConditionalCheckFailed", "TransactionConflict")
-            }
+            lost = {tickets[i].ticket_id for i in cancelled.failed_indexes(with_conflicts=True) if i < len(tickets)}
             raise ClaimLost(lost) from exc
 
     def erase(self, player_id: str) -> int:
@@ -407,20 +512,16 @@ class MatchmakingRepository(TableRepository):
             failed = condition_failed(exc)
             if failed:
                 raise failed from exc
-            if error_code(exc) == "TransactionCanceledException":
+            if cancellation(exc) is not None:
                 raise ConditionFailed(reasons=["TransactionConflict"]) from exc
             raise
 
 
-def _ticket_item(ticket: dict[str, Any]) -> dict[str, Any]:
-    leader = ticket["leader"]
-    item = {"PK": _player_pk(leader), "SK": f"TICKET#{ticket['ticket_id']}", **ticket}
-    key = _queue_key(ticket["queue"], ticket["region"])
-    item["XPK"] = key
-    if ticket["status"] == "searching":
+def _ticket_item(ticket: Ticket) -> dict[str, Any]:
+    item = {"PK": _player_pk(ticket.leader), "SK": f"TICKET#{ticket.ticket_id}", **_plain(ticket)}
+    key = _queue_key(ticket.queue, ticket.region)
+    if ticket.status in ("forming", "searching"):
+        item["XPK"] = key
+    if ticket.status == "searching":
         item["WPK"] = key
     return item
-
-
-def _ticket(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in ("PK", "SK", "WPK", "XPK")}

@@ -19,9 +19,10 @@ from botocore.exceptions import ClientError
 
 from chalicelib.errors import Throttled
 from chalicelib.storage.base import TableRepository
-from chalicelib.storage.errors import condition_failed, error_code
+from chalicelib.storage.cancellation import cancellation, condition_failed
 from chalicelib.storage.items import from_item, to_item, values
 from chalicelib.storage.players import delete_partition
+from chalicelib.storage.retry import retry
 
 if TYPE_CHECKING:
     pass
@@ -46,6 +47,10 @@ def bucket(day: int) -> str:
 def _t_of_sk(sk: str) -> str:
     return sk[len(INBOX_SK) :]
 
+
+
+class _Changed(Exception):
+    """Some items of a read-marking transaction changed meanwhile."""
 
 class NotificationsRepository(TableRepository):
     """Every read and write of the notifications table."""
@@ -115,9 +120,11 @@ class NotificationsRepository(TableRepository):
         pk = player_pk(player_id)
         while pending:
             chunk, pending = pending[:MAX_TRANSACTION], pending[MAX_TRANSACTION:]
-            for _ in range(4):
+
+            def once(_attempt: int) -> int:
+                nonlocal chunk
                 if not chunk:
-                    break
+                    return 0
                 deltas: dict[int, int] = {}
                 for item in chunk:
                     day = day_of(item)
@@ -137,18 +144,19 @@ class NotificationsRepository(TableRepository):
                 ]
                 try:
                     self._transact([*actions, self._counter_update(pk, deltas)])
-                    marked += len(chunk)
-                    break
+                    return len(chunk)
                 except ClientError as exc:
-                    reasons = self._reasons(exc)
-                    if not reasons:
+                    cancelled = cancellation(exc)
+                    if cancelled is None or cancelled.throttled:
                         raise
                     # Drop the items someone else read (or that expired) and try the rest.
-                    chunk = [i for i, r in zip(chunk, reasons, strict=False) if r != "ConditionalCheckFailed"]
-                    if "TransactionConflict" in reasons:
-                        time.sleep(0.02)
-            else:
-                raise Throttled("the inbox is busy, retry shortly")
+                    gone = set(cancelled.failed_indexes())
+                    chunk = [item for i, item in enumerate(chunk) if i not in gone]
+                    raise _Changed from exc
+
+            marked += retry(
+                once, attempts=4, retry_on=(_Changed,), exhausted=lambda: Throttled("the inbox is busy, retry shortly")
+            )
         return marked
 
     def delete(self, player_id: str, item: dict[str, Any], day: int | None) -> bool:
@@ -174,12 +182,6 @@ class NotificationsRepository(TableRepository):
             if condition_failed(exc):
                 return False
             raise
-
-    @staticmethod
-    def _reasons(exc: ClientError) -> list[str]:
-        if error_code(exc) != "TransactionCanceledException":
-            return []
-        return [str(r.get("Code") or "None") for r in exc.response.get("CancellationReasons", [])]  # type: ignore[attr-defined]
 
     def add_marks(self, player_id: str, *, read: set[str] | None = None, hidden: set[str] | None = None) -> None:
         """Add broadcast ids to the player's read or hidden sets."""

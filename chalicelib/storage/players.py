@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.errors import AccountDeleted, ConditionFailed, Throttled
 from chalicelib.storage.base import TableRepository
-from chalicelib.storage.errors import condition_failed
+from chalicelib.storage.cancellation import CONDITION, cancellation, condition_failed
 from chalicelib.storage.items import from_item, serialize, to_item, values
 
 if TYPE_CHECKING:
@@ -115,7 +115,8 @@ class PlayersRepository(TableRepository):
             failed = condition_failed(exc)
             if failed is None:
                 raise
-            if len(failed.reasons) > 1 and failed.reasons[1] == "ConditionalCheckFailed":
+            cancelled = cancellation(exc)
+            if cancelled is not None and cancelled.failed(1):
                 raise AccountDeleted() from exc
             return False
 
@@ -244,6 +245,11 @@ class PlayersRepository(TableRepository):
 
     # stats ------------------------------------------------------------------------------
 
+    @staticmethod
+    def stat_value(item: dict[str, Any], name: str, default: Any = None) -> Any:
+        """One stat's stored value in a stats item from `get_stats` (`default` if never written)."""
+        return item.get(STAT_PREFIX + name, default)
+
     def get_stats(self, player_id: str) -> dict[str, Any]:
         resp = self.client.get_item(
             TableName=self.table,
@@ -335,10 +341,16 @@ class PlayersRepository(TableRepository):
             failed = condition_failed(exc)
             if failed is not None:
                 raise failed from exc
-            reasons = {str(r.get("Code")) for r in exc.response.get("CancellationReasons", [])}  # type: ignore[attr-defined]
-            if "TransactionConflict" in reasons:
-                raise ConditionFailed(reasons=sorted(reasons)) from exc
+            cancelled = cancellation(exc)
+            if cancelled is not None and cancelled.conflict and not cancelled.throttled:
+                raise ConditionFailed(reasons=list(cancelled.codes)) from exc
             raise
+
+    @staticmethod
+    def bounds_refused(failed: ConditionFailed) -> bool:
+        """Whether `apply_stats_with` failed on the stats update's own bound conditions (its
+        first operation), rather than on one of the other operations or a concurrent write."""
+        return bool(failed.reasons) and failed.reasons[0] == CONDITION
 
     def apply_extreme(self, player_id: str, write: StatWrite, now: str) -> dict[str, Any]:
         """Apply one max/min write; a value that is not better leaves the item as it is."""

@@ -28,7 +28,8 @@ from botocore.exceptions import ClientError
 from chalicelib.config import get_settings
 from chalicelib.errors import ConditionFailed
 from chalicelib.storage import aws
-from chalicelib.storage.errors import THROTTLING_CODES, error_code, is_throttling
+from chalicelib.storage.cancellation import CONDITION, Cancellation, cancellation
+from chalicelib.storage.errors import error_code, is_throttling
 from chalicelib.storage.items import from_item, to_item, values
 from chalicelib.storage.players import delete_partition
 
@@ -188,12 +189,12 @@ class SavesRepository:
                 TransactItems=[{"Update": slot_update}, {"Update": count_update}]  # type: ignore[typeddict-item]
             )
         except ClientError as exc:
-            reasons = _cancellation_reasons(exc)
-            if reasons is None:
+            cancelled = _lost_race(exc)
+            if cancelled is None:
                 raise
-            if reasons[0].get("Code") == "ConditionalCheckFailed":
-                raise ConditionFailed(item=from_item(reasons[0].get("Item"))) from exc
-            if reasons[1].get("Code") == "ConditionalCheckFailed":
+            if cancelled.failed(0):
+                raise ConditionFailed(item=from_item(cancelled.item(0))) from exc
+            if cancelled.failed(1):
                 raise SlotCapReached(max_slots) from exc
             raise
         return version
@@ -267,9 +268,9 @@ class SavesRepository:
                 ]
             )
         except ClientError as exc:
-            reasons = _cancellation_reasons(exc)
-            if reasons is not None and reasons[0].get("Code") == "ConditionalCheckFailed":
-                raise ConditionFailed(item=from_item(reasons[0].get("Item"))) from exc
+            cancelled = _lost_race(exc)
+            if cancelled is not None and cancelled.failed(0):
+                raise ConditionFailed(item=from_item(cancelled.item(0))) from exc
             raise
 
     # pending uploads ------------------------------------------------------------------
@@ -379,18 +380,12 @@ def _set_fields(fields: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any],
     return names, vals, sets, removes
 
 
-def _cancellation_reasons(exc: ClientError) -> list[dict[str, Any]] | None:
-    """The per-item reasons of a transaction cancelled by a condition; None otherwise."""
-    if error_code(exc) != "TransactionCanceledException":
+def _lost_race(exc: ClientError) -> Cancellation | None:
+    """A transaction cancelled by a condition or by another transaction on the slot (a race
+    lost, as with a condition: reported as the slot's condition failing); None otherwise."""
+    cancelled = cancellation(exc)
+    if cancelled is None or cancelled.throttled:
         return None
-    raw: Any = exc.response.get("CancellationReasons", [])
-    reasons: list[dict[str, Any]] = [dict(r) for r in raw]
-    codes = [str(r.get("Code", "None")) for r in reasons]
-    if any(c == "ThrottlingError" or c in THROTTLING_CODES for c in codes):
-        return None
-    if "TransactionConflict" in codes:
-        # Another transaction held the slot: the caller lost a race, as with a condition.
-        return [{"Code": "ConditionalCheckFailed"}, {"Code": "None"}]
-    if "ConditionalCheckFailed" not in codes:
-        return None
-    return reasons
+    if cancelled.conflict:
+        return Cancellation(codes=(CONDITION, "None"), items=(None, None))
+    return cancelled if cancelled.condition_failed else None

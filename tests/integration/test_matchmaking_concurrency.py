@@ -107,19 +107,19 @@ def _check_matches(config: GameConfig, queue_id: str, crowd: dict) -> int:
         match = repo.get_match(match_id)
         assert match is not None
         # Every match of the queue's size and shape.
-        assert len(match["players"]) == queue.match_size == len(set(match["players"]))
-        assert len(match["teams"]) == queue.teams and all(len(t) == queue.team_size for t in match["teams"])
+        assert len(match.players) == queue.match_size == len(set(match.players))
+        assert len(match.teams) == queue.teams and all(len(t) == queue.team_size for t in match.teams)
         # No player in two matches.
-        for pid in match["players"]:
+        for pid in match.players:
             assert pid not in seen, f"{pid} in {seen[pid]} and {match_id}"
             seen[pid] = match_id
         # Skills are the server's, and every pair is inside the window for the wait.
-        skills = [t["skill"] for t in match["tickets"]]
-        for t in match["tickets"]:
-            ticket = repo.get_ticket(t["ticket_id"])
-            assert ticket["status"] == "matched" and ticket["match_id"] == match_id
-            assert t["skill"] == crowd["rating_of"][ticket["leader"]]
-        window = max(queue.window.width(match["created_at"] - t["searching_since"]) for t in match["tickets"])
+        skills = [t.skill for t in match.tickets]
+        for t in match.tickets:
+            ticket = repo.get_ticket(t.ticket_id)
+            assert ticket is not None and ticket.status == "matched" and ticket.match_id == match_id
+            assert t.skill == crowd["rating_of"][ticket.leader]
+        window = max(queue.window.width(match.created_at - t.searching_since) for t in match.tickets)
         for a, b in itertools.combinations(skills, 2):
             assert abs(a - b) <= window + 1e-9
     # Each player's own view agrees with the match records.
@@ -197,13 +197,13 @@ def test_cancel_racing_a_match_leaves_one_outcome():
         stored = repo.get_ticket(ticket["ticket_id"])
         rival_view = got["rival"]
         if got["cancel"] == "cancelled":
-            assert stored["status"] == "cancelled"
+            assert stored.status == "cancelled"
             assert rival_view["status"] == "searching"
         else:
             assert got["cancel"] == "conflict"
-            assert stored["status"] == "matched"
-            assert rival_view["status"] == "matched" and rival_view["match_id"] == stored["match_id"]
-        outcomes.add(stored["status"])
+            assert stored.status == "matched"
+            assert rival_view["status"] == "matched" and rival_view["match_id"] == stored.match_id
+        outcomes.add(stored.status)
         mm.cancel_ticket(player_id=rival, ticket_id=rival_view["ticket_id"], config=config, repo=repo) \
             if rival_view["status"] == "searching" else None
     assert outcomes <= {"cancelled", "matched"}
@@ -218,7 +218,7 @@ def test_timed_out_ticket_reads_as_such_and_the_job_moves_it_out():
     first = mm.create_ticket(player_id=stale, queue_id=queue_id, region=REGION, party=None, clock=lambda: t0, **quiet)
     # 11 s later: still `searching` in the store, but a newcomer cannot be matched with it.
     later = t0 + 11
-    assert repo.get_ticket(first["ticket_id"])["status"] == "searching"
+    assert repo.get_ticket(first["ticket_id"]).status == "searching"
     newcomer = mm.create_ticket(player_id=late, queue_id=queue_id, region=REGION, party=None, clock=lambda: later,
                                 **quiet)
     assert newcomer["status"] == "searching"
@@ -234,6 +234,6 @@ def test_timed_out_ticket_reads_as_such_and_the_job_moves_it_out():
                              **quiet)
     assert third["status"] == "searching"
     assert mm.time_out_tickets(config=config, repo=repo, clock=lambda: later) >= 1
-    assert repo.get_ticket(third["ticket_id"])["status"] == "timed_out"
+    assert repo.get_ticket(third["ticket_id"]).status == "timed_out"
     assert repo.waiting(queue_id, REGION, low=0, high=10000, limit=100) == []
     assert repo.past_timeout(queue_id, REGION, later + 1000) == []

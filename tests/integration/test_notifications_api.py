@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 from chalicelib.game_config import get_game_config
 from chalicelib.services import notifications
@@ -212,3 +213,23 @@ def test_account_deletion_erases_the_inbox(api, new_player):
     assert resp.status == 200 and resp.json["erased"]["notifications"] >= 4  # 3 items + the counter
     items, _ = NotificationsRepository().page(player.player_id, before=None, limit=10)
     assert items == []
+
+
+def test_seed_route_refuses_a_bad_body_for_its_action_naming_the_field(api, new_player):
+    player = new_player()
+    env: dict[str, Any] = {"functionName": "notifications", "playerId": "other"}
+    for payload, field in [
+        ({"action": "explode"}, "payload.action"),
+        ({"action": 3}, "payload.action"),
+        ({"action": "delete"}, "payload.id"),
+        ({"action": "read"}, "payload.ids"),
+        ({"action": "read", "ids": ["not-an-id"]}, "payload.ids"),
+        ({"limit": 0}, "payload.limit"),
+        ({"action": "list", "surprise": 1}, "payload.surprise"),
+    ]:
+        resp = api.post("/notifications", {**env, "payload": payload}, player=player)
+        assert resp.status == 400, (payload, resp.body)
+        assert resp.json["details"]["field"] == field and resp.json["error"] and resp.json["code"], (payload, resp.json)
+    # The envelope's own `action` picks the variant too (broadcasts from other tests count).
+    counted = api.post("/notifications", {**env, "action": "unread_count", "payload": {}}, player=player).json
+    assert counted == {"unread_count": api.get("/notifications", player=player).json["unread_count"]}

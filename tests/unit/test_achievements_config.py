@@ -56,10 +56,10 @@ def test_shipped_config_loads_and_hides_hidden_achievements():
 
 def test_cursor_round_trip_and_tampering():
     t = "1700000000000" + "deadbeef"
-    assert decode_cursor(encode_cursor(t)) == t
-    for bad in ["", "%%%", encode_cursor("x"), encode_cursor(t)[:-3], "e30", "a" * 300]:
+    assert decode_cursor(encode_cursor(t, player_id="p1"), player_id="p1") == t
+    for bad in ["", "%%%", encode_cursor("x", player_id="p1"), encode_cursor(t, player_id="p1")[:-3], "e30", "a" * 300]:
         with pytest.raises(Invalid):
-            decode_cursor(bad)
+            decode_cursor(bad, player_id="p1")
 
 
 def test_expiry_is_by_whole_days():
