@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -18,9 +18,6 @@ from chalicelib.errors import Throttled
 from chalicelib.storage.base import TableRepository
 from chalicelib.storage.errors import condition_failed, error_code
 from chalicelib.storage.items import from_item, to_item, values
-
-if TYPE_CHECKING:
-    pass
 
 SHARDS = 8
 PLAYERS_COUNTER = "players"

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -31,9 +31,6 @@ from chalicelib.game_config.schema import BoardDef
 from chalicelib.storage.base import TableRepository
 from chalicelib.storage.errors import THROTTLING_CODES, condition_failed, error_code
 from chalicelib.storage.items import from_item, to_item, values
-
-if TYPE_CHECKING:
-    pass
 
 INDEX = "by_score"
 LEVEL_BITS = 8

@@ -18,7 +18,7 @@ out of the sparse index.
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -28,13 +28,9 @@ from chalicelib.storage.errors import THROTTLING_CODES, condition_failed, error_
 from chalicelib.storage.items import from_item, serialize, to_item, values
 from chalicelib.storage.players import batch_write_all, delete_partition
 
-if TYPE_CHECKING:
-    pass
-
 ACTIVE = "ACTIVE"
 WAIT_SLOTS = 16
 RECENT_SHARDS = 4  # spreads the `recent_matches` index over partitions; reads merge them
-OPEN_STATUSES = ("forming", "searching")
 _TICKET_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 

@@ -13,7 +13,7 @@ without its letter, the order shared by inbox items and broadcasts):
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -22,9 +22,6 @@ from chalicelib.storage.base import TableRepository
 from chalicelib.storage.errors import condition_failed, error_code
 from chalicelib.storage.items import from_item, to_item, values
 from chalicelib.storage.players import delete_partition
-
-if TYPE_CHECKING:
-    pass
 
 BROADCAST_PK = "BROADCAST"
 INBOX_SK = "N#n"
