@@ -9,12 +9,25 @@ stand-in, so a fake that drifts fails there.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, replace
+from typing import Any
 
 from chalicelib.errors import Conflict, Unauthorized
 from chalicelib.storage.accounts import Tokens
+from chalicelib.storage.notifications import (
+    BROADCAST_PK,
+    BROADCAST_SK,
+    DEDUPE,
+    INBOX_SK,
+    MARKS,
+    UNREAD,
+    bucket,
+)
+from chalicelib.storage.notifications import player_pk as inbox_pk
 from chalicelib.storage.saves import (
     ObjectInfo,
     PendingUpload,
@@ -202,3 +215,133 @@ class FakeAccountsGateway:
             refresh_token=refresh,
             expires_in=3600,
         )
+
+
+class FakeNotificationsRepository:
+    """Inboxes, counters, broadcasts and read markers as the table holds them: items by
+    (partition, sort key), handed out as copies."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def _partition(self, pk: str, prefix: str) -> list[dict[str, Any]]:
+        return [copy.deepcopy(i) for (p, sk), i in sorted(self.items.items()) if p == pk and sk.startswith(prefix)]
+
+    def _add(self, pk: str, deltas: dict[int, int]) -> None:
+        counters = self.items.setdefault((pk, UNREAD), {"PK": pk, "SK": UNREAD})
+        for day, delta in deltas.items():
+            counters[bucket(day)] = counters.get(bucket(day), 0) + delta
+
+    # writes -----------------------------------------------------------------------------
+
+    def put(self, player_id: str | None, item: dict[str, Any], *, day: int, dedupe_key: str | None) -> bool:
+        pk = inbox_pk(player_id) if player_id else BROADCAST_PK
+        sk = (INBOX_SK if player_id else BROADCAST_SK) + item["id"][1:]
+        if dedupe_key and (pk, DEDUPE + dedupe_key) in self.items:
+            return False
+        if (pk, sk) in self.items:
+            raise AssertionError(f"notification id {item['id']} stored twice")
+        if dedupe_key:
+            self.items[(pk, DEDUPE + dedupe_key)] = {
+                "PK": pk, "SK": DEDUPE + dedupe_key, "id": item["id"], "expires_at": item["expires_at"]
+            }
+        record = {"PK": pk, "SK": sk, **copy.deepcopy(item)}
+        if player_id:
+            record["USK"] = sk
+            self._add(pk, {day: 1})
+        self.items[(pk, sk)] = record
+        return True
+
+    def mark_read(self, player_id: str, items: list[dict[str, Any]], now: int, day_of: Callable[[Any], int]) -> int:
+        pk = inbox_pk(player_id)
+        marked = 0
+        for item in items:
+            if item.get("read") or int(item.get("expires_at", 0)) <= now:
+                continue
+            stored = self.items.get((pk, item["SK"]))
+            # The condition: still unread and live (deleted or read meanwhile: skipped).
+            if stored is None or stored.get("read") is not False or int(stored["expires_at"]) <= now:
+                continue
+            stored["read"] = True
+            stored.pop("USK", None)
+            self._add(pk, {day_of(item): -1})
+            marked += 1
+        return marked
+
+    def delete(self, player_id: str, item: dict[str, Any], day: int | None) -> bool:
+        pk = inbox_pk(player_id)
+        stored = self.items.get((pk, item["SK"]))
+        if stored is None or stored.get("read") != bool(item.get("read")):
+            return False
+        del self.items[(pk, item["SK"])]
+        if day is not None:
+            self._add(pk, {day: -1})
+        return True
+
+    def add_marks(self, player_id: str, *, read: set[str] | None = None, hidden: set[str] | None = None) -> None:
+        if not read and not hidden:
+            return
+        pk = inbox_pk(player_id)
+        marks = self.items.setdefault((pk, MARKS), {"PK": pk, "SK": MARKS})
+        if read:
+            marks["rd"] = set(marks.get("rd", set())) | set(read)
+        if hidden:
+            marks["hd"] = set(marks.get("hd", set())) | set(hidden)
+
+    def set_watermark(self, player_id: str, t: str) -> None:
+        pk = inbox_pk(player_id)
+        marks = self.items.get((pk, MARKS))
+        if marks is not None and "upto" in marks and not marks["upto"] < t:
+            return
+        marks = self.items.setdefault((pk, MARKS), {"PK": pk, "SK": MARKS})
+        marks["upto"] = t
+        marks.pop("rd", None)
+
+    def prune_buckets(self, player_id: str, names: list[str]) -> None:
+        counters = self.items.get((inbox_pk(player_id), UNREAD))
+        for name in names:
+            if counters is not None:
+                counters.pop(name, None)
+
+    # reads ------------------------------------------------------------------------------
+
+    def player_meta(self, player_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        pk = inbox_pk(player_id)
+        return (
+            copy.deepcopy(self.items.get((pk, UNREAD), {})),
+            copy.deepcopy(self.items.get((pk, MARKS), {})),
+        )
+
+    def page(
+        self, player_id: str | None, *, before: str | None, limit: int, unread_only: bool = False
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        pk = inbox_pk(player_id) if player_id else BROADCAST_PK
+        prefix = INBOX_SK if player_id else BROADCAST_SK
+        found = [i for i in reversed(self._partition(pk, prefix)) if not unread_only or "USK" in i]
+        if before is not None:
+            # As the Query: BETWEEN is inclusive, one more is asked, the cursor's own dropped.
+            found = [i for i in found if i["SK"] <= prefix + before]
+            limit += 1
+        evaluated = found[:limit]
+        last = evaluated[-1]["SK"][len(prefix) :] if len(found) > limit else None
+        return [i for i in evaluated if i["SK"][len(prefix) :] != before], last
+
+    def broadcasts_after(self, after: str, limit: int) -> list[dict[str, Any]]:
+        newest = [i for i in reversed(self._partition(BROADCAST_PK, BROADCAST_SK)) if i["SK"] >= BROADCAST_SK + after]
+        return [i for i in newest[:limit] if i["SK"][len(BROADCAST_SK) :] > after]
+
+    def get_many(self, player_id: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for i in dict.fromkeys(ids):
+            key = (inbox_pk(player_id), INBOX_SK + i[1:]) if i[0] == "n" else (BROADCAST_PK, BROADCAST_SK + i[1:])
+            if key in self.items:
+                found[i] = copy.deepcopy(self.items[key])
+        return found
+
+    # erasure ----------------------------------------------------------------------------
+
+    def erase_player(self, player_id: str) -> int:
+        keys = [k for k in self.items if k[0] == inbox_pk(player_id)]
+        for key in keys:
+            del self.items[key]
+        return len(keys)
