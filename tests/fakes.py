@@ -16,8 +16,10 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from typing import Any
 
-from chalicelib.errors import Conflict, Unauthorized
+from chalicelib.errors import ConditionFailed, Conflict, Unauthorized
 from chalicelib.storage.accounts import Tokens
+from chalicelib.storage.achievements import COUNTED, PLAYERS_COUNTER, RECORD_PREFIX, unlocks_counter
+from chalicelib.storage.achievements import player_pk as achievements_pk
 from chalicelib.storage.notifications import (
     BROADCAST_PK,
     BROADCAST_SK,
@@ -28,6 +30,8 @@ from chalicelib.storage.notifications import (
     bucket,
 )
 from chalicelib.storage.notifications import player_pk as inbox_pk
+from chalicelib.storage.players import STAT_PREFIX, STATS, StatWrite
+from chalicelib.storage.players import player_pk as players_pk
 from chalicelib.storage.saves import (
     ObjectInfo,
     PendingUpload,
@@ -344,4 +348,142 @@ class FakeNotificationsRepository:
         keys = [k for k in self.items if k[0] == inbox_pk(player_id)]
         for key in keys:
             del self.items[key]
+        return len(keys)
+
+
+class FakeStatsUpdate:
+    """What FakePlayersRepository.stats_update plans: applied later, inside an unlock."""
+
+    def __init__(self, player_id: str, writes: list[StatWrite], now: str, write_id: str | None) -> None:
+        self.player_id, self.writes, self.now, self.write_id = player_id, writes, now, write_id
+
+
+class FakePlayersRepository:
+    """The players table's stats items (sum, latest, max and min writes under their bounds)."""
+
+    def __init__(self) -> None:
+        self.stats: dict[str, dict[str, Any]] = {}
+
+    def get_stats(self, player_id: str) -> dict[str, Any]:
+        return copy.deepcopy(self.stats.get(player_id, {}))
+
+    def stats_update(
+        self, player_id: str, writes: list[StatWrite], now: str, write_id: str | None = None
+    ) -> Any:
+        return FakeStatsUpdate(player_id, list(writes), now, write_id)
+
+    def apply_stats(self, player_id: str, writes: list[StatWrite], now: str) -> dict[str, Any]:
+        if not self._apply(FakeStatsUpdate(player_id, writes, now, None)):
+            raise ConditionFailed(item=self.get_stats(player_id))
+        return self.get_stats(player_id)
+
+    def apply_extreme(self, player_id: str, write: StatWrite, now: str) -> dict[str, Any]:
+        item = self.stats.get(player_id, {})
+        stored = item.get(STAT_PREFIX + write.name)
+        better = stored is None or (write.value > stored if write.aggregation == "max" else write.value < stored)
+        if better:
+            item = self.stats.setdefault(player_id, {"PK": players_pk(player_id), "SK": STATS})
+            item.update({STAT_PREFIX + write.name: write.value, "updated_at": now, "player_id": player_id})
+        return self.get_stats(player_id)
+
+    def _apply(self, update: FakeStatsUpdate) -> bool:
+        """The conditional update: every sum within its bounds, or nothing is written."""
+        item = self.stats.get(update.player_id, {})
+        for w in update.writes:
+            stored = item.get(STAT_PREFIX + w.name)
+            if w.aggregation != "sum":
+                continue
+            if stored is None:
+                if not w.absent_ok:
+                    return False
+            elif (w.stored_at_most is not None and stored > w.stored_at_most) or (
+                w.stored_at_least is not None and stored < w.stored_at_least
+            ):
+                return False
+        item = self.stats.setdefault(update.player_id, {"PK": players_pk(update.player_id), "SK": STATS})
+        item.update({"updated_at": update.now, "player_id": update.player_id})
+        if update.write_id is not None:
+            item["write_id"] = update.write_id
+        for w in update.writes:
+            key = STAT_PREFIX + w.name
+            item[key] = item.get(key, w.default) + w.value if w.aggregation == "sum" else w.value
+        return True
+
+    def erase_player(self, player_id: str) -> int:
+        return 1 if self.stats.pop(player_id, None) is not None else 0
+
+
+class FakeAchievementsRepository:
+    """Per-player achievement records and the rarity counters; an unlock's reward is
+    applied to `players` in the same step, as the real unlock's single transaction does."""
+
+    def __init__(self, players: FakePlayersRepository | None = None) -> None:
+        self.players = players or FakePlayersRepository()
+        self.items: dict[tuple[str, str], dict[str, Any]] = {}
+        self.counters: dict[str, int] = {}
+
+    def records(self, player_id: str, bound: int = 1000) -> dict[str, dict[str, Any]]:
+        pk = achievements_pk(player_id)
+        found = sorted((sk, i) for (p, sk), i in self.items.items() if p == pk and sk.startswith(RECORD_PREFIX))
+        return {sk[len(RECORD_PREFIX) :]: copy.deepcopy(i) for sk, i in found[:bound]}
+
+    def record(self, player_id: str, achievement_id: str, consistent: bool = True) -> dict[str, Any]:
+        return copy.deepcopy(self.items.get((achievements_pk(player_id), RECORD_PREFIX + achievement_id), {}))
+
+    def add_progress(self, player_id: str, achievement_id: str, steps: int, now: str) -> tuple[dict[str, Any], bool]:
+        key = (achievements_pk(player_id), RECORD_PREFIX + achievement_id)
+        item = self.items.get(key)
+        if item is not None and "unlocked_at" in item:
+            return copy.deepcopy(item), False
+        item = self.items.setdefault(key, {"PK": key[0], "SK": key[1]})
+        item.update(progress=item.get("progress", 0) + steps, updated_at=now, player_id=player_id,
+                    achievement_id=achievement_id)
+        return copy.deepcopy(item), True
+
+    def unlock(
+        self,
+        player_id: str,
+        achievement_id: str,
+        *,
+        now: str,
+        progress: float | None,
+        reward: Any = None,
+    ) -> str | None:
+        key = (achievements_pk(player_id), RECORD_PREFIX + achievement_id)
+        if "unlocked_at" in self.items.get(key, {}):
+            return None
+        outcome = "unlocked"
+        if reward is not None:
+            outcome = "rewarded" if self.players._apply(reward) else "reward_refused"
+        item = self.items.setdefault(key, {"PK": key[0], "SK": key[1]})
+        item.update(unlocked_at=now, updated_at=now, player_id=player_id, achievement_id=achievement_id,
+                    reward_given=outcome == "rewarded")
+        if progress is not None:
+            item["progress"] = progress
+        self._count(unlocks_counter(achievement_id), 1)
+        return outcome
+
+    def _count(self, counter: str, delta: int) -> None:
+        self.counters[counter] = self.counters.get(counter, 0) + delta
+
+    def counts(self, counters: list[str]) -> dict[str, int]:
+        return {c: self.counters.get(c, 0) for c in counters}
+
+    def count_player(self, player_id: str) -> bool:
+        key = (achievements_pk(player_id), COUNTED)
+        if key in self.items:
+            return False
+        self.items[key] = {"PK": key[0], "SK": COUNTED}
+        self._count(PLAYERS_COUNTER, 1)
+        return True
+
+    def erase_player(self, player_id: str) -> int:
+        pk = achievements_pk(player_id)
+        keys = [k for k in self.items if k[0] == pk]
+        for key in keys:
+            item = self.items.pop(key)
+            if key[1] == COUNTED:
+                self._count(PLAYERS_COUNTER, -1)
+            elif item.get("unlocked_at"):
+                self._count(unlocks_counter(key[1][len(RECORD_PREFIX) :]), -1)
         return len(keys)

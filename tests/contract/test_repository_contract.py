@@ -14,10 +14,12 @@ from typing import Any
 
 import pytest
 
-from chalicelib.errors import Conflict, Unauthorized
+from chalicelib.errors import ConditionFailed, Conflict, Unauthorized
 from chalicelib.storage.accounts import AccountsGateway
+from chalicelib.storage.achievements import PLAYERS_COUNTER, AchievementsRepository, unlocks_counter
 from chalicelib.storage.items import to_item
 from chalicelib.storage.notifications import BROADCAST_PK, BROADCAST_SK, NotificationsRepository
+from chalicelib.storage.players import STAT_PREFIX, PlayersRepository, StatWrite
 from chalicelib.storage.saves import (
     PendingUpload,
     SavesRepository,
@@ -27,7 +29,13 @@ from chalicelib.storage.saves import (
     SlotState,
     object_key,
 )
-from tests.fakes import FakeAccountsGateway, FakeNotificationsRepository, FakeSavesRepository
+from tests.fakes import (
+    FakeAccountsGateway,
+    FakeAchievementsRepository,
+    FakeNotificationsRepository,
+    FakePlayersRepository,
+    FakeSavesRepository,
+)
 
 NOW = "2026-01-01T00:00:00Z"
 
@@ -87,6 +95,16 @@ def notifications_repo(request: pytest.FixtureRequest) -> Iterator[Any]:
             repo.client.delete_item(
                 TableName=repo.table, Key=to_item({"PK": BROADCAST_PK, "SK": BROADCAST_SK + item["id"][1:]})
             )
+
+
+@pytest.fixture(params=["fake", "dynamodb"])
+def achievements_repos(request: pytest.FixtureRequest) -> Any:
+    """The achievements repository and the players repository its rewards go to."""
+    if request.param == "fake":
+        players = FakePlayersRepository()
+        return FakeAchievementsRepository(players), players
+    request.getfixturevalue("standin")
+    return AchievementsRepository(), PlayersRepository()
 
 
 def _player() -> str:
@@ -379,6 +397,101 @@ def test_notifications_prune_and_erase(notifications_repo):
     # The dedupe key went with the rest: the same send is stored again.
     again = _note()
     assert repo.put(player, again, day=_day(again), dedupe_key="once") is True
+
+
+# -- players' stats and achievements ------------------------------------------------------
+
+
+def _sum(name: str, value: float, *, at_most: float | None = None, absent_ok: bool = True) -> StatWrite:
+    """A sum write bounded above at `at_most` (after adding), as the stats service plans one."""
+    return StatWrite(
+        name, "sum", value, 0, stored_at_most=None if at_most is None else at_most - value, absent_ok=absent_ok
+    )
+
+
+def test_stats_sums_latest_and_bounds(achievements_repos):
+    _, players = achievements_repos
+    player = _player()
+    assert players.get_stats(player) == {}
+    item = players.apply_stats(player, [_sum("xp", 40, at_most=100), StatWrite("level", "latest", 3)], NOW)
+    assert (item[STAT_PREFIX + "xp"], item[STAT_PREFIX + "level"], item["updated_at"]) == (40, 3, NOW)
+    item = players.apply_stats(player, [_sum("xp", 60, at_most=100), StatWrite("level", "latest", 2)], NOW)
+    assert (item[STAT_PREFIX + "xp"], item[STAT_PREFIX + "level"]) == (100, 2)
+    with pytest.raises(ConditionFailed) as over:
+        players.apply_stats(player, [_sum("xp", 1, at_most=100), StatWrite("level", "latest", 9)], NOW)
+    assert over.value.item[STAT_PREFIX + "xp"] == 100  # the stored item, nothing written
+    assert players.get_stats(player)[STAT_PREFIX + "level"] == 2
+    with pytest.raises(ConditionFailed):
+        players.apply_stats(player, [_sum("gold", 5, absent_ok=False)], NOW)
+    assert STAT_PREFIX + "gold" not in players.get_stats(player)
+    assert players.apply_stats(player, [_sum("xp", -30)], NOW)[STAT_PREFIX + "xp"] == 70
+
+
+def test_stats_extremes_keep_the_better_value(achievements_repos):
+    _, players = achievements_repos
+    player = _player()
+    assert players.apply_extreme(player, StatWrite("best", "max", 10), NOW)[STAT_PREFIX + "best"] == 10
+    assert players.apply_extreme(player, StatWrite("best", "max", 7), NOW)[STAT_PREFIX + "best"] == 10
+    assert players.apply_extreme(player, StatWrite("best", "max", 10), NOW)[STAT_PREFIX + "best"] == 10
+    assert players.apply_extreme(player, StatWrite("best", "max", 12.5), NOW)[STAT_PREFIX + "best"] == 12.5
+    assert players.apply_extreme(player, StatWrite("lap", "min", 30), NOW)[STAT_PREFIX + "lap"] == 30
+    assert players.apply_extreme(player, StatWrite("lap", "min", 31), NOW)[STAT_PREFIX + "lap"] == 30
+    assert players.apply_extreme(player, StatWrite("lap", "min", 29), NOW)[STAT_PREFIX + "lap"] == 29
+    assert players.erase_player(player) == 1 and players.get_stats(player) == {}
+
+
+def test_achievement_progress_stops_at_the_unlock(achievements_repos):
+    repo, _ = achievements_repos
+    player, ach = _player(), f"c{uuid.uuid4().hex[:10]}"
+    assert repo.record(player, ach) == {} and repo.records(player) == {}
+    record, applied = repo.add_progress(player, ach, 3, NOW)
+    assert applied and record["progress"] == 3 and record["achievement_id"] == ach
+    record, applied = repo.add_progress(player, ach, 4, NOW)
+    assert applied and record["progress"] == 7
+    assert repo.unlock(player, ach, now=NOW, progress=10) == "unlocked"
+    record, applied = repo.add_progress(player, ach, 5, NOW)
+    assert not applied and record["progress"] == 10 and record["unlocked_at"] == NOW
+    assert set(repo.records(player)) == {ach}
+    assert repo.record(player, ach)["reward_given"] is False
+
+
+def test_achievement_unlocks_once_with_its_reward_and_counts(achievements_repos):
+    repo, players = achievements_repos
+    player, ach, other = _player(), f"c{uuid.uuid4().hex[:10]}", f"c{uuid.uuid4().hex[:10]}"
+    counter = unlocks_counter(ach)
+    assert repo.counts([counter, unlocks_counter(other)]) == {counter: 0, unlocks_counter(other): 0}
+    reward = players.stats_update(player, [_sum("xp", 50, at_most=100)], NOW)
+    assert repo.unlock(player, ach, now=NOW, progress=None, reward=reward) == "rewarded"
+    assert repo.unlock(player, ach, now=NOW, progress=None, reward=reward) is None  # once, reward too
+    assert players.get_stats(player)[STAT_PREFIX + "xp"] == 50
+    assert repo.counts([counter])[counter] == 1
+    # A reward that would leave its bounds: unlocked without it, still once.
+    players.apply_stats(player, [_sum("xp", 30)], NOW)
+    reward = players.stats_update(player, [_sum("xp", 50, at_most=100)], NOW)
+    assert repo.unlock(player, other, now=NOW, progress=1, reward=reward) == "reward_refused"
+    assert players.get_stats(player)[STAT_PREFIX + "xp"] == 80
+    record = repo.record(player, other)
+    assert record["reward_given"] is False and record["progress"] == 1
+    assert repo.counts([unlocks_counter(other)])[unlocks_counter(other)] == 1
+
+
+def test_achievement_players_counted_once_and_erasure_uncounts(achievements_repos):
+    repo, _ = achievements_repos
+    player, ach = _player(), f"c{uuid.uuid4().hex[:10]}"
+    players_before = repo.counts([PLAYERS_COUNTER])[PLAYERS_COUNTER]
+    assert repo.count_player(player) is True
+    assert repo.count_player(player) is False
+    assert repo.counts([PLAYERS_COUNTER])[PLAYERS_COUNTER] == players_before + 1
+    repo.unlock(player, ach, now=NOW, progress=None)
+    repo.add_progress(player, f"{ach}-more", 1, NOW)
+    # The marker, the unlocked record, the record in progress.
+    assert repo.erase_player(player) == 3
+    assert repo.counts([PLAYERS_COUNTER, unlocks_counter(ach)]) == {
+        PLAYERS_COUNTER: players_before,
+        unlocks_counter(ach): 0,
+    }
+    assert repo.records(player) == {} and repo.erase_player(player) == 0
+    assert repo.count_player(player) is True  # counted again, as a new player would be
 
 
 # -- accounts ---------------------------------------------------------------------------
