@@ -20,16 +20,7 @@ from chalicelib.errors import ConditionFailed, Conflict, Unauthorized
 from chalicelib.storage.accounts import Tokens
 from chalicelib.storage.achievements import COUNTED, PLAYERS_COUNTER, RECORD_PREFIX, unlocks_counter
 from chalicelib.storage.achievements import player_pk as achievements_pk
-from chalicelib.storage.notifications import (
-    BROADCAST_PK,
-    BROADCAST_SK,
-    DEDUPE,
-    INBOX_SK,
-    MARKS,
-    UNREAD,
-    bucket,
-)
-from chalicelib.storage.notifications import player_pk as inbox_pk
+from chalicelib.storage.notifications import BroadcastMarks, Notification
 from chalicelib.storage.players import STAT_PREFIX, STATS, StatWrite
 from chalicelib.storage.players import player_pk as players_pk
 from chalicelib.storage.saves import (
@@ -222,133 +213,124 @@ class FakeAccountsGateway:
 
 
 class FakeNotificationsRepository:
-    """Inboxes, counters, broadcasts and read markers as the table holds them: items by
-    (partition, sort key), handed out as copies."""
+    """Inboxes, unread counters by expiry day, broadcasts and each player's broadcast marks."""
 
     def __init__(self) -> None:
-        self.items: dict[tuple[str, str], dict[str, Any]] = {}
+        self.inboxes: dict[str, dict[str, Notification]] = {}
+        self.broadcasts: dict[str, Notification] = {}
+        self.dedupe: set[tuple[str | None, str]] = set()
+        self.counters: dict[str, dict[int, int]] = {}
+        self.marks: dict[str, BroadcastMarks] = {}
 
-    def _partition(self, pk: str, prefix: str) -> list[dict[str, Any]]:
-        return [copy.deepcopy(i) for (p, sk), i in sorted(self.items.items()) if p == pk and sk.startswith(prefix)]
-
-    def _add(self, pk: str, deltas: dict[int, int]) -> None:
-        counters = self.items.setdefault((pk, UNREAD), {"PK": pk, "SK": UNREAD})
+    def _add(self, player_id: str, deltas: dict[int, int]) -> None:
+        counters = self.counters.setdefault(player_id, {})
         for day, delta in deltas.items():
-            counters[bucket(day)] = counters.get(bucket(day), 0) + delta
+            counters[day] = counters.get(day, 0) + delta
 
     # writes -----------------------------------------------------------------------------
 
-    def put(self, player_id: str | None, item: dict[str, Any], *, day: int, dedupe_key: str | None) -> bool:
-        pk = inbox_pk(player_id) if player_id else BROADCAST_PK
-        sk = (INBOX_SK if player_id else BROADCAST_SK) + item["id"][1:]
-        if dedupe_key and (pk, DEDUPE + dedupe_key) in self.items:
+    def put(self, player_id: str | None, note: Notification, *, day: int, dedupe_key: str | None) -> bool:
+        if dedupe_key and (player_id, dedupe_key) in self.dedupe:
             return False
-        if (pk, sk) in self.items:
-            raise AssertionError(f"notification id {item['id']} stored twice")
+        stored = self.inboxes.setdefault(player_id, {}) if player_id else self.broadcasts
+        if note.id in stored:
+            raise AssertionError(f"notification id {note.id} stored twice")
         if dedupe_key:
-            self.items[(pk, DEDUPE + dedupe_key)] = {
-                "PK": pk, "SK": DEDUPE + dedupe_key, "id": item["id"], "expires_at": item["expires_at"]
-            }
-        record = {"PK": pk, "SK": sk, **copy.deepcopy(item)}
+            self.dedupe.add((player_id, dedupe_key))
+        stored[note.id] = note
         if player_id:
-            record["USK"] = sk
-            self._add(pk, {day: 1})
-        self.items[(pk, sk)] = record
+            self._add(player_id, {day: 1})
         return True
 
-    def mark_read(self, player_id: str, items: list[dict[str, Any]], now: int, day_of: Callable[[Any], int]) -> int:
-        pk = inbox_pk(player_id)
+    def mark_read(
+        self, player_id: str, items: list[Notification], now: int, day_of: Callable[[Notification], int]
+    ) -> int:
+        inbox = self.inboxes.get(player_id, {})
         marked = 0
         for item in items:
-            if item.get("read") or int(item.get("expires_at", 0)) <= now:
+            if item.read or item.expires_at <= now:
                 continue
-            stored = self.items.get((pk, item["SK"]))
+            stored = inbox.get(item.id)
             # The condition: still unread and live (deleted or read meanwhile: skipped).
-            if stored is None or stored.get("read") is not False or int(stored["expires_at"]) <= now:
+            if stored is None or stored.read or stored.expires_at <= now:
                 continue
-            stored["read"] = True
-            stored.pop("USK", None)
-            self._add(pk, {day_of(item): -1})
+            inbox[item.id] = replace(stored, read=True)
+            self._add(player_id, {day_of(item): -1})
             marked += 1
         return marked
 
-    def delete(self, player_id: str, item: dict[str, Any], day: int | None) -> bool:
-        pk = inbox_pk(player_id)
-        stored = self.items.get((pk, item["SK"]))
-        if stored is None or stored.get("read") != bool(item.get("read")):
+    def delete(self, player_id: str, item: Notification, day: int | None) -> bool:
+        inbox = self.inboxes.get(player_id, {})
+        stored = inbox.get(item.id)
+        if stored is None or stored.read != item.read:
             return False
-        del self.items[(pk, item["SK"])]
+        del inbox[item.id]
         if day is not None:
-            self._add(pk, {day: -1})
+            self._add(player_id, {day: -1})
         return True
 
     def add_marks(self, player_id: str, *, read: set[str] | None = None, hidden: set[str] | None = None) -> None:
         if not read and not hidden:
             return
-        pk = inbox_pk(player_id)
-        marks = self.items.setdefault((pk, MARKS), {"PK": pk, "SK": MARKS})
-        if read:
-            marks["rd"] = set(marks.get("rd", set())) | set(read)
-        if hidden:
-            marks["hd"] = set(marks.get("hd", set())) | set(hidden)
+        marks = self.marks.get(player_id, BroadcastMarks())
+        self.marks[player_id] = replace(
+            marks, read=marks.read | frozenset(read or ()), hidden=marks.hidden | frozenset(hidden or ())
+        )
 
     def set_watermark(self, player_id: str, t: str) -> None:
-        pk = inbox_pk(player_id)
-        marks = self.items.get((pk, MARKS))
-        if marks is not None and "upto" in marks and not marks["upto"] < t:
+        marks = self.marks.get(player_id)
+        if marks is not None and marks.upto and not marks.upto < t:
             return
-        marks = self.items.setdefault((pk, MARKS), {"PK": pk, "SK": MARKS})
-        marks["upto"] = t
-        marks.pop("rd", None)
+        self.marks[player_id] = replace(marks or BroadcastMarks(), upto=t, read=frozenset())
 
-    def prune_buckets(self, player_id: str, names: list[str]) -> None:
-        counters = self.items.get((inbox_pk(player_id), UNREAD))
-        for name in names:
+    def prune_buckets(self, player_id: str, days: list[int]) -> None:
+        counters = self.counters.get(player_id)
+        for day in days:
             if counters is not None:
-                counters.pop(name, None)
+                counters.pop(day, None)
 
     # reads ------------------------------------------------------------------------------
 
-    def player_meta(self, player_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        pk = inbox_pk(player_id)
-        return (
-            copy.deepcopy(self.items.get((pk, UNREAD), {})),
-            copy.deepcopy(self.items.get((pk, MARKS), {})),
-        )
+    def player_meta(self, player_id: str) -> tuple[dict[int, int], BroadcastMarks]:
+        return dict(self.counters.get(player_id, {})), self.marks.get(player_id, BroadcastMarks())
 
     def page(
         self, player_id: str | None, *, before: str | None, limit: int, unread_only: bool = False
-    ) -> tuple[list[dict[str, Any]], str | None]:
-        pk = inbox_pk(player_id) if player_id else BROADCAST_PK
-        prefix = INBOX_SK if player_id else BROADCAST_SK
-        found = [i for i in reversed(self._partition(pk, prefix)) if not unread_only or "USK" in i]
+    ) -> tuple[list[Notification], str | None]:
+        stored = self.inboxes.get(player_id, {}) if player_id else self.broadcasts
+        found = sorted(
+            (n for n in stored.values() if not (unread_only and n.read)), key=lambda n: n.id[1:], reverse=True
+        )
         if before is not None:
             # As the Query: BETWEEN is inclusive, one more is asked, the cursor's own dropped.
-            found = [i for i in found if i["SK"] <= prefix + before]
+            found = [n for n in found if n.id[1:] <= before]
             limit += 1
         evaluated = found[:limit]
-        last = evaluated[-1]["SK"][len(prefix) :] if len(found) > limit else None
-        return [i for i in evaluated if i["SK"][len(prefix) :] != before], last
+        last = evaluated[-1].id[1:] if len(found) > limit else None
+        return [n for n in evaluated if n.id[1:] != before], last
 
-    def broadcasts_after(self, after: str, limit: int) -> list[dict[str, Any]]:
-        newest = [i for i in reversed(self._partition(BROADCAST_PK, BROADCAST_SK)) if i["SK"] >= BROADCAST_SK + after]
-        return [i for i in newest[:limit] if i["SK"][len(BROADCAST_SK) :] > after]
+    def broadcasts_after(self, after: str, limit: int) -> list[Notification]:
+        newest = sorted((n for n in self.broadcasts.values() if n.id[1:] >= after), key=lambda n: n.id, reverse=True)
+        return [n for n in newest[:limit] if n.id[1:] > after]
 
-    def get_many(self, player_id: str, ids: list[str]) -> dict[str, dict[str, Any]]:
-        found: dict[str, dict[str, Any]] = {}
+    def get_many(self, player_id: str, ids: list[str]) -> dict[str, Notification]:
+        found: dict[str, Notification] = {}
         for i in dict.fromkeys(ids):
-            key = (inbox_pk(player_id), INBOX_SK + i[1:]) if i[0] == "n" else (BROADCAST_PK, BROADCAST_SK + i[1:])
-            if key in self.items:
-                found[i] = copy.deepcopy(self.items[key])
+            stored = self.inboxes.get(player_id, {}) if i[0] == "n" else self.broadcasts
+            if i in stored:
+                found[i] = stored[i]
         return found
 
     # erasure ----------------------------------------------------------------------------
 
     def erase_player(self, player_id: str) -> int:
-        keys = [k for k in self.items if k[0] == inbox_pk(player_id)]
-        for key in keys:
-            del self.items[key]
-        return len(keys)
+        erased = len(self.inboxes.pop(player_id, {}))
+        keys = {k for k in self.dedupe if k[0] == player_id}
+        self.dedupe -= keys
+        erased += len(keys)
+        erased += 1 if self.counters.pop(player_id, None) is not None else 0
+        erased += 1 if self.marks.pop(player_id, None) is not None else 0
+        return erased
 
 
 class FakeStatsUpdate:

@@ -10,6 +10,7 @@ import itertools
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -18,7 +19,13 @@ from chalicelib.errors import ConditionFailed, Conflict, Unauthorized
 from chalicelib.storage.accounts import AccountsGateway
 from chalicelib.storage.achievements import PLAYERS_COUNTER, AchievementsRepository, unlocks_counter
 from chalicelib.storage.items import to_item
-from chalicelib.storage.notifications import BROADCAST_PK, BROADCAST_SK, NotificationsRepository
+from chalicelib.storage.notifications import (
+    BROADCAST_PK,
+    BROADCAST_SK,
+    BroadcastMarks,
+    Notification,
+    NotificationsRepository,
+)
 from chalicelib.storage.players import STAT_PREFIX, PlayersRepository, StatWrite
 from chalicelib.storage.saves import (
     PendingUpload,
@@ -87,13 +94,13 @@ def notifications_repo(request: pytest.FixtureRequest) -> Iterator[Any]:
         return
     request.getfixturevalue("standin")
     repo = NotificationsRepository()
-    before = {i["id"] for i in repo.page(None, before=None, limit=1000)[0]}
+    before = {n.id for n in repo.page(None, before=None, limit=1000)[0]}
     yield repo
     # Broadcasts are everyone's: the ones a case sent go, so no later test sees them.
-    for item in repo.page(None, before=None, limit=1000)[0]:
-        if item["id"] not in before:
+    for note in repo.page(None, before=None, limit=1000)[0]:
+        if note.id not in before:
             repo.client.delete_item(
-                TableName=repo.table, Key=to_item({"PK": BROADCAST_PK, "SK": BROADCAST_SK + item["id"][1:]})
+                TableName=repo.table, Key=to_item({"PK": BROADCAST_PK, "SK": BROADCAST_SK + note.id[1:]})
             )
 
 
@@ -250,30 +257,33 @@ DAY = 86_400
 _sequence = itertools.count()
 
 
-def _note(kind: str = "n", *, expires_at: int | None = None, title: str = "t") -> dict[str, Any]:
+def _note(kind: str = "n", *, expires_at: int | None = None, title: str = "t") -> Notification:
     """A notification as the service builds it; ids strictly increase within a run."""
-    ms = int(time.time() * 1000) * 1000 + next(_sequence) % 1000
-    return {
-        "id": f"{kind}{ms // 1000:013d}{ms % 1000:05d}abc",
-        "kind": "test",
-        "title": title,
-        "body": "",
-        "data": {"k": [1, 2.5]},
-        "created_at": NOW,
-        "expires_at": expires_at if expires_at is not None else int(time.time()) + 3 * DAY,
-        "read": False,
-    }
+    ms, seq = int(time.time() * 1000), next(_sequence) % 1000
+    return Notification(
+        id=f"{kind}{ms:013d}{seq:05d}abc",
+        kind="test",
+        title=title,
+        body="",
+        data={"k": [1, 2.5]},
+        created_at=NOW,
+        expires_at=expires_at if expires_at is not None else int(time.time()) + 3 * DAY,
+    )
 
 
-def _day(note: dict[str, Any]) -> int:
-    return int(note["expires_at"]) // DAY
+def _day(note: Notification) -> int:
+    return note.expires_at // DAY
 
 
-def _sent(repo: Any, player: str | None, n: int, **kw: Any) -> list[dict[str, Any]]:
+def _sent(repo: Any, player: str | None, n: int, **kw: Any) -> list[Notification]:
     notes = [_note("n" if player else "b", **kw) for _ in range(n)]
     for note in notes:
         assert repo.put(player, note, day=_day(note), dedupe_key=None) is True
     return notes
+
+
+def _ids(notes: list[Notification]) -> list[str]:
+    return [n.id for n in notes]
 
 
 def test_notifications_store_and_dedupe(notifications_repo):
@@ -283,31 +293,27 @@ def test_notifications_store_and_dedupe(notifications_repo):
     assert repo.put(player, note, day=_day(note), dedupe_key="match:1") is True
     again = _note()
     assert repo.put(player, again, day=_day(again), dedupe_key="match:1") is False
-    items, last = repo.page(player, before=None, limit=10)
-    assert [i["id"] for i in items] == [note["id"]] and last is None
-    stored = items[0]
-    assert {k: stored[k] for k in note} == note
-    counters, marks = repo.player_meta(player)
-    assert counters[f"d{_day(note)}"] == 1 and marks == {}
-    assert repo.player_meta(_player()) == ({}, {})
+    assert repo.page(player, before=None, limit=10) == ([note], None)
+    assert repo.player_meta(player) == ({_day(note): 1}, BroadcastMarks())
+    assert repo.player_meta(_player()) == ({}, BroadcastMarks())
 
 
 def test_notifications_page_newest_first_with_an_exclusive_cursor(notifications_repo):
     repo = notifications_repo
     player = _player()
     notes = _sent(repo, player, 5)
-    newest = [n["id"] for n in reversed(notes)]
+    newest = _ids(list(reversed(notes)))
     first, last = repo.page(player, before=None, limit=2)
-    assert [i["id"] for i in first] == newest[:2] and last == newest[1][1:]
+    assert _ids(first) == newest[:2] and last == newest[1][1:]
     second, last2 = repo.page(player, before=last, limit=2)
-    assert [i["id"] for i in second] == newest[2:4] and last2 == newest[3][1:]
+    assert _ids(second) == newest[2:4] and last2 == newest[3][1:]
     rest, end = repo.page(player, before=last2, limit=5)
-    assert [i["id"] for i in rest] == newest[4:] and end is None
+    assert _ids(rest) == newest[4:] and end is None
     # A cursor whose own item is gone still pages from its place (one item more than
     # asked: the one asked for in its stead; the service trims its page).
     assert repo.delete(player, first[1], _day(first[1])) is True
     after_gap, gap_last = repo.page(player, before=last, limit=1)
-    assert [i["id"] for i in after_gap] == newest[2:4] and gap_last == newest[3][1:]
+    assert _ids(after_gap) == newest[2:4] and gap_last == newest[3][1:]
 
 
 def test_notifications_mark_read_once_and_the_unread_page(notifications_repo):
@@ -316,36 +322,36 @@ def test_notifications_mark_read_once_and_the_unread_page(notifications_repo):
     notes = _sent(repo, player, 4)
     day = _day(notes[0])
     now = int(time.time())
-    items = repo.get_many(player, [n["id"] for n in notes[:2]])
-    assert repo.mark_read(player, list(items.values()), now, _day) == 2
+    items = list(repo.get_many(player, _ids(notes[:2])).values())
+    assert repo.mark_read(player, items, now, _day) == 2
     # The same (stale) items again: nothing flips twice, the counter holds.
-    assert repo.mark_read(player, list(items.values()), now, _day) == 0
-    assert repo.player_meta(player)[0][f"d{day}"] == 2
+    assert repo.mark_read(player, items, now, _day) == 0
+    assert repo.player_meta(player)[0] == {day: 2}
     unread, _ = repo.page(player, before=None, limit=10, unread_only=True)
-    assert sorted(i["id"] for i in unread) == sorted(n["id"] for n in notes[2:])
-    read_now = repo.get_many(player, [notes[0]["id"]])[notes[0]["id"]]
-    assert read_now["read"] is True
+    assert sorted(_ids(unread)) == sorted(_ids(notes[2:]))
+    assert repo.get_many(player, [notes[0].id])[notes[0].id].read is True
     # An expired or deleted item is not marked.
-    gone = repo.get_many(player, [notes[2]["id"]])[notes[2]["id"]]
+    gone = repo.get_many(player, [notes[2].id])[notes[2].id]
     assert repo.delete(player, gone, day) is True
     assert repo.mark_read(player, [gone], now, _day) == 0
-    late = repo.get_many(player, [notes[3]["id"]])[notes[3]["id"]]
-    assert repo.mark_read(player, [late], int(notes[3]["expires_at"]), _day) == 0
-    assert repo.player_meta(player)[0][f"d{day}"] == 1
+    late = repo.get_many(player, [notes[3].id])[notes[3].id]
+    assert repo.mark_read(player, [late], notes[3].expires_at, _day) == 0
+    assert repo.player_meta(player)[0] == {day: 1}
 
 
 def test_notifications_delete_is_conditional_on_the_read_state_seen(notifications_repo):
     repo = notifications_repo
     player = _player()
     (note,) = _sent(repo, player, 1)
-    seen_unread = repo.get_many(player, [note["id"]])[note["id"]]
+    seen_unread = repo.get_many(player, [note.id])[note.id]
     repo.mark_read(player, [seen_unread], int(time.time()), _day)
     assert repo.delete(player, seen_unread, _day(note)) is False  # it was read meanwhile
-    seen_read = repo.get_many(player, [note["id"]])[note["id"]]
+    seen_read = repo.get_many(player, [note.id])[note.id]
+    assert seen_read == replace(note, read=True)
     assert repo.delete(player, seen_read, None) is True
     assert repo.delete(player, seen_read, None) is False
-    assert repo.get_many(player, [note["id"]]) == {}
-    assert repo.player_meta(player)[0][f"d{_day(note)}"] == 0
+    assert repo.get_many(player, [note.id]) == {}
+    assert repo.player_meta(player)[0] == {_day(note): 0}
 
 
 def test_notifications_broadcasts_and_markers(notifications_repo):
@@ -353,26 +359,25 @@ def test_notifications_broadcasts_and_markers(notifications_repo):
     player = _player()
     shared = _sent(repo, None, 3)
     newest, _ = repo.page(None, before=None, limit=2)
-    assert [i["id"] for i in newest] == [shared[2]["id"], shared[1]["id"]]
-    after = repo.broadcasts_after(shared[0]["id"][1:], 10)
-    assert [i["id"] for i in after] == [shared[2]["id"], shared[1]["id"]]
-    assert repo.broadcasts_after(shared[0]["id"][1:], 1)[0]["id"] == shared[2]["id"]
+    assert newest == [shared[2], shared[1]]
+    assert repo.broadcasts_after(shared[0].id[1:], 10) == [shared[2], shared[1]]
+    assert repo.broadcasts_after(shared[0].id[1:], 1) == [shared[2]]
     (own,) = _sent(repo, player, 1)
-    found = repo.get_many(player, [own["id"], shared[1]["id"], "n0000000000000deadbeef", own["id"]])
-    assert set(found) == {own["id"], shared[1]["id"]}
-    assert repo.player_meta(player)[0].get(f"d{_day(own)}") == 1  # a broadcast counts for nobody
+    found = repo.get_many(player, [own.id, shared[1].id, "n0000000000000deadbeef", own.id])
+    assert found == {own.id: own, shared[1].id: shared[1]}
+    assert repo.player_meta(player)[0] == {_day(own): 1}  # a broadcast counts for nobody
 
     repo.add_marks(player)  # nothing to add: nothing written
-    assert repo.player_meta(player)[1] == {}
-    repo.add_marks(player, read={shared[0]["id"]}, hidden={shared[1]["id"]})
-    repo.add_marks(player, read={shared[0]["id"], shared[2]["id"]})
-    marks = repo.player_meta(player)[1]
-    assert marks["rd"] == {shared[0]["id"], shared[2]["id"]} and marks["hd"] == {shared[1]["id"]}
-    repo.set_watermark(player, shared[1]["id"][1:])
-    marks = repo.player_meta(player)[1]
-    assert marks["upto"] == shared[1]["id"][1:] and "rd" not in marks and marks["hd"] == {shared[1]["id"]}
-    repo.set_watermark(player, shared[0]["id"][1:])  # never backwards
-    assert repo.player_meta(player)[1]["upto"] == shared[1]["id"][1:]
+    assert repo.player_meta(player)[1] == BroadcastMarks()
+    repo.add_marks(player, read={shared[0].id}, hidden={shared[1].id})
+    repo.add_marks(player, read={shared[0].id, shared[2].id})
+    assert repo.player_meta(player)[1] == BroadcastMarks(
+        read=frozenset({shared[0].id, shared[2].id}), hidden=frozenset({shared[1].id})
+    )
+    repo.set_watermark(player, shared[1].id[1:])
+    assert repo.player_meta(player)[1] == BroadcastMarks(upto=shared[1].id[1:], hidden=frozenset({shared[1].id}))
+    repo.set_watermark(player, shared[0].id[1:])  # never backwards
+    assert repo.player_meta(player)[1].upto == shared[1].id[1:]
 
 
 def test_notifications_prune_and_erase(notifications_repo):
@@ -381,17 +386,16 @@ def test_notifications_prune_and_erase(notifications_repo):
     past = int(time.time()) // DAY * DAY - DAY
     old = _note(expires_at=past)
     repo.put(player, old, day=_day(old), dedupe_key="once")
-    _sent(repo, player, 2)
+    fresh = _sent(repo, player, 2)
     _sent(repo, other, 1)
     repo.add_marks(player, hidden={"b0000000000000deadbeef"})
-    counters = repo.player_meta(player)[0]
-    assert counters[f"d{_day(old)}"] == 1
-    repo.prune_buckets(player, [f"d{_day(old)}"])
-    assert f"d{_day(old)}" not in repo.player_meta(player)[0]
+    assert repo.player_meta(player)[0] == {_day(old): 1, _day(fresh[0]): 2}
+    repo.prune_buckets(player, [_day(old)])
+    assert repo.player_meta(player)[0] == {_day(fresh[0]): 2}
     # Three items, the dedupe marker, the counters and the markers.
     assert repo.erase_player(player) == 6
     assert repo.page(player, before=None, limit=10) == ([], None)
-    assert repo.player_meta(player) == ({}, {})
+    assert repo.player_meta(player) == ({}, BroadcastMarks())
     assert repo.erase_player(player) == 0
     assert len(repo.page(other, before=None, limit=10)[0]) == 1
     # The dedupe key went with the rest: the same send is stored again.
