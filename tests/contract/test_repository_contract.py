@@ -496,6 +496,9 @@ def test_achievement_players_counted_once_and_erasure_uncounts(achievements_repo
     }
     assert repo.records(player) == {} and repo.erase_player(player) == 0
     assert repo.count_player(player) is True  # counted again, as a new player would be
+    # Leave the shared players counter as found: it must match the profiles other tests count.
+    assert repo.erase_player(player) == 1
+    assert repo.counts([PLAYERS_COUNTER])[PLAYERS_COUNTER] == players_before
 
 
 # -- accounts ---------------------------------------------------------------------------

@@ -16,13 +16,14 @@ ALICE, BOB = "alice", "bob"
 
 
 class TickingClock:
-    """Each reading is a millisecond after the previous one: ids keep the sending order."""
+    """Each reading is 10 ms after the previous one, so ids (epoch milliseconds first) keep
+    the sending order whatever the float rounding of a single millisecond."""
 
     def __init__(self, now: float = 1_800_000_000.0) -> None:
         self.now = now
 
     def __call__(self) -> float:
-        self.now += 0.001
+        self.now += 0.01
         return self.now
 
 
