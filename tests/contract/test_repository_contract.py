@@ -45,6 +45,9 @@ from tests.fakes import (
 )
 
 NOW = "2026-01-01T00:00:00Z"
+# Items the cases store never expire while the case runs: the stand-in's Time to Live
+# housekeeping must not race them.
+LATER = 10**10
 
 
 def _content(text: str = "x", s3_key: str | None = None) -> SlotContent:
@@ -158,12 +161,12 @@ def test_saves_deletion_leaves_a_marker_the_next_creation_continues(saves_repo):
     player = _player()
     repo.create_slot(player, "a", _content(), after_version=0, max_slots=5)
     with pytest.raises(SlotChanged):
-        repo.delete_slot(player, "a", expected_version=2, now=NOW, marker_expires_at=10**10)
-    repo.delete_slot(player, "a", expected_version=1, now=NOW, marker_expires_at=10**10)
+        repo.delete_slot(player, "a", expected_version=2, now=NOW, marker_expires_at=LATER)
+    repo.delete_slot(player, "a", expected_version=1, now=NOW, marker_expires_at=LATER)
     marker = repo.get_state(player, "a")
     assert marker.version == 2 and marker.deleted and not marker.live and repo.get_slot(player, "a") is None
     with pytest.raises(SlotChanged) as again:
-        repo.delete_slot(player, "a", expected_version=1, now=NOW, marker_expires_at=10**10)
+        repo.delete_slot(player, "a", expected_version=1, now=NOW, marker_expires_at=LATER)
     assert again.value.state is not None and again.value.state.deleted
     with pytest.raises(SlotChanged) as from_zero:
         repo.create_slot(player, "a", _content(), after_version=0, max_slots=5)
@@ -185,7 +188,7 @@ def test_saves_slot_cap_counts_live_slots(saves_repo):
     # The slot's own condition is reported first, even at the cap.
     with pytest.raises(SlotChanged):
         repo.create_slot(player, "a", _content(), after_version=0, max_slots=2)
-    repo.delete_slot(player, "a", expected_version=1, now=NOW, marker_expires_at=10**10)
+    repo.delete_slot(player, "a", expected_version=1, now=NOW, marker_expires_at=LATER)
     assert repo.create_slot(player, "c", _content(), after_version=0, max_slots=2) == 1
 
 
@@ -194,7 +197,7 @@ def test_saves_listing_pages_in_name_order_without_data(saves_repo):
     player = _player()
     for name in ("c", "a", "b", "d"):
         repo.create_slot(player, name, _content(name), after_version=0, max_slots=9)
-    repo.delete_slot(player, "b", expected_version=1, now=NOW, marker_expires_at=10**10)
+    repo.delete_slot(player, "b", expected_version=1, now=NOW, marker_expires_at=LATER)
     first, cursor = repo.list_slots(player, after=None, limit=2)
     # A deleted slot's marker takes a place in the page, which comes back shorter.
     assert [s.slot for s in first] == ["a"] and cursor == "b"
@@ -207,7 +210,7 @@ def test_saves_listing_pages_in_name_order_without_data(saves_repo):
 def test_saves_pending_uploads_and_objects(saves_repo):
     repo, client = saves_repo
     player = _player()
-    upload = PendingUpload(slot="a", size=3, sha256="0" * 64, s3_key="k", created_at=NOW, expires_at=123)
+    upload = PendingUpload(slot="a", size=3, sha256="0" * 64, s3_key="k", created_at=NOW, expires_at=LATER)
     assert repo.get_upload(player, "u1") is None
     repo.put_upload(player, "u1", upload)
     assert repo.get_upload(player, "u1") == upload
@@ -235,9 +238,9 @@ def test_saves_erasure_takes_everything_of_the_player_once(saves_repo):
     for who in (player, other):
         repo.create_slot(who, "a", _content(), after_version=0, max_slots=9)
     repo.create_slot(player, "b", _content(), after_version=0, max_slots=9)
-    repo.delete_slot(player, "b", expected_version=1, now=NOW, marker_expires_at=10**10)
+    repo.delete_slot(player, "b", expected_version=1, now=NOW, marker_expires_at=LATER)
     repo.put_upload(
-        player, "u", PendingUpload(slot="a", size=1, sha256="0" * 64, s3_key="k", created_at=NOW, expires_at=1)
+        player, "u", PendingUpload(slot="a", size=1, sha256="0" * 64, s3_key="k", created_at=NOW, expires_at=LATER)
     )
     client.put_object(object_key(player, "a", "u"), b"1")
     # Two slot items (one a marker), the slot counter, one upload, one object.
@@ -257,7 +260,7 @@ DAY = 86_400
 _sequence = itertools.count()
 
 
-def _note(kind: str = "n", *, expires_at: int | None = None, title: str = "t") -> Notification:
+def _note(kind: str = "n", *, title: str = "t") -> Notification:
     """A notification as the service builds it; ids strictly increase within a run."""
     ms, seq = int(time.time() * 1000), next(_sequence) % 1000
     return Notification(
@@ -267,7 +270,7 @@ def _note(kind: str = "n", *, expires_at: int | None = None, title: str = "t") -
         body="",
         data={"k": [1, 2.5]},
         created_at=NOW,
-        expires_at=expires_at if expires_at is not None else int(time.time()) + 3 * DAY,
+        expires_at=int(time.time()) + 3 * DAY,
     )
 
 
@@ -383,14 +386,13 @@ def test_notifications_broadcasts_and_markers(notifications_repo):
 def test_notifications_prune_and_erase(notifications_repo):
     repo = notifications_repo
     player, other = _player(), _player()
-    past = int(time.time()) // DAY * DAY - DAY
-    old = _note(expires_at=past)
-    repo.put(player, old, day=_day(old), dedupe_key="once")
+    past_day = int(time.time()) // DAY - 1  # the counter of a day gone (its items, not stored)
+    repo.put(player, _note(), day=past_day, dedupe_key="once")
     fresh = _sent(repo, player, 2)
     _sent(repo, other, 1)
     repo.add_marks(player, hidden={"b0000000000000deadbeef"})
-    assert repo.player_meta(player)[0] == {_day(old): 1, _day(fresh[0]): 2}
-    repo.prune_buckets(player, [_day(old)])
+    assert repo.player_meta(player)[0] == {past_day: 1, _day(fresh[0]): 2}
+    repo.prune_buckets(player, [past_day])
     assert repo.player_meta(player)[0] == {_day(fresh[0]): 2}
     # Three items, the dedupe marker, the counters and the markers.
     assert repo.erase_player(player) == 6
