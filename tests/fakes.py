@@ -16,12 +16,23 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from typing import Any
 
-from chalicelib.errors import ConditionFailed, Conflict, Unauthorized
+from chalicelib.errors import AccountDeleted, ConditionFailed, Conflict, Unauthorized
 from chalicelib.storage.accounts import Tokens
 from chalicelib.storage.achievements import COUNTED, PLAYERS_COUNTER, RECORD_PREFIX, unlocks_counter
 from chalicelib.storage.achievements import player_pk as achievements_pk
 from chalicelib.storage.notifications import BroadcastMarks, Notification
-from chalicelib.storage.players import STAT_PREFIX, STATS, StatWrite
+from chalicelib.storage.players import (
+    ACCOUNT_STATUS,
+    ACTIVE,
+    BANNED,
+    DELETED,
+    PROFILE,
+    STAT_PREFIX,
+    STATS,
+    StatWrite,
+    account_pk,
+    fold_name,
+)
 from chalicelib.storage.players import player_pk as players_pk
 from chalicelib.storage.saves import (
     ObjectInfo,
@@ -341,10 +352,100 @@ class FakeStatsUpdate:
 
 
 class FakePlayersRepository:
-    """The players table's stats items (sum, latest, max and min writes under their bounds)."""
+    """The players table: profiles, account status, email claims, rate-limit windows, and
+    the stats items (sum, latest, max and min writes under their bounds)."""
 
     def __init__(self) -> None:
         self.stats: dict[str, dict[str, Any]] = {}
+        self.profiles: dict[str, dict[str, Any]] = {}
+        self.statuses: dict[str, dict[str, Any]] = {}
+        self.emails: dict[str, dict[str, str]] = {}
+        self.rates: dict[tuple[str, int], int] = {}
+
+    # profiles ---------------------------------------------------------------------------
+
+    def get_profile(self, player_id: str) -> dict[str, Any] | None:
+        profile = self.profiles.get(player_id)
+        return copy.deepcopy(profile) if profile is not None else None
+
+    def create_profile(self, profile: dict[str, Any]) -> bool:
+        player_id = profile["player_id"]
+        if self.statuses.get(player_id, {}).get("status") == DELETED:
+            raise AccountDeleted()
+        if player_id in self.profiles:
+            return False
+        item = {"PK": players_pk(player_id), "SK": PROFILE, **copy.deepcopy(profile)}
+        if profile.get("display_name"):
+            item.update(NPK=f"N#{fold_name(profile['display_name'])}", NSK=player_id)
+        self.profiles[player_id] = item
+        return True
+
+    def update_profile(self, player_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        if player_id not in self.profiles:
+            raise ConditionFailed()
+        item = self.profiles[player_id]
+        item.update(copy.deepcopy(changes))
+        if changes.get("display_name"):
+            item.update(NPK=f"N#{fold_name(changes['display_name'])}", NSK=player_id)
+        return copy.deepcopy(item)
+
+    def display_names(self, player_ids: list[str]) -> dict[str, str]:
+        unique = list(dict.fromkeys(player_ids))[:100]
+        return {p: self.profiles[p].get("display_name", "") for p in unique if p in self.profiles}
+
+    def find_by_name(self, display_name: str, limit: int = 20) -> list[dict[str, Any]]:
+        key = f"N#{fold_name(display_name)}"
+        found = sorted((p for p in self.profiles.values() if p.get("NPK") == key), key=lambda p: p["NSK"])
+        return copy.deepcopy(found[:limit])
+
+    # account status ---------------------------------------------------------------------
+
+    def get_account_status(self, player_id: str) -> dict[str, Any] | None:
+        status = self.statuses.get(player_id)
+        return copy.deepcopy(status) if status is not None else None
+
+    def mark_deleted(self, player_id: str, at: str) -> None:
+        self.statuses[player_id] = {
+            "PK": account_pk(player_id), "SK": ACCOUNT_STATUS, "player_id": player_id, "status": DELETED,
+            "changed_at": at,
+        }
+
+    def set_ban(self, player_id: str, *, banned: bool, reason: str, by: str, at: str) -> dict[str, Any]:
+        current = self.statuses.get(player_id)
+        if current is not None and current.get("status") == DELETED:
+            raise ConditionFailed(item=copy.deepcopy(current))
+        item = self.statuses.setdefault(player_id, {"PK": account_pk(player_id), "SK": ACCOUNT_STATUS})
+        item.update(status=BANNED if banned else ACTIVE, reason=reason, changed_by=by, changed_at=at,
+                    player_id=player_id)
+        return copy.deepcopy(item)
+
+    # email claims and rate limits -------------------------------------------------------
+
+    def claim_email(self, email: str, player_id: str, username: str) -> None:
+        held = self.emails.get(email)
+        if held is not None and held["player_id"] != player_id:
+            raise ConditionFailed()
+        self.emails[email] = {"player_id": player_id, "username": username}
+
+    def username_for_email(self, email: str) -> str | None:
+        held = self.emails.get(email)
+        return held["username"] if held else None
+
+    def player_for_email(self, email: str) -> str | None:
+        held = self.emails.get(email)
+        return held["player_id"] if held else None
+
+    def release_email(self, email: str) -> None:
+        self.emails.pop(email, None)
+
+    def take_rate_token(self, bucket: str, window_start: int, limit: int, expires_at: int) -> bool:
+        used = self.rates.get((bucket, window_start), 0)
+        if used >= limit:
+            return False
+        self.rates[(bucket, window_start)] = used + 1
+        return True
+
+    # stats ------------------------------------------------------------------------------
 
     def get_stats(self, player_id: str) -> dict[str, Any]:
         return copy.deepcopy(self.stats.get(player_id, {}))
@@ -392,7 +493,9 @@ class FakePlayersRepository:
         return True
 
     def erase_player(self, player_id: str) -> int:
-        return 1 if self.stats.pop(player_id, None) is not None else 0
+        """The player's partition (profile and stats); the account status stays."""
+        erased = 1 if self.stats.pop(player_id, None) is not None else 0
+        return erased + (1 if self.profiles.pop(player_id, None) is not None else 0)
 
 
 class FakeAchievementsRepository:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.errors import ConditionFailed, Conflict, Unauthorized
+from chalicelib.errors import AccountDeleted, ConditionFailed, Conflict, Unauthorized
 from chalicelib.storage.accounts import AccountsGateway
 from chalicelib.storage.achievements import PLAYERS_COUNTER, AchievementsRepository, unlocks_counter
 from chalicelib.storage.items import to_item
@@ -444,6 +444,89 @@ def test_stats_extremes_keep_the_better_value(achievements_repos):
     assert players.apply_extreme(player, StatWrite("lap", "min", 31), NOW)[STAT_PREFIX + "lap"] == 30
     assert players.apply_extreme(player, StatWrite("lap", "min", 29), NOW)[STAT_PREFIX + "lap"] == 29
     assert players.erase_player(player) == 1 and players.get_stats(player) == {}
+
+
+def _profile(player: str, name: str | None = None) -> dict[str, Any]:
+    return {
+        "player_id": player,
+        "username": f"user-{player}",
+        "display_name": name or f"Name {player}",
+        "created_at": NOW,
+        "last_seen_at": NOW,
+        "is_guest": True,
+    }
+
+
+def test_profiles_created_once_renamed_and_found_by_name(achievements_repos):
+    _, players = achievements_repos
+    player, other = _player(), _player()
+    name = f"Ace {uuid.uuid4().hex[:8]}"
+    assert players.get_profile(player) is None
+    with pytest.raises(ConditionFailed):
+        players.update_profile(player, {"last_seen_at": NOW})
+    assert players.get_profile(player) is None  # an update never creates a profile
+    assert players.create_profile(_profile(player, name)) is True
+    assert players.create_profile(_profile(player, "Someone Else")) is False
+    stored = players.get_profile(player)
+    assert {k: stored[k] for k in _profile(player)} == _profile(player, name)
+    players.create_profile(_profile(other, name.upper()))
+    found = players.find_by_name(f"  {name.lower()} ")
+    assert sorted(p["player_id"] for p in found) == sorted([player, other])
+    updated = players.update_profile(player, {"display_name": "Renamed " + name, "is_guest": False})
+    assert updated["display_name"] == "Renamed " + name and updated["is_guest"] is False
+    assert [p["player_id"] for p in players.find_by_name(name)] == [other]
+    assert players.display_names([player, other, _player(), player]) == {
+        player: "Renamed " + name,
+        other: name.upper(),
+    }
+    # Erasure takes the partition (profile and stats), once.
+    players.apply_stats(player, [_sum("xp", 1)], NOW)
+    assert players.erase_player(player) == 2 and players.get_profile(player) is None
+    assert players.erase_player(player) == 0
+    players.erase_player(other)
+
+
+def test_account_status_ban_unban_and_deletion_is_final(achievements_repos):
+    _, players = achievements_repos
+    player = _player()
+    assert players.get_account_status(player) is None
+    banned = players.set_ban(player, banned=True, reason="cheating", by="admin", at=NOW)
+    assert (banned["status"], banned["reason"], banned["changed_by"], banned["player_id"]) == (
+        "banned", "cheating", "admin", player
+    )
+    assert players.set_ban(player, banned=False, reason="appeal", by="admin", at=NOW)["status"] == "active"
+    players.mark_deleted(player, NOW)
+    assert players.get_account_status(player)["status"] == "deleted"
+    with pytest.raises(ConditionFailed) as refused:
+        players.set_ban(player, banned=True, reason="again", by="admin", at=NOW)
+    assert refused.value.item["status"] == "deleted"
+    # No profile can be created for a deleted account; erasure leaves its status.
+    with pytest.raises(AccountDeleted):
+        players.create_profile(_profile(player))
+    assert players.get_profile(player) is None
+    players.erase_player(player)
+    assert players.get_account_status(player)["status"] == "deleted"
+
+
+def test_email_claims_and_rate_windows(achievements_repos):
+    _, players = achievements_repos
+    player, other = _player(), _player()
+    email = f"{uuid.uuid4().hex[:10]}@example.com"
+    assert players.username_for_email(email) is None and players.player_for_email(email) is None
+    players.claim_email(email, player, "u1")
+    players.claim_email(email, player, "u1")  # a repeat by its holder is harmless
+    with pytest.raises(ConditionFailed):
+        players.claim_email(email, other, "u2")
+    assert (players.username_for_email(email), players.player_for_email(email)) == ("u1", player)
+    players.release_email(email)
+    players.release_email(email)
+    players.claim_email(email, other, "u2")
+    assert players.player_for_email(email) == other
+    players.release_email(email)
+
+    bucket = f"contract#{uuid.uuid4().hex}"
+    assert [players.take_rate_token(bucket, 100, 2, LATER) for _ in range(3)] == [True, True, False]
+    assert players.take_rate_token(bucket, 160, 2, LATER) is True  # the next window
 
 
 def test_achievement_progress_stops_at_the_unlock(achievements_repos):
