@@ -11,8 +11,7 @@ import pytest
 from chalicelib.api.examples import EXAMPLES
 from chalicelib.api.http import ROUTES
 from chalicelib.config import get_settings
-from chalicelib.errors import AccountDeleted
-from chalicelib.services import account_status, players
+from chalicelib.services import account_status
 from chalicelib.storage import aws
 from chalicelib.storage.players import PlayersRepository
 from chalicelib.storage.schema import DATA
@@ -89,14 +88,6 @@ def test_a_deletion_interrupted_after_the_mark_is_finished_by_its_retry(api, new
     monkeypatch.undo()
     assert api.delete("/players/me", player=player).status == 200
     assert items_mentioning(player.player_id) == []
-
-
-def test_no_profile_can_be_created_for_a_deleted_account(standin):
-    repo = PlayersRepository()
-    account_status.mark_deleted(player_id="gone-1", repo=repo)
-    with pytest.raises(AccountDeleted):
-        players.ensure_profile(player_id="gone-1", username="u", repo=repo, is_guest=True)
-    assert repo.get_profile("gone-1") is None
 
 
 def test_events_of_deleted_players_are_neither_stored_nor_counted(api, new_player):
