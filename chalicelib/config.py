@@ -46,7 +46,6 @@ class Settings:
     guest_rate_limit: int = 10
     guest_rate_window_seconds: int = 60
     admin_group: str = "admins"
-    log_level: str = "INFO"
     # The WebSocket API's management endpoint (`https://<api>.execute-api.<region>.
     # amazonaws.com/<stage>`, locally the loopback gateway's): where pushes are posted.
     # Unset: nothing is pushed (players learn by polling).
@@ -113,7 +112,6 @@ class Settings:
             guest_rate_limit=_int(env, "GUEST_RATE_LIMIT", 10),
             guest_rate_window_seconds=_int(env, "GUEST_RATE_WINDOW_SECONDS", 60),
             admin_group=env.get("ADMIN_GROUP", "admins"),
-            log_level=env.get("LOG_LEVEL", "INFO"),
             websocket_management_url=env.get("WEBSOCKET_MANAGEMENT_URL") or None,
             idempotency_ttl_seconds=max(24 * 3600 + 60, _int(env, "IDEMPOTENCY_TTL_SECONDS", 25 * 3600)),
         )

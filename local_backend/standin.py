@@ -25,7 +25,6 @@ moto keeps its data in process-global objects, so only one stand-in runs per pro
 from __future__ import annotations
 
 import argparse
-import contextlib
 import copyreg
 import hashlib
 import io
@@ -192,13 +191,10 @@ class _SerializedApp:
         self,
         app: Callable[..., Iterable[bytes]],
         *,
-        serialize: bool = True,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.app = app
         self.lock = threading.Lock()
-        # Only for measuring moto without the lock; the stand-in always serializes.
-        self.request_lock: Any = self.lock if serialize else contextlib.nullcontext()
         self.dirty = False
         self.requests = 0
         # Seconds spent serving requests (lock held) and waiting for the lock.
@@ -323,12 +319,10 @@ class StandIn:
         port: int,
         state_dir: Path | None,
         *,
-        serialize: bool = True,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.host = host
         self.clock = clock
-        self.serialize = serialize
         # What provisioning returned, when the caller provisioned (the test fixture does).
         self.outputs: dict[str, Any] = {}
         self.requested_port = port
@@ -349,10 +343,6 @@ class StandIn:
     @property
     def state_file(self) -> Path | None:
         return self.state_dir / STATE_FILE if self.state_dir is not None else None
-
-    @property
-    def request_count(self) -> int:
-        return self._app.requests if self._app is not None else 0
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -378,7 +368,7 @@ class StandIn:
         _reset_services()
         self._load()
         self._app = _SerializedApp(
-            DomainDispatcherApplication(create_backend_app), serialize=self.serialize, clock=self.clock
+            DomainDispatcherApplication(create_backend_app), clock=self.clock
         )
         self._server = make_server(
             self.host,
@@ -464,11 +454,6 @@ class StandIn:
             logger.info("time to live deleted %d items %s", report.expired_items, report.per_table)
         return report
 
-    @property
-    def remembered_tokens(self) -> int:
-        """TransactWriteItems tokens still inside their 10-minute window."""
-        return len(self._app.tokens) if self._app is not None else 0
-
     def _maintenance_loop(self) -> None:
         next_housekeeping = time.monotonic() + HOUSEKEEPING_INTERVAL_SECONDS
         wait = SAVE_INTERVAL_SECONDS
@@ -515,13 +500,11 @@ def start_standin(
     state_dir: str | os.PathLike[str] | None = None,
     host: str = "127.0.0.1",
     *,
-    serialize: bool = True,
     clock: Callable[[], float] = time.time,
 ) -> StandIn:
     """Start the stand-in in this process (port 0 picks a free port).
 
-    `state_dir` None keeps nothing on disk. `serialize=False` exists only to measure
-    plain moto's races; never run the backend that way.
+    `state_dir` None keeps nothing on disk.
     """
     global _active
     with _active_lock:
@@ -530,7 +513,7 @@ def start_standin(
                 f"a stand-in already runs in this process at {_active.endpoint_url}; moto's state is process-global"
             )
         path = Path(state_dir) if state_dir is not None else None
-        standin = StandIn(host, port, path, serialize=serialize, clock=clock)
+        standin = StandIn(host, port, path, clock=clock)
         standin._start()
         _active = standin
     return standin

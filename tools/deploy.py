@@ -43,7 +43,6 @@ from tools import cfn, iam
 from tools.stage_config import PROJECT_DIR, app_name, stage_block, stage_environment
 
 Report = Callable[[str], None]
-USER_OUTPUTS = ("ApiUrl", "UserPoolId", "UserPoolClientId")
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed", "The submitted information didn't contain")
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 

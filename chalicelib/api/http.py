@@ -74,10 +74,6 @@ class Call:
         return self.claims.sub
 
     @property
-    def is_admin(self) -> bool:
-        return self.claims is not None and self.claims.in_group(get_settings().admin_group)
-
-    @property
     def source_ip(self) -> str:
         identity = (self.request.context or {}).get("identity") or {}
         return str(identity.get("sourceIp") or "unknown")

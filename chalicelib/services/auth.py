@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import string
 import uuid
+from dataclasses import asdict
 from typing import Any
 
 from chalicelib.clock import Clock, system_clock
@@ -61,7 +62,7 @@ def create_guest(
         player_id=player_id, username=username, repo=repo, is_guest=True, display_name=display_name, clock=clock
     )
     tokens = accounts.password_auth(username, password)
-    return {**tokens, "username": username, "password": password}
+    return {**asdict(tokens), "username": username, "password": password}
 
 
 def login(
@@ -70,23 +71,23 @@ def login(
     if "@" in username:
         username = repo.username_for_email(username.strip().lower()) or username
     tokens = accounts.password_auth(username, password)
-    account_status.check_active(player_id=tokens["player_id"], repo=repo)
+    account_status.check_active(player_id=tokens.player_id, repo=repo)
     ensure_profile(
-        player_id=tokens["player_id"],
-        username=tokens.get("username") or username,
+        player_id=tokens.player_id,
+        username=tokens.username or username,
         repo=repo,
         is_guest=username.startswith(GUEST_PREFIX),
         clock=clock,
     )
-    touch(player_id=tokens["player_id"], repo=repo, clock=clock)
-    return tokens
+    touch(player_id=tokens.player_id, repo=repo, clock=clock)
+    return asdict(tokens)
 
 
 def refresh(*, refresh_token: str, repo: PlayersRepository, accounts: AccountsGateway) -> dict[str, Any]:
     """New tokens, refused (403 `account_banned`, 401 `account_deleted`) for an inactive account."""
     tokens = accounts.refresh(refresh_token)
-    account_status.check_active(player_id=tokens["player_id"], repo=repo)
-    return tokens
+    account_status.check_active(player_id=tokens.player_id, repo=repo)
+    return asdict(tokens)
 
 
 def upgrade(
@@ -112,4 +113,4 @@ def upgrade(
         raise Conflict("that email belongs to another account", code="email_taken") from None
     accounts.set_email_and_password(username, email, password)
     repo.update_profile(player_id, {"is_guest": False, "email": email})
-    return accounts.password_auth(username, password)
+    return asdict(accounts.password_auth(username, password))

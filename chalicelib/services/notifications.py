@@ -20,7 +20,7 @@ from chalicelib.game_config import get_game_config
 from chalicelib.game_config.schema import GameConfig
 from chalicelib.observability import logger
 from chalicelib.services import cursors, erasure, notify
-from chalicelib.storage.notifications import NotificationsRepository
+from chalicelib.storage.notifications import BroadcastMarks, Notification, NotificationsRepository
 from chalicelib.storage.retry import retry
 
 DAY = 86_400
@@ -60,31 +60,31 @@ def decode_cursor(cursor: str, *, player_id: str, unread_only: bool = False) -> 
     return str(position["t"])
 
 
-def _t(item: dict[str, Any]) -> str:
-    return str(item["id"])[1:]
+def _t(item: Notification) -> str:
+    return item.id[1:]
 
 
-def _live(item: dict[str, Any], now: float) -> bool:
-    return int(item.get("expires_at", 0)) > now
+def _live(item: Notification, now: float) -> bool:
+    return item.expires_at > now
 
 
-def _marks(raw: dict[str, Any]) -> tuple[str, set[str], set[str]]:
-    return str(raw.get("upto", "")), set(raw.get("rd") or ()), set(raw.get("hd") or ())
+def _marks(marks: BroadcastMarks) -> tuple[str, set[str], set[str]]:
+    return marks.upto, set(marks.read), set(marks.hidden)
 
 
-def _broadcast_read(item: dict[str, Any], upto: str, read_ids: set[str]) -> bool:
-    return _t(item) <= upto or item["id"] in read_ids
+def _broadcast_read(item: Notification, upto: str, read_ids: set[str]) -> bool:
+    return _t(item) <= upto or item.id in read_ids
 
 
-def notification_view(item: dict[str, Any], *, read: bool, broadcast: bool) -> dict[str, Any]:
+def notification_view(item: Notification, *, read: bool, broadcast: bool) -> dict[str, Any]:
     return {
-        "id": item["id"],
-        "kind": item.get("kind", ""),
-        "title": item.get("title", ""),
-        "body": item.get("body", ""),
-        "data": item.get("data") or {},
-        "created_at": item.get("created_at", ""),
-        "expires_at": iso(int(item.get("expires_at", 0))),
+        "id": item.id,
+        "kind": item.kind,
+        "title": item.title,
+        "body": item.body,
+        "data": item.data,
+        "created_at": item.created_at,
+        "expires_at": iso(item.expires_at),
         "read": read,
         "broadcast": broadcast,
     }
@@ -96,19 +96,19 @@ def _clip(notice_text: str, limit: int) -> str:
 
 def _item(
     kind_letter: str, *, kind: str, title: str, body: str, data: dict[str, Any], now: float, day: int
-) -> dict[str, Any]:
+) -> Notification:
     if len(json.dumps(data, default=str)) > MAX_DATA_BYTES:
         raise Invalid(f"data: over {MAX_DATA_BYTES} bytes of JSON", field="data")
-    return {
-        "id": new_id(kind_letter, now),
-        "kind": kind[:40],
-        "title": _clip(title, MAX_TITLE),
-        "body": _clip(body, MAX_BODY),
-        "data": data,
-        "created_at": iso(now),
-        "expires_at": day * DAY,
-        "read": False,
-    }
+    return Notification(
+        id=new_id(kind_letter, now),
+        kind=kind[:40],
+        title=_clip(title, MAX_TITLE),
+        body=_clip(body, MAX_BODY),
+        data=data,
+        created_at=iso(now),
+        expires_at=day * DAY,
+        read=False,
+    )
 
 
 def _store(
@@ -139,7 +139,7 @@ def _store(
     elif stored and push and player_id is not None:
         notify.signal([player_id], "notification", notification_view(item, read=False, broadcast=False))
     return {
-        "id": item["id"] if stored else None,
+        "id": item.id if stored else None,
         "player_id": player_id,
         "broadcast": player_id is None,
         "duplicate": not stored,
@@ -208,7 +208,7 @@ def broadcast(
 
 def _unread_count(
     player_id: str,
-    counters: dict[str, Any],
+    counters: dict[int, int],
     marks: tuple[str, set[str], set[str]],
     *,
     repo: NotificationsRepository,
@@ -216,25 +216,23 @@ def _unread_count(
 ) -> int:
     today_bound = now / DAY
     live = 0
-    dead: list[str] = []
-    for name, value in counters.items():
-        if not re.fullmatch(r"d[0-9]+", name):
-            continue
-        if int(name[1:]) > today_bound:
-            live += int(value)
+    dead: list[int] = []
+    for day, value in counters.items():
+        if day > today_bound:
+            live += value
         else:
-            dead.append(name)
+            dead.append(day)
     if dead:
         repo.prune_buckets(player_id, dead)
     upto, read_ids, hidden = marks
     fresh = repo.broadcasts_after(upto, MAX_BROADCASTS_COUNTED)
-    unread_broadcasts = sum(1 for b in fresh if _live(b, now) and b["id"] not in read_ids and b["id"] not in hidden)
+    unread_broadcasts = sum(1 for b in fresh if _live(b, now) and b.id not in read_ids and b.id not in hidden)
     return max(0, live) + unread_broadcasts
 
 
 def unread_count(*, player_id: str, repo: NotificationsRepository, clock: Clock = system_clock) -> int:
-    counters, raw_marks = repo.player_meta(player_id)
-    return _unread_count(player_id, counters, _marks(raw_marks), repo=repo, now=clock())
+    counters, broadcast_marks = repo.player_meta(player_id)
+    return _unread_count(player_id, counters, _marks(broadcast_marks), repo=repo, now=clock())
 
 
 def list_notifications(
@@ -251,18 +249,18 @@ def list_notifications(
         raise Invalid(f"limit: must be 1 to {MAX_LIMIT}", field="limit")
     before = decode_cursor(cursor, player_id=player_id, unread_only=unread_only) if cursor else None
     now = clock()
-    counters, raw_marks = repo.player_meta(player_id)
-    marks = _marks(raw_marks)
+    counters, broadcast_marks = repo.player_meta(player_id)
+    marks = _marks(broadcast_marks)
     upto, read_ids, hidden = marks
     inbox, inbox_last = repo.page(player_id, before=before, limit=limit, unread_only=unread_only)
     shared, shared_last = repo.page(None, before=before, limit=limit)
     candidates: list[tuple[str, dict[str, Any]]] = []
     for item in inbox:
-        if _live(item, now) and not (unread_only and item.get("read")):
-            candidates.append((_t(item), notification_view(item, read=bool(item.get("read")), broadcast=False)))
+        if _live(item, now) and not (unread_only and item.read):
+            candidates.append((_t(item), notification_view(item, read=item.read, broadcast=False)))
     for item in shared:
         is_read = _broadcast_read(item, upto, read_ids)
-        if _live(item, now) and item["id"] not in hidden and not (unread_only and is_read):
+        if _live(item, now) and item.id not in hidden and not (unread_only and is_read):
             candidates.append((_t(item), notification_view(item, read=is_read, broadcast=True)))
     candidates.sort(key=lambda c: c[0], reverse=True)
     # A stream with more items was read only down to its last evaluated key: nothing
@@ -283,8 +281,8 @@ def list_notifications(
     }
 
 
-def _day_of(item: dict[str, Any]) -> int:
-    return int(item["expires_at"]) // DAY
+def _day_of(item: Notification) -> int:
+    return item.expires_at // DAY
 
 
 def mark_read(
@@ -310,9 +308,9 @@ def mark_read(
             repo.set_watermark(player_id, _t(newest[0]))
     elif ids:
         found = repo.get_many(player_id, ids)
-        inbox = [i for i in found.values() if i["id"][0] == "n"]
+        inbox = [i for i in found.values() if i.id[0] == "n"]
         marked += repo.mark_read(player_id, inbox, int(now), _day_of)
-        fresh = {i["id"] for i in found.values() if i["id"][0] == "b" and _live(i, now)}
+        fresh = {i.id for i in found.values() if i.id[0] == "b" and _live(i, now)}
         if fresh:
             upto, read_ids, _hidden = _marks(repo.player_meta(player_id)[1])
             fresh = {b for b in fresh if b[1:] > upto and b not in read_ids}
@@ -336,7 +334,7 @@ def delete_notification(
         if notification_id[0] == "b":
             repo.add_marks(player_id, hidden={notification_id})
             return {"id": notification_id, "deleted": True}
-        day = None if item.get("read") else _day_of(item)
+        day = None if item.read else _day_of(item)
         if not repo.delete(player_id, item, day):
             raise ConditionFailed()  # read (or deleted) meanwhile: look again
         return {"id": notification_id, "deleted": True}

@@ -14,12 +14,21 @@ import uuid
 from typing import Any
 
 from chalicelib.clock import Clock, iso, system_clock
-from chalicelib.errors import ConditionFailed, Conflict, Invalid, NotFound, TooLarge
+from chalicelib.errors import Conflict, Invalid, NotFound, TooLarge
 from chalicelib.game_config.schema import SavesConfig
 from chalicelib.models.saves import SLOT_PATTERN
 from chalicelib.observability import logger, metrics
 from chalicelib.services import erasure
-from chalicelib.storage.saves import SavesRepository, SlotCapReached, object_key
+from chalicelib.storage.saves import (
+    PendingUpload,
+    SaveSlot,
+    SavesRepository,
+    SlotCapReached,
+    SlotChanged,
+    SlotContent,
+    SlotState,
+    object_key,
+)
 
 _SLOT = re.compile(SLOT_PATTERN)
 # A deleted slot's marker keeps its version this long, so a re-created slot continues
@@ -66,18 +75,24 @@ def canonical_bytes(data: Any) -> bytes:
         raise Invalid("data: numbers must be finite", field="data") from None
 
 
-def _meta(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: item[k] for k in ("slot", "version", "size", "checksum", "updated_at", "storage")}
+def _meta(slot: str, version: int, content: SaveSlot | SlotContent) -> dict[str, Any]:
+    return {
+        "slot": slot,
+        "version": version,
+        "size": content.size,
+        "checksum": content.checksum,
+        "updated_at": content.updated_at,
+        "storage": content.storage,
+    }
 
 
-def _conflict(slot: str, item: dict[str, Any] | None, message: str = "") -> Conflict:
+def _conflict(slot: str, state: SlotState, message: str = "") -> Conflict:
     """409 with the slot's current state; a missing or deleted slot is at version 0."""
-    live = bool(item) and not (item or {}).get("deleted")
-    current = int(item["version"]) if live and item else 0
+    current = state.version if state.live else 0
     details = {
         "slot": slot,
         "current_version": current,
-        "updated_at": item.get("updated_at") if live and item else None,
+        "updated_at": state.updated_at if state.live else None,
     }
     return Conflict(
         message or f"slot {slot} is at version {current}: read it, merge, and write with that version",
@@ -90,7 +105,11 @@ def list_slots(
     *, player_id: str, config: SavesConfig, repo: SavesRepository, limit: int, cursor: str | None
 ) -> dict[str, Any]:
     slots, next_cursor = repo.list_slots(player_id, after=cursor, limit=limit)
-    return {"slots": [_meta(s) for s in slots], "next_cursor": next_cursor, "max_slots": config.max_slots}
+    return {
+        "slots": [_meta(s.slot, s.version, s) for s in slots],
+        "next_cursor": next_cursor,
+        "max_slots": config.max_slots,
+    }
 
 
 def get_slot(
@@ -100,12 +119,12 @@ def get_slot(
     item = repo.get_slot(player_id, check_slot(slot))
     if item is None:
         raise NotFound(f"no save in slot {slot}", code="slot_not_found", details={"slot": slot})
-    view = _meta(item)
-    if item["storage"] == "s3":
-        view["download_url"] = repo.download_url(item["s3_key"], expires_in=config.download_url_seconds)
+    view = _meta(item.slot, item.version, item)
+    if item.storage == "s3":
+        view["download_url"] = repo.download_url(str(item.s3_key), expires_in=config.download_url_seconds)
         view["download_expires_at"] = iso(clock() + config.download_url_seconds)
     else:
-        view["data"] = json.loads(item["data"])
+        view["data"] = json.loads(str(item.data))
     return view
 
 
@@ -114,7 +133,7 @@ def _write(
     player_id: str,
     slot: str,
     expected_version: int,
-    fields: dict[str, Any],
+    content: SlotContent,
     config: SavesConfig,
     repo: SavesRepository,
 ) -> dict[str, Any]:
@@ -122,18 +141,17 @@ def _write(
 
     The object of the replaced version (if it was in S3) is deleted after the write.
     """
-    fields = {"slot": slot, **fields}
-    old: dict[str, Any] = {}
+    old = SlotState()
     if expected_version == 0:
-        stored = repo.get_item(player_id, slot)
-        if stored and not stored.get("deleted"):
+        stored = repo.get_state(player_id, slot)
+        if stored.live:
             raise _conflict(slot, stored)
         try:
             version = repo.create_slot(
                 player_id,
                 slot,
-                fields,
-                after_version=int(stored.get("version", 0)),
+                content,
+                after_version=stored.version,
                 max_slots=config.max_slots,
             )
         except SlotCapReached as cap:
@@ -142,19 +160,19 @@ def _write(
                 code="slot_limit",
                 details={"slot": slot, "max_slots": cap.limit},
             ) from None
-        except ConditionFailed as failed:
-            raise _conflict(slot, failed.item or repo.get_item(player_id, slot)) from None
+        except SlotChanged as changed:
+            raise _conflict(slot, changed.state or repo.get_state(player_id, slot)) from None
     else:
         try:
-            old = repo.replace_slot(player_id, slot, fields, expected_version=expected_version)
-        except ConditionFailed as failed:
-            raise _conflict(slot, failed.item) from None
+            old = repo.replace_slot(player_id, slot, content, expected_version=expected_version)
+        except SlotChanged as changed:
+            raise _conflict(slot, changed.state or SlotState()) from None
         version = expected_version + 1
-    if old.get("s3_key") and old["s3_key"] != fields.get("s3_key"):
-        repo.delete_object(old["s3_key"])
+    if old.s3_key and old.s3_key != content.s3_key:
+        repo.delete_object(old.s3_key)
     metrics.add_metric(name="SaveWrites", unit="Count", value=1)
-    logger.info("save written", extra={"slot": slot, "version": version, "storage": fields["storage"]})
-    return _meta({**fields, "version": version})
+    logger.info("save written", extra={"slot": slot, "version": version, "storage": content.storage})
+    return _meta(slot, version, content)
 
 
 def put_slot(
@@ -184,15 +202,15 @@ def put_slot(
                 "commit": f"/saves/{slot}/commit",
             },
         )
-    fields = {
-        "size": len(raw),
-        "checksum": hashlib.sha256(raw).hexdigest(),
-        "updated_at": iso(clock()),
-        "storage": "inline",
-        "data": raw.decode(),
-    }
+    content = SlotContent(
+        size=len(raw),
+        checksum=hashlib.sha256(raw).hexdigest(),
+        updated_at=iso(clock()),
+        storage="inline",
+        data=raw.decode(),
+    )
     return _write(
-        player_id=player_id, slot=slot, expected_version=expected_version, fields=fields, config=config, repo=repo
+        player_id=player_id, slot=slot, expected_version=expected_version, content=content, config=config, repo=repo
     )
 
 
@@ -201,10 +219,10 @@ def delete_slot(
 ) -> dict[str, Any]:
     """Delete a slot at `expected_version` (and its S3 object)."""
     check_slot(slot)
-    stored = repo.get_item(player_id, slot)
-    if not stored or stored.get("deleted"):
+    stored = repo.get_state(player_id, slot)
+    if not stored.live:
         raise NotFound(f"no save in slot {slot}", code="slot_not_found", details={"slot": slot})
-    if int(stored["version"]) != expected_version:
+    if stored.version != expected_version:
         raise _conflict(slot, stored)
     now = clock()
     try:
@@ -215,11 +233,11 @@ def delete_slot(
             now=iso(now),
             marker_expires_at=int(now) + DELETED_MARKER_SECONDS,
         )
-    except ConditionFailed as failed:
-        raise _conflict(slot, failed.item or repo.get_item(player_id, slot)) from None
+    except SlotChanged as changed:
+        raise _conflict(slot, changed.state or repo.get_state(player_id, slot)) from None
     # The version matched, so the stored item read above is the one deleted.
-    if stored.get("s3_key"):
-        repo.delete_object(stored["s3_key"])
+    if stored.s3_key:
+        repo.delete_object(stored.s3_key)
     logger.info("save deleted", extra={"slot": slot, "version": expected_version})
     return {"slot": slot, "deleted": True, "version": expected_version + 1}
 
@@ -244,8 +262,8 @@ def start_upload(
             details={"field": "size", "size": size, "max_object_bytes": config.max_object_bytes},
         )
     # Refuse a stale version now rather than after the client has sent megabytes.
-    stored = repo.get_item(player_id, slot)
-    current = int(stored["version"]) if stored and not stored.get("deleted") else 0
+    stored = repo.get_state(player_id, slot)
+    current = stored.version if stored.live else 0
     if current != expected_version:
         raise _conflict(slot, stored)
     upload_id = uuid.uuid4().hex
@@ -256,14 +274,14 @@ def start_upload(
     repo.put_upload(
         player_id,
         upload_id,
-        {
-            "slot": slot,
-            "size": size,
-            "sha256": sha256,
-            "s3_key": key,
-            "created_at": iso(now),
-            "expires_at": int(now) + config.upload_url_seconds + UPLOAD_GRACE_SECONDS,
-        },
+        PendingUpload(
+            slot=slot,
+            size=size,
+            sha256=sha256,
+            s3_key=key,
+            created_at=iso(now),
+            expires_at=int(now) + config.upload_url_seconds + UPLOAD_GRACE_SECONDS,
+        ),
     )
     logger.info("save upload started", extra={"slot": slot, "size": size, "upload_id": upload_id})
     return {
@@ -293,24 +311,24 @@ def commit_upload(
     check_slot(slot)
     now = clock()
     upload = repo.get_upload(player_id, upload_id)
-    if not upload or upload["slot"] != slot or upload["expires_at"] <= now:
+    if upload is None or upload.slot != slot or upload.expires_at <= now:
         raise NotFound(
             "upload_id: no pending upload with this id for this slot (expired or already committed)",
             code="upload_not_found",
             details={"field": "upload_id"},
         )
-    key = upload["s3_key"]
+    key = upload.s3_key
     info = repo.head_object(key)
     if info is None:
         raise Invalid("upload_id: nothing was uploaded to the URL yet", field="upload_id", code="upload_missing")
     problem = None
-    if info.size != upload["size"]:
-        problem = f"the object has {info.size} bytes, {upload['size']} were announced"
+    if info.size != upload.size:
+        problem = f"the object has {info.size} bytes, {upload.size} were announced"
     elif info.sha256_b64 is not None:
         # S3 verified the body against the signed checksum when it received it.
-        if base64.b64decode(info.sha256_b64).hex() != upload["sha256"]:
+        if base64.b64decode(info.sha256_b64).hex() != upload.sha256:
             problem = "the object's SHA-256 is not the one announced"
-    elif repo.object_sha256(key, max_bytes=config.max_object_bytes) != upload["sha256"]:
+    elif repo.object_sha256(key, max_bytes=config.max_object_bytes) != upload.sha256:
         problem = "the object's SHA-256 is not the one announced"
     if problem is not None:
         repo.delete_object(key)
@@ -321,16 +339,10 @@ def commit_upload(
             field="sha256",
             code="checksum_mismatch",
         )
-    fields = {
-        "size": info.size,
-        "checksum": upload["sha256"],
-        "updated_at": iso(now),
-        "storage": "s3",
-        "s3_key": key,
-    }
+    content = SlotContent(size=info.size, checksum=upload.sha256, updated_at=iso(now), storage="s3", s3_key=key)
     # On a conflict the upload stays committable (against the current version) until it expires.
     written = _write(
-        player_id=player_id, slot=slot, expected_version=expected_version, fields=fields, config=config, repo=repo
+        player_id=player_id, slot=slot, expected_version=expected_version, content=content, config=config, repo=repo
     )
     repo.delete_upload(player_id, upload_id)
     return written

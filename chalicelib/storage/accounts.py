@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -42,6 +43,18 @@ def token_claims_unverified(token: str) -> dict[str, Any]:
     """Claims of a token that Cognito itself just handed us (never of a client's token)."""
     payload = token.split(".")[1]
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """What a sign-in or a refresh returns: the account and its Cognito tokens."""
+
+    player_id: str
+    username: str | None
+    id_token: str
+    access_token: str
+    refresh_token: str | None
+    expires_in: int
 
 
 class AccountsGateway:
@@ -85,7 +98,7 @@ class AccountsGateway:
         attrs = {a["Name"]: a["Value"] for a in resp["User"].get("Attributes", [])}
         return attrs["sub"]
 
-    def password_auth(self, username: str, password: str) -> dict[str, Any]:
+    def password_auth(self, username: str, password: str) -> Tokens:
         try:
             resp = self.client.initiate_auth(
                 ClientId=self.client_id,
@@ -96,7 +109,7 @@ class AccountsGateway:
             raise _translate(exc) from exc
         return self._tokens(resp)
 
-    def refresh(self, refresh_token: str) -> dict[str, Any]:
+    def refresh(self, refresh_token: str) -> Tokens:
         try:
             resp = self.client.initiate_auth(
                 ClientId=self.client_id,
@@ -106,8 +119,7 @@ class AccountsGateway:
         except ClientError as exc:
             raise _translate(exc) from exc
         tokens = self._tokens(resp)
-        tokens["refresh_token"] = tokens.get("refresh_token") or refresh_token
-        return tokens
+        return replace(tokens, refresh_token=tokens.refresh_token or refresh_token)
 
     def set_email_and_password(self, username: str, email: str, password: str) -> None:
         try:
@@ -134,17 +146,17 @@ class AccountsGateway:
             raise _translate(exc) from exc
 
     @staticmethod
-    def _tokens(resp: Any) -> dict[str, Any]:
+    def _tokens(resp: Any) -> Tokens:
         result = resp.get("AuthenticationResult")
         if not result:
             # A challenge (e.g. NEW_PASSWORD_REQUIRED) is not something a game client handles.
             raise Unauthorized("this account needs an action outside the game", code="challenge_required")
         claims = token_claims_unverified(result["IdToken"])
-        return {
-            "player_id": claims["sub"],
-            "username": claims.get("cognito:username"),
-            "id_token": result["IdToken"],
-            "access_token": result["AccessToken"],
-            "refresh_token": result.get("RefreshToken"),
-            "expires_in": int(result.get("ExpiresIn", 3600)),
-        }
+        return Tokens(
+            player_id=claims["sub"],
+            username=claims.get("cognito:username"),
+            id_token=result["IdToken"],
+            access_token=result["AccessToken"],
+            refresh_token=result.get("RefreshToken"),
+            expires_in=int(result.get("ExpiresIn", 3600)),
+        )

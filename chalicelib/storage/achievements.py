@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -19,9 +19,6 @@ from chalicelib.storage.base import TableRepository
 from chalicelib.storage.cancellation import cancellation, condition_failed
 from chalicelib.storage.items import from_item, to_item, values
 from chalicelib.storage.retry import retry
-
-if TYPE_CHECKING:
-    pass
 
 SHARDS = 8
 PLAYERS_COUNTER = "players"

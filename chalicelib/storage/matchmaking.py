@@ -21,7 +21,7 @@ import dataclasses
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -31,13 +31,9 @@ from chalicelib.storage.cancellation import cancellation, condition_failed
 from chalicelib.storage.items import from_item, serialize, to_item, values
 from chalicelib.storage.players import batch_write_all, delete_partition
 
-if TYPE_CHECKING:
-    pass
-
 ACTIVE = "ACTIVE"
 WAIT_SLOTS = 16
 RECENT_SHARDS = 4  # spreads the `recent_matches` index over partitions; reads merge them
-OPEN_STATUSES = ("forming", "searching")
 _TICKET_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 

@@ -13,7 +13,9 @@ without its letter, the order shared by inbox items and broadcasts):
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -23,9 +25,6 @@ from chalicelib.storage.cancellation import cancellation, condition_failed
 from chalicelib.storage.items import from_item, to_item, values
 from chalicelib.storage.players import delete_partition
 from chalicelib.storage.retry import retry
-
-if TYPE_CHECKING:
-    pass
 
 BROADCAST_PK = "BROADCAST"
 INBOX_SK = "N#n"
@@ -51,6 +50,46 @@ def _t_of_sk(sk: str) -> str:
 
 class _Changed(Exception):
     """Some items of a read-marking transaction changed meanwhile."""
+@dataclass(frozen=True)
+class Notification:
+    """One inbox item (`n…` id) or one broadcast (`b…`); `read` is the inbox item's own
+    state (a broadcast's read state is the player's `BroadcastMarks`)."""
+
+    id: str
+    kind: str
+    title: str
+    body: str
+    data: dict[str, Any]
+    created_at: str
+    expires_at: int  # epoch seconds: the midnight that ends its expiry day
+    read: bool = False
+
+
+@dataclass(frozen=True)
+class BroadcastMarks:
+    """A player's view of the broadcasts: all up to `upto` (a t) read, plus explicit ids."""
+
+    upto: str = ""
+    read: frozenset[str] = field(default_factory=frozenset)
+    hidden: frozenset[str] = field(default_factory=frozenset)
+
+
+def _notification(item: dict[str, Any]) -> Notification:
+    return Notification(
+        id=str(item["id"]),
+        kind=str(item.get("kind", "")),
+        title=str(item.get("title", "")),
+        body=str(item.get("body", "")),
+        data=dict(item.get("data") or {}),
+        created_at=str(item.get("created_at", "")),
+        expires_at=int(item.get("expires_at", 0)),
+        read=bool(item.get("read")),
+    )
+
+
+def _sk(notification_id: str) -> str:
+    return (INBOX_SK if notification_id[0] == "n" else BROADCAST_SK) + notification_id[1:]
+
 
 class NotificationsRepository(TableRepository):
     """Every read and write of the notifications table."""
@@ -62,16 +101,16 @@ class NotificationsRepository(TableRepository):
 
     # writes -----------------------------------------------------------------------------
 
-    def put(self, player_id: str | None, item: dict[str, Any], *, day: int, dedupe_key: str | None) -> bool:
+    def put(self, player_id: str | None, note: Notification, *, day: int, dedupe_key: str | None) -> bool:
         """Store one notification (player_id None: a broadcast); False for a duplicate."""
         pk = player_pk(player_id) if player_id else BROADCAST_PK
-        sk = (INBOX_SK if player_id else BROADCAST_SK) + item["id"][1:]
-        record = {"PK": pk, "SK": sk, **item}
+        sk = (INBOX_SK if player_id else BROADCAST_SK) + note.id[1:]
+        record = {"PK": pk, "SK": sk, **asdict(note)}
         if player_id:
             record["USK"] = sk
         actions: list[dict[str, Any]] = []
         if dedupe_key:
-            marker = {"PK": pk, "SK": DEDUPE + dedupe_key, "id": item["id"], "expires_at": item["expires_at"]}
+            marker = {"PK": pk, "SK": DEDUPE + dedupe_key, "id": note.id, "expires_at": note.expires_at}
             actions.append(
                 {
                     "Put": {
@@ -113,10 +152,12 @@ class NotificationsRepository(TableRepository):
             }
         }
 
-    def mark_read(self, player_id: str, items: list[dict[str, Any]], now: int, day_of: Any) -> int:
+    def mark_read(
+        self, player_id: str, items: list[Notification], now: int, day_of: Callable[[Notification], int]
+    ) -> int:
         """Mark unread, live inbox items read with the counter, in transactions; how many flipped."""
         marked = 0
-        pending = [i for i in items if not i.get("read") and int(i.get("expires_at", 0)) > now]
+        pending = [i for i in items if not i.read and i.expires_at > now]
         pk = player_pk(player_id)
         while pending:
             chunk, pending = pending[:MAX_TRANSACTION], pending[MAX_TRANSACTION:]
@@ -133,7 +174,7 @@ class NotificationsRepository(TableRepository):
                     {
                         "Update": {
                             "TableName": self.table,
-                            "Key": to_item({"PK": pk, "SK": item["SK"]}),
+                            "Key": to_item({"PK": pk, "SK": _sk(item.id)}),
                             "UpdateExpression": "SET #r = :t REMOVE USK",
                             "ConditionExpression": "#r = :f AND expires_at > :now",
                             "ExpressionAttributeNames": {"#r": "read"},
@@ -159,17 +200,17 @@ class NotificationsRepository(TableRepository):
             )
         return marked
 
-    def delete(self, player_id: str, item: dict[str, Any], day: int | None) -> bool:
+    def delete(self, player_id: str, item: Notification, day: int | None) -> bool:
         """Delete an inbox item seen in the state `item`; the counter too if it was unread."""
         pk = player_pk(player_id)
         actions: list[dict[str, Any]] = [
             {
                 "Delete": {
                     "TableName": self.table,
-                    "Key": to_item({"PK": pk, "SK": item["SK"]}),
+                    "Key": to_item({"PK": pk, "SK": _sk(item.id)}),
                     "ConditionExpression": "#r = :seen",
                     "ExpressionAttributeNames": {"#r": "read"},
-                    "ExpressionAttributeValues": values({":seen": bool(item.get("read"))}),
+                    "ExpressionAttributeValues": values({":seen": item.read}),
                 }
             }
         ]
@@ -218,8 +259,9 @@ class NotificationsRepository(TableRepository):
             if not condition_failed(exc):
                 raise
 
-    def prune_buckets(self, player_id: str, names: list[str]) -> None:
+    def prune_buckets(self, player_id: str, days: list[int]) -> None:
         """Drop the counters of days already expired (nothing adds to them any more)."""
+        names = [bucket(day) for day in days]
         self.client.update_item(
             TableName=self.table,
             Key=to_item({"PK": player_pk(player_id), "SK": UNREAD}),
@@ -229,8 +271,8 @@ class NotificationsRepository(TableRepository):
 
     # reads ------------------------------------------------------------------------------
 
-    def player_meta(self, player_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The unread counters and the broadcast markers, in one Query."""
+    def player_meta(self, player_id: str) -> tuple[dict[int, int], BroadcastMarks]:
+        """The unread counts by expiry day and the broadcast markers, in one Query."""
         resp = self.client.query(
             TableName=self.table,
             KeyConditionExpression="PK = :pk AND begins_with(SK, :h)",
@@ -239,11 +281,21 @@ class NotificationsRepository(TableRepository):
             Limit=10,
         )
         found = {i["SK"]: i for i in (from_item(raw) for raw in resp.get("Items", []))}
-        return found.get(UNREAD, {}), found.get(MARKS, {})
+        counters = {
+            int(name[1:]): int(count)
+            for name, count in found.get(UNREAD, {}).items()
+            if name[:1] == "d" and name[1:].isdigit()
+        }
+        marks = found.get(MARKS, {})
+        return counters, BroadcastMarks(
+            upto=str(marks.get("upto", "")),
+            read=frozenset(marks.get("rd") or ()),
+            hidden=frozenset(marks.get("hd") or ()),
+        )
 
     def page(
         self, player_id: str | None, *, before: str | None, limit: int, unread_only: bool = False
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> tuple[list[Notification], str | None]:
         """Newest first, ids before `before` (a t): (items, the last evaluated t or None)."""
         pk = player_pk(player_id) if player_id else BROADCAST_PK
         prefix = INBOX_SK if player_id else BROADCAST_SK
@@ -262,11 +314,13 @@ class NotificationsRepository(TableRepository):
             kwargs["KeyConditionExpression"] = f"PK = :pk AND {sort} BETWEEN :lo AND :hi"
             kwargs["ExpressionAttributeValues"] = values({":pk": pk, ":lo": prefix, ":hi": prefix + before})
         resp = self.client.query(**kwargs)
-        items = [i for i in (from_item(raw) for raw in resp.get("Items", [])) if _t_of_sk(i["SK"]) != before]
+        items = [
+            _notification(i) for i in (from_item(raw) for raw in resp.get("Items", [])) if _t_of_sk(i["SK"]) != before
+        ]
         last = resp.get("LastEvaluatedKey")
         return items, _t_of_sk(from_item(last)["SK"]) if last else None
 
-    def broadcasts_after(self, after: str, limit: int) -> list[dict[str, Any]]:
+    def broadcasts_after(self, after: str, limit: int) -> list[Notification]:
         """The newest broadcasts with t > after (at most `limit`)."""
         resp = self.client.query(
             TableName=self.table,
@@ -277,24 +331,22 @@ class NotificationsRepository(TableRepository):
             ScanIndexForward=False,
             Limit=limit,
         )
-        return [i for i in (from_item(raw) for raw in resp.get("Items", [])) if _t_of_sk(i["SK"]) > after]
+        return [_notification(i) for i in (from_item(raw) for raw in resp.get("Items", [])) if _t_of_sk(i["SK"]) > after]
 
-    def get_many(self, player_id: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+    def get_many(self, player_id: str, ids: list[str]) -> dict[str, Notification]:
         """Inbox items (`n…`) and broadcasts (`b…`) by id, in BatchGetItems of 100."""
         keys = [
-            to_item({"PK": player_pk(player_id), "SK": INBOX_SK + i[1:]})
-            if i[0] == "n"
-            else to_item({"PK": BROADCAST_PK, "SK": BROADCAST_SK + i[1:]})
+            to_item({"PK": player_pk(player_id) if i[0] == "n" else BROADCAST_PK, "SK": _sk(i)})
             for i in dict.fromkeys(ids)
         ]
-        found: dict[str, dict[str, Any]] = {}
+        found: dict[str, Notification] = {}
         for start in range(0, len(keys), 100):
             request: dict[str, Any] = {self.table: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
             for _ in range(8):
                 resp = self.client.batch_get_item(RequestItems=request)
                 for raw in resp.get("Responses", {}).get(self.table, []):
-                    item = from_item(raw)
-                    found[item["id"]] = item
+                    note = _notification(from_item(raw))
+                    found[note.id] = note
                 request = resp.get("UnprocessedKeys") or {}  # type: ignore[assignment]
                 if not request:
                     break

@@ -18,10 +18,11 @@ an upload never overwrites the committed object.
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -70,11 +71,116 @@ class ObjectInfo:
     sha256_b64: str | None  # S3's own checksum when the object carries one
 
 
-def _slot(item: dict[str, Any]) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class SlotContent:
+    """What a write puts in a slot: inline `data` (canonical JSON text) or an `s3_key`."""
+
+    size: int
+    checksum: str
+    updated_at: str
+    storage: str  # "inline" | "s3"
+    data: str | None = None
+    s3_key: str | None = None
+
+
+@dataclass(frozen=True)
+class SaveSlot:
+    """A live slot. `data` is None in listings and for a save kept in S3."""
+
+    slot: str
+    version: int
+    size: int
+    checksum: str
+    updated_at: str
+    storage: str
+    data: str | None = None
+    s3_key: str | None = None
+
+
+@dataclass(frozen=True)
+class SlotState:
+    """What is stored under a slot's name: nothing (version 0), a live slot, or the marker
+    a deletion leaves (`deleted`, with the last version)."""
+
+    version: int = 0
+    deleted: bool = False
+    updated_at: str | None = None
+    s3_key: str | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.version > 0 and not self.deleted
+
+
+@dataclass(frozen=True)
+class PendingUpload:
+    """A presigned upload not yet committed."""
+
+    slot: str
+    size: int
+    sha256: str
+    s3_key: str
+    created_at: str
+    expires_at: int
+
+
+class SlotChanged(ConditionFailed):
+    """A slot write found the slot in another state: `state` is the stored one, None when
+    the write lost to a concurrent transaction without seeing it."""
+
+    def __init__(self, state: SlotState | None) -> None:
+        super().__init__()
+        self.state = state
+
+
+def _state(item: dict[str, Any] | None) -> SlotState:
+    if not item:
+        return SlotState()
+    return SlotState(
+        version=int(item.get("version", 0)),
+        deleted=bool(item.get("deleted")),
+        updated_at=item.get("updated_at"),
+        s3_key=item.get("s3_key"),
+    )
+
+
+def _slot(item: dict[str, Any]) -> SaveSlot | None:
     """A live slot from a stored item; None for no item or a deleted-slot marker."""
     if not item or item.get("deleted"):
         return None
-    return {k: item[k] for k in (*SLOT_FIELDS, "version") if k in item}
+    return SaveSlot(
+        slot=str(item["slot"]),
+        version=int(item["version"]),
+        size=int(item["size"]),
+        checksum=str(item["checksum"]),
+        updated_at=str(item["updated_at"]),
+        storage=str(item["storage"]),
+        data=item.get("data"),
+        s3_key=item.get("s3_key"),
+    )
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _slot_changed(write: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Turn a slot write's ConditionFailed (carrying the stored item) into SlotChanged."""
+
+    @functools.wraps(write)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return write(*args, **kwargs)
+        except SlotChanged:
+            raise
+        except ConditionFailed as failed:
+            raise SlotChanged(_state(failed.item) if failed.item else None) from failed
+
+    return wrapper
+
+
+def _fields(slot: str, content: SlotContent) -> dict[str, Any]:
+    return {"slot": slot, **asdict(content)}
 
 
 class SavesRepository:
@@ -111,7 +217,11 @@ class SavesRepository:
 
     # slots ------------------------------------------------------------------------------
 
-    def get_item(self, player_id: str, slot: str) -> dict[str, Any]:
+    def get_state(self, player_id: str, slot: str) -> SlotState:
+        """What is stored under the slot's name (live, a deleted marker, or nothing)."""
+        return _state(self._get_item(player_id, slot))
+
+    def _get_item(self, player_id: str, slot: str) -> dict[str, Any]:
         """The stored slot item (live or a deleted marker), {} when there is none."""
         resp = self.client.get_item(
             TableName=self.table,
@@ -120,10 +230,10 @@ class SavesRepository:
         )
         return from_item(resp.get("Item"))
 
-    def get_slot(self, player_id: str, slot: str) -> dict[str, Any] | None:
-        return _slot(self.get_item(player_id, slot))
+    def get_slot(self, player_id: str, slot: str) -> SaveSlot | None:
+        return _slot(self._get_item(player_id, slot))
 
-    def list_slots(self, player_id: str, *, after: str | None, limit: int) -> tuple[list[dict[str, Any]], str | None]:
+    def list_slots(self, player_id: str, *, after: str | None, limit: int) -> tuple[list[SaveSlot], str | None]:
         """Live slots in name order, without their data; the last slot name when more may follow."""
         kwargs: dict[str, Any] = {
             "TableName": self.table,
@@ -149,17 +259,18 @@ class SavesRepository:
         last = resp.get("LastEvaluatedKey")
         return slots, (str(from_item(last)["SK"])[len(SLOT_PREFIX) :] if last else None)
 
+    @_slot_changed
     def create_slot(
-        self, player_id: str, slot: str, fields: dict[str, Any], *, after_version: int, max_slots: int
+        self, player_id: str, slot: str, content: SlotContent, *, after_version: int, max_slots: int
     ) -> int:
         """Create a slot (none, or a deleted marker at `after_version`) and count it, in
         one transaction; returns the new version.
 
-        Raises ConditionFailed (with the stored item) when the slot changed since it was
-        read, SlotCapReached when the player has `max_slots` live slots.
+        Raises SlotChanged when the slot changed since it was read, SlotCapReached when
+        the player has `max_slots` live slots.
         """
         version = after_version + 1
-        names, vals, sets, removes = _set_fields(fields)
+        names, vals, sets, removes = _set_fields(_fields(slot, content))
         names.update({"#v": "version", "#d": "deleted", "#x": "expires_at"})
         vals[":v"] = version
         if after_version == 0:
@@ -199,14 +310,13 @@ class SavesRepository:
             raise
         return version
 
-    def replace_slot(
-        self, player_id: str, slot: str, fields: dict[str, Any], *, expected_version: int
-    ) -> dict[str, Any]:
-        """Overwrite a live slot at `expected_version`; returns the previous item.
+    @_slot_changed
+    def replace_slot(self, player_id: str, slot: str, content: SlotContent, *, expected_version: int) -> SlotState:
+        """Overwrite a live slot at `expected_version`; returns the previous state.
 
-        Raises ConditionFailed with the stored item (no extra read) when it is not there.
+        Raises SlotChanged with the stored state (no extra read) when it is not there.
         """
-        names, vals, sets, removes = _set_fields(fields)
+        names, vals, sets, removes = _set_fields(_fields(slot, content))
         names.update({"#v": "version", "#d": "deleted"})
         vals.update({":expected": expected_version, ":v": expected_version + 1})
         update = "SET " + ", ".join([*sets, "#v = :v"]) + (" REMOVE " + ", ".join(removes) if removes else "")
@@ -225,14 +335,15 @@ class SavesRepository:
             if error_code(exc) == "ConditionalCheckFailedException":
                 raise ConditionFailed(item=from_item(exc.response.get("Item"))) from exc  # type: ignore[arg-type]
             raise
-        return from_item(resp.get("Attributes"))
+        return _state(from_item(resp.get("Attributes")))
 
+    @_slot_changed
     def delete_slot(
         self, player_id: str, slot: str, *, expected_version: int, now: str, marker_expires_at: int
     ) -> None:
         """Replace a live slot at `expected_version` by a deleted marker and uncount it.
 
-        Raises ConditionFailed with the stored item when it is not there.
+        Raises SlotChanged when it is not there.
         """
         marker = {
             "PK": player_pk(player_id),
@@ -275,19 +386,29 @@ class SavesRepository:
 
     # pending uploads ------------------------------------------------------------------
 
-    def put_upload(self, player_id: str, upload_id: str, record: dict[str, Any]) -> None:
+    def put_upload(self, player_id: str, upload_id: str, upload: PendingUpload) -> None:
         self.client.put_item(
             TableName=self.table,
-            Item=to_item({"PK": player_pk(player_id), "SK": UPLOAD_PREFIX + upload_id, **record}),
+            Item=to_item({"PK": player_pk(player_id), "SK": UPLOAD_PREFIX + upload_id, **asdict(upload)}),
         )
 
-    def get_upload(self, player_id: str, upload_id: str) -> dict[str, Any]:
+    def get_upload(self, player_id: str, upload_id: str) -> PendingUpload | None:
         resp = self.client.get_item(
             TableName=self.table,
             Key=to_item({"PK": player_pk(player_id), "SK": UPLOAD_PREFIX + upload_id}),
             ConsistentRead=True,
         )
-        return from_item(resp.get("Item"))
+        item = from_item(resp.get("Item"))
+        if not item:
+            return None
+        return PendingUpload(
+            slot=str(item["slot"]),
+            size=int(item["size"]),
+            sha256=str(item["sha256"]),
+            s3_key=str(item["s3_key"]),
+            created_at=str(item["created_at"]),
+            expires_at=int(item["expires_at"]),
+        )
 
     def delete_upload(self, player_id: str, upload_id: str) -> None:
         self.client.delete_item(

@@ -12,8 +12,7 @@ import pytest
 from chalicelib.api.examples import EXAMPLES
 from chalicelib.api.http import ROUTES
 from chalicelib.config import get_settings
-from chalicelib.errors import AccountDeleted
-from chalicelib.services import account_status, players
+from chalicelib.services import account_status
 from chalicelib.storage import aws
 from chalicelib.storage.players import PlayersRepository
 from chalicelib.storage.schema import DATA
@@ -91,14 +90,6 @@ def test_a_deletion_interrupted_after_the_mark_is_finished_by_its_retry(api, new
     monkeypatch.undo()
     assert api.delete("/players/me", player=player).status == 200
     assert items_mentioning(player.player_id) == []
-
-
-def test_no_profile_can_be_created_for_a_deleted_account(standin):
-    repo = PlayersRepository()
-    account_status.mark_deleted(player_id="gone-1", repo=repo)
-    with pytest.raises(AccountDeleted):
-        players.ensure_profile(player_id="gone-1", username="u", repo=repo, is_guest=True)
-    assert repo.get_profile("gone-1") is None
 
 
 def test_events_of_deleted_players_are_neither_stored_nor_counted(api, new_player):
@@ -182,7 +173,7 @@ def test_a_write_that_passed_its_check_before_the_deletion_is_erased_by_the_seco
     deletion can write after the first erasure (here: its stat update and its score land
     late). The second erasure, once no such request can still run, removes what it wrote."""
     from chalicelib.game_config import get_game_config
-    from chalicelib.services import stats
+    from chalicelib.services import players, stats
 
     player = new_player()
     api.post("/players/me/stats", {"updates": {"kills": 3}}, player=player)

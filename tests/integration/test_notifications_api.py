@@ -21,20 +21,6 @@ def _send(player_id, n, **kw):
     ]
 
 
-def _all_pages(api, player, query=""):
-    ids, cursor, pages = [], None, 0
-    while True:
-        path = f"/notifications?limit=7{query}" + (f"&cursor={cursor}" if cursor else "")
-        resp = api.get(path, player=player)
-        assert resp.status == 200, resp.body
-        assert len(resp.json["notifications"]) <= 7
-        ids += [n["id"] for n in resp.json["notifications"]]
-        cursor = resp.json["next_cursor"]
-        pages += 1
-        if not cursor:
-            return ids, pages
-
-
 def test_inbox_is_the_callers_own(api, new_player):
     alice, bob = new_player(), new_player()
     _send(alice.player_id, 2)
@@ -49,51 +35,6 @@ def test_inbox_is_the_callers_own(api, new_player):
     assert api.get("/notifications?unread_only=true", player=alice).json["notifications"][0]["id"] == mine[0]["id"]
 
 
-def test_250_notifications_page_without_loss_or_repeat(api, new_player, admin):
-    player = new_player()
-    sent = [r["id"] for r in _send(player.player_id, 250)]
-    assert (
-        api.post("/admin/notifications", {"broadcast": True, "title": "mid-paging broadcast"}, player=admin).status
-        == 201
-    )
-    ids, pages = _all_pages(api, player)
-    inbox = [i for i in ids if i.startswith("n")]
-    assert len(ids) == len(set(ids))
-    assert sorted(inbox) == sorted(sent)
-    assert ids == sorted(ids, key=lambda i: i[1:], reverse=True)  # newest first across both kinds
-    assert pages >= 250 // 7
-    body = api.get("/notifications?limit=1", player=player).json
-    assert body["unread_count"] >= 250
-
-
-def test_unread_count_read_and_delete(api, new_player):
-    player = new_player()
-    base = api.get("/notifications", player=player).json["unread_count"]  # live broadcasts
-    ids = [r["id"] for r in _send(player.player_id, 5)]
-    assert api.get("/notifications", player=player).json["unread_count"] == base + 5
-    resp = api.post("/notifications/read", {"ids": ids[:2]}, player=player)
-    assert resp.status == 200 and resp.json == {"marked": 2, "unread_count": base + 3}
-    # Reading again changes nothing.
-    assert api.post("/notifications/read", {"ids": ids[:2]}, player=player).json["marked"] == 0
-    unread = api.get("/notifications?unread_only=true&limit=100", player=player).json["notifications"]
-    assert {n["id"] for n in unread if not n["broadcast"]} == set(ids[2:])
-    assert api.delete(f"/notifications/{ids[4]}", player=player).status == 200  # unread: count drops
-    assert api.delete(f"/notifications/{ids[0]}", player=player).status == 200  # read: count stays
-    assert api.delete(f"/notifications/{ids[0]}", player=player).status == 404
-    assert api.get("/notifications", player=player).json["unread_count"] == base + 2
-    resp = api.post("/notifications/read", {"all": True}, player=player)
-    assert resp.json["unread_count"] == 0
-    assert api.get("/notifications?unread_only=true", player=player).json["notifications"] == []
-
-
-def test_dedupe_key_makes_a_resend_a_no_op(api, new_player):
-    player = new_player()
-    first, second = _send(player.player_id, 2, dedupe_key="match:42")
-    assert first["duplicate"] is False and second["duplicate"] is True
-    mine = [n for n in api.get("/notifications", player=player).json["notifications"] if not n["broadcast"]]
-    assert len(mine) == 1
-
-
 def test_achievement_unlock_lands_in_the_inbox_once(api, new_player):
     player = new_player()
     api.post("/players/me/stats", {"updates": {"kills": 1}}, player=player)
@@ -102,29 +43,21 @@ def test_achievement_unlock_lands_in_the_inbox_once(api, new_player):
     assert [(n["kind"], n["data"]["achievement_id"]) for n in mine] == [("achievement_unlocked", "first_blood")]
 
 
-def test_broadcast_read_per_player(api, new_player, admin):
+def test_admin_broadcast_reaches_every_player(api, new_player, admin):
+    """The per-player read and hidden rules are in tests/unit/test_notifications_rules.py."""
     alice, bob = new_player(), new_player()
     resp = api.post(
         "/admin/notifications", {"broadcast": True, "title": "Season 2", "body": "starts now"}, player=admin
     )
-    assert resp.status == 201, resp.body
+    assert resp.status == 201 and resp.json["broadcast"] is True, resp.body
     bid = resp.json["id"]
     for p in (alice, bob):
         top = api.get("/notifications", player=p).json["notifications"][0]
-        assert (top["id"], top["broadcast"], top["read"]) == (bid, True, False)
-    before_bob = api.get("/notifications", player=bob).json["unread_count"]
+        assert (top["id"], top["broadcast"], top["read"], top["title"]) == (bid, True, False, "Season 2")
     assert api.post("/notifications/read", {"ids": [bid]}, player=alice).json["marked"] == 1
-    assert api.get("/notifications", player=alice).json["notifications"][0]["read"] is True
-    assert bid not in [n["id"] for n in api.get("/notifications?unread_only=true", player=alice).json["notifications"]]
-    assert api.get("/notifications", player=bob).json["notifications"][0]["read"] is False
-    assert api.get("/notifications", player=bob).json["unread_count"] == before_bob
-    # Hiding it is per player too.
     assert api.delete(f"/notifications/{bid}", player=alice).status == 200
     assert bid not in [n["id"] for n in api.get("/notifications", player=alice).json["notifications"]]
     assert api.get("/notifications", player=bob).json["notifications"][0]["id"] == bid
-    # Read all moves bob's watermark.
-    api.post("/notifications/read", {"all": True}, player=bob)
-    assert api.get("/notifications", player=bob).json["notifications"][0]["read"] is True
 
 
 def test_admin_send_to_one_player(api, new_player, admin):
@@ -172,21 +105,6 @@ def test_bad_input_is_400_naming_the_field(api, new_player, admin):
         resp = api.post("/admin/notifications", body, player=admin)
         assert resp.status == 400, (body, resp.body)
     assert api.delete("/notifications/not-an-id", player=player).status == 404
-
-
-def test_expired_notifications_are_gone(api, new_player):
-    player = new_player()
-    config, repo = get_game_config(), NotificationsRepository()
-    old = notifications.send_to_player(
-        player_id=player.player_id, kind="test", title="old", config=config, repo=repo, clock=lambda: 1_000_000.0
-    )
-    listing = api.get("/notifications?limit=100", player=player).json
-    assert old["id"] not in [n["id"] for n in listing["notifications"]]
-    assert (
-        listing["unread_count"]
-        == api.get("/notifications?unread_only=true&limit=100", player=player).json["unread_count"]
-    )
-    assert api.delete(f"/notifications/{old['id']}", player=player).status == 404
 
 
 def test_seed_route(api, new_player):

@@ -220,23 +220,6 @@ def test_bad_credentials_are_401(api):
     assert api.post("/auth/login", {"username": "x"}).status == 400
 
 
-def test_guest_creation_is_rate_limited_per_address(standin):
-    from chalicelib.errors import RateLimited
-    from chalicelib.services.auth import check_guest_rate
-    from chalicelib.storage.players import PlayersRepository
-
-    repo = PlayersRepository()
-    now = 1_900_000_000.0
-    for _ in range(3):
-        check_guest_rate(source="10.9.9.9", repo=repo, limit=3, window_seconds=60, clock=lambda: now)
-    with pytest.raises(RateLimited) as caught:
-        check_guest_rate(source="10.9.9.9", repo=repo, limit=3, window_seconds=60, clock=lambda: now)
-    assert caught.value.retry_after == 60 - int(now) % 60
-    # Another address, or the next window, is not affected.
-    check_guest_rate(source="10.9.9.8", repo=repo, limit=3, window_seconds=60, clock=lambda: now)
-    check_guest_rate(source="10.9.9.9", repo=repo, limit=3, window_seconds=60, clock=lambda: now + 60)
-
-
 def test_rate_limited_guest_route_answers_429_with_retry_after(api, monkeypatch):
     from chalicelib import config
 
