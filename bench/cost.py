@@ -6,8 +6,11 @@ Plays one day of the declared session profile for two players against the local
 stand-in (two, so the matchmaking ticket finds an opponent), counts every AWS call the
 app makes (API calls, DynamoDB read and write units from item sizes, S3 and Cognito
 requests, log bytes), runs the stream handlers on the stream records the day left, and
-runs each scheduled job once. Per player and day, times the profile's days, at the
-prices file's prices: one line per service, then a table at 1k, 100k and 1M daily
+runs each scheduled job once. A profile with `realtime` opens one WebSocket per player
+through the local gateway (the app's own handlers), pings it on the client's heartbeat
+and counts its messages (connect, pings, the pongs and pushes the app posts) and its
+connection minutes; `bench/cost/session_polling.json` is the same day polling instead.
+Per player and day, times the profile's days, at the prices file's prices: one line per service, then a table at 1k, 100k and 1M daily
 players, and last `cost.usd_per_1k_dau_month <value> usd`.
 """
 
@@ -41,7 +44,15 @@ class Day:
         self.read_units = 0.0
         self.write_units = 0.0
         self.log_bytes = 0
+        self.ws_invocations = 0
+        self.ws_client_messages = 0
+        self.ws_connection_minutes = 0.0
         self.by_action: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0])
+
+    @property
+    def ws_messages(self) -> int:
+        """Billed WebSocket messages: the client's (connects and pings) and the app's posts."""
+        return self.ws_client_messages + self.requests.get("apigatewaymanagementapi", 0)
 
     def add(self, action: str, used: Used, http: bool = True) -> None:
         self.http_calls += 1 if http else 0
@@ -63,6 +74,16 @@ def play(stage: Stage, profile: dict[str, Any], day: Day) -> list[Player]:
     for p in players:
         for _ in range(profile["sign_in"]):
             day.add("sign_in", stage.call("POST", "/auth/refresh", {"refresh_token": p.refresh_token}))
+    realtime = profile.get("realtime")
+    sockets = []
+    if realtime:
+        # The session's socket, open before the player queues (a game connects at start).
+        for p in players:
+            socket, used = stage.ws_connect(p)
+            sockets.append(socket)
+            day.add("ws_connect", used, http=False)
+            day.ws_invocations += 1
+            day.ws_client_messages += 1
     stats = profile["stat_updates"]
     scores = profile["scores"]
     ranks = profile["rank_reads"]
@@ -104,6 +125,16 @@ def play(stage: Stage, profile: dict[str, Any], day: Day) -> list[Player]:
     for p in players:
         for _ in range(profile["inbox_reads"]):
             day.add("inbox_read", stage.call("GET", "/notifications", None, p))
+    if realtime:
+        pings = int(realtime["minutes_connected"] * 60 // realtime["heartbeat_seconds"])
+        for socket in sockets:
+            for _ in range(pings):
+                day.add("ws_ping", stage.ws_ping(socket), http=False)
+                day.ws_invocations += 1
+                day.ws_client_messages += 1
+            day.add("ws_disconnect", stage.ws_disconnect(socket), http=False)
+            day.ws_invocations += 1
+            day.ws_connection_minutes += realtime["minutes_connected"]
     # The stream handlers on what the day wrote, in Lambda-sized batches.
     while True:
         used, delivered = stage.deliver_streams()
@@ -184,7 +215,7 @@ def monthly(
     lam = profile["lambda"]
     p = {k: v["price"] for k, v in prices.items() if isinstance(v, dict) and "price" in v}
     job_runs = sum(runs for runs, _ in jobs.values())
-    invocations = (day.http_calls + day.stream_invocations) * scale + job_runs
+    invocations = (day.http_calls + day.stream_invocations + day.ws_invocations) * scale + job_runs
     reads = day.read_units * scale + sum(runs * u.read_units for runs, u in jobs.values())
     writes = day.write_units * scale + sum(runs * u.write_units for runs, u in jobs.values())
     log_bytes = day.log_bytes * scale + invocations * prices["lambda_platform_log_bytes"]["value"]
@@ -198,6 +229,8 @@ def monthly(
     mau = dau * profile["monthly_active_per_daily_player"]
     return {
         "api_gateway": day.http_calls * scale / 1e6 * p["api_gateway_rest_per_million"],
+        "api_gateway_websocket": day.ws_messages * scale / 1e6 * p["api_gateway_websocket_messages_per_million"]
+        + day.ws_connection_minutes * scale / 1e6 * p["api_gateway_websocket_connection_minutes_per_million"],
         "lambda": invocations / 1e6 * p["lambda_requests_per_million"]
         + invocations * lam["ms_per_invocation"] / 1000 * lam["memory_mb"] / 1024 * p["lambda_gb_second"],
         "dynamodb_reads": reads / 1e6 * p["dynamodb_read_request_units_per_million"],
@@ -224,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     profile = json.loads(args.profile.read_text())
     prices = json.loads(args.prices.read_text())
     day = Day()
-    with app_on_standin() as stage:
+    with app_on_standin(realtime=bool(profile.get("realtime"))) as stage:
         play(stage, profile, day)
         jobs = scheduled_jobs(stage)
         stored = stored_bytes(stage)
@@ -239,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     events = PLAYERS * profile["event_batches"]["times"] * profile["event_batches"]["events_per_batch"]
     print(f"cost.events.write_units_per_event {per_event / events:.3g} units")
     print(f"cost.session.http_calls {day.http_calls / PLAYERS:g} calls")
+    print(f"cost.session.websocket_messages {day.ws_messages / PLAYERS:g} messages")
     print(f"cost.session.read_units {day.read_units / PLAYERS:g} units")
     print(f"cost.session.write_units {day.write_units / PLAYERS:g} units")
     for name, (runs, used) in jobs.items():

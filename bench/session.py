@@ -56,6 +56,21 @@ class Player:
     password: str
 
 
+@dataclass
+class Socket:
+    """A client's open WebSocket and the connection id API Gateway gave it."""
+
+    socket: Any
+    connection_id: str
+    pushed: list[str] = field(default_factory=list)
+
+    def received(self) -> str:
+        message = self.socket.recv(timeout=30)
+        text = message if isinstance(message, str) else message.decode()
+        self.pushed.append(text)
+        return str(text)
+
+
 class _CountingStream(io.TextIOBase):
     """Where the app's log lines go during the bench: counted (CloudWatch ingests them), not shown."""
 
@@ -68,7 +83,9 @@ class _CountingStream(io.TextIOBase):
 
 
 class Stage:
-    def __init__(self, client: Any, app_module: Any, endpoint: str, state_dir: Path) -> None:
+    def __init__(
+        self, client: Any, app_module: Any, endpoint: str, state_dir: Path, gateway: Any = None
+    ) -> None:
         from chalicelib.observability import logger
         from chalicelib.storage import aws
         from local_backend.events import EventRunner
@@ -78,6 +95,10 @@ class Stage:
         session = boto3.session.Session(region_name="us-east-1")
         self.peek = session.client("dynamodb", endpoint_url=endpoint)
         self.services = {"dynamodb": aws.dynamodb(), "s3": aws.s3(), "cognito-idp": aws.cognito()}
+        self.gateway = gateway
+        if gateway is not None:
+            # Pushes (`@connections` POSTs): each one a WebSocket message API Gateway bills.
+            self.services["apigatewaymanagementapi"] = aws.connections_api()
         self.runner = EventRunner(
             self.app,
             dynamodb=session.client("dynamodb", endpoint_url=endpoint),
@@ -125,14 +146,45 @@ class Stage:
             delivered = self.runner.poll_streams()
         return used, delivered
 
+    # the WebSocket API (a Stage started with realtime=True) -----------------------------
+
+    def ws_connect(self, player: Player) -> tuple[Socket, Used]:
+        """Open a WebSocket as the Unity client does (the ID token in the upgrade's header)."""
+        from websockets.sync.client import connect
+
+        assert self.gateway is not None, "app_on_standin(realtime=True) serves the WebSocket API"
+        before = set(self.gateway.open_connections())
+        with self.measure() as used:
+            socket = connect(self.gateway.url, additional_headers={"Authorization": f"Bearer {player.id_token}"})
+        (connection_id,) = set(self.gateway.open_connections()) - before
+        return Socket(socket, connection_id), used
+
+    def ws_ping(self, socket: Socket) -> Used:
+        """One heartbeat: the client's ping and the `pong` the handler posts back."""
+        with self.measure() as used:
+            socket.socket.send('{"action":"ping"}')
+            while json.loads(socket.received())["type"] != "pong":
+                pass
+        return used
+
+    def ws_disconnect(self, socket: Socket) -> Used:
+        assert self.gateway is not None
+        with self.measure() as used:
+            socket.socket.close()
+            if not self.gateway.wait_disconnected(socket.connection_id, 30):
+                raise RuntimeError("the $disconnect handler did not run")
+        return used
+
     def guest(self) -> Player:
         data = self.call("POST", "/auth/guest", {}).body
         return Player(data["player_id"], data["id_token"], data["refresh_token"], data["username"], data["password"])
 
 
 @contextmanager
-def app_on_standin() -> Iterator[Stage]:
-    """A provisioned stand-in on a free port, the app pointed at it (this process only)."""
+def app_on_standin(realtime: bool = False) -> Iterator[Stage]:
+    """A provisioned stand-in on a free port, the app pointed at it (this process only);
+    with `realtime`, the local WebSocket gateway in front of the app's WebSocket handlers
+    too (its `@connections` API is the app's WEBSOCKET_MANAGEMENT_URL)."""
     from chalice.test import Client
 
     from chalicelib.api.identity import reset_identity
@@ -169,13 +221,29 @@ def app_on_standin() -> Iterator[Stage]:
                 region="us-east-1",
             )
             os.environ.update(outputs["env"])
+            gateway = None
+            if realtime:
+                from local_backend.ws_gateway import Gateway
+
+                gateway = Gateway({})
+                gateway.bind_management()
+                os.environ["WEBSOCKET_MANAGEMENT_URL"] = gateway.management_url
             reset_settings()
             reset_clients()
             reset_identity()
             import app as app_module
 
-            with Client(app_module.app) as client:
-                yield Stage(client, app_module, server.endpoint_url, Path(tmp))
+            if gateway is not None:
+                from local_backend.ws_gateway import app_handlers
+
+                gateway.handlers = app_handlers(app_module)
+                gateway.start()
+            try:
+                with Client(app_module.app) as client:
+                    yield Stage(client, app_module, server.endpoint_url, Path(tmp), gateway)
+            finally:
+                if gateway is not None:
+                    gateway.stop()
         finally:
             server.stop()
             os.environ.clear()
