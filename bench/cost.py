@@ -23,6 +23,9 @@ import sys
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,7 @@ from bench.units import item_size
 HERE = Path(__file__).resolve().parent / "cost"
 PLAYERS = 2
 SCALES = (1_000, 100_000, 1_000_000)
+DAYS_PLAYED = 2  # a first day and a returning day
 
 
 class Day:
@@ -68,9 +72,12 @@ class Day:
         row[3] += used.write_units
 
 
-def play(stage: Stage, profile: dict[str, Any], day: Day) -> list[Player]:
-    players = [stage.guest() for _ in range(PLAYERS)]
-    now = time.time()
+def play(stage: Stage, profile: dict[str, Any], day: Day, players: list[Player], versions: dict[str, int]) -> None:
+    """One day of the profile for `players` (`versions`: each one's save version, kept
+    across days as the client keeps it)."""
+    from chalicelib.clock import system_clock
+
+    now = system_clock()
     for p in players:
         for _ in range(profile["sign_in"]):
             day.add("sign_in", stage.call("POST", "/auth/refresh", {"refresh_token": p.refresh_token}))
@@ -116,12 +123,11 @@ def play(stage: Stage, profile: dict[str, Any], day: Day) -> list[Player]:
             day.add("event_batch", stage.call("POST", "/events", {"events": events}, p))
     saves = profile["saves"]
     for p in players:
-        version = 0
         for _ in range(saves["times"]):
-            body = {"data": {"blob": "x" * saves["bytes"]}, "expected_version": version}
+            body = {"data": {"blob": "x" * saves["bytes"]}, "expected_version": versions.get(p.player_id, 0)}
             used = stage.call("PUT", f"/saves/{saves['slot']}", body, p)
             day.add("save_write", used)
-            version = used.body["version"]
+            versions[p.player_id] = used.body["version"]
     for p in players:
         for _ in range(profile["inbox_reads"]):
             day.add("inbox_read", stage.call("GET", "/notifications", None, p))
@@ -142,7 +148,61 @@ def play(stage: Stage, profile: dict[str, Any], day: Day) -> list[Player]:
             break
         day.stream_invocations += 1
         day.add("stream_handler", used, http=False)
-    return players
+
+
+@contextmanager
+def app_clock(start: float) -> Iterator[Callable[[float], None]]:
+    """Run the app's clock (chalicelib.clock, which every service reads) from `start`;
+    the yielded function moves it on by some seconds. Tokens keep the real clock, as
+    Cognito's do."""
+    import chalicelib.clock as clock
+
+    real = clock.time
+    offset = [start - real.time()]
+
+    class Shifted:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def time(self) -> float:
+            return real.time() + offset[0]
+
+    def advance(seconds: float) -> None:
+        offset[0] += seconds
+
+    clock.time = Shifted()  # type: ignore[assignment]
+    try:
+        yield advance
+    finally:
+        clock.time = real
+
+
+def first_day_start(now: float) -> float:
+    """Noon UTC of the next Tuesday: the first day and the next one fall in one week
+    (weekly boards) whatever day the cost is computed on."""
+    today = datetime.fromtimestamp(now, UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    return (today + timedelta(days=(1 - today.weekday()) % 7 or 7)).timestamp()
+
+
+def blend(first: Day, returning: Day, new_share: float) -> Day:
+    """A typical day of the whole audience: `new_share` of the players on their first day."""
+    out = Day()
+    for source, weight in ((first, new_share), (returning, 1 - new_share)):
+        out.http_calls += source.http_calls * weight  # type: ignore[assignment]
+        out.stream_invocations += source.stream_invocations * weight  # type: ignore[assignment]
+        out.ws_invocations += source.ws_invocations * weight  # type: ignore[assignment]
+        out.ws_client_messages += source.ws_client_messages * weight  # type: ignore[assignment]
+        out.ws_connection_minutes += source.ws_connection_minutes * weight
+        out.read_units += source.read_units * weight
+        out.write_units += source.write_units * weight
+        out.log_bytes += source.log_bytes * weight  # type: ignore[assignment]
+        for service, n in source.requests.items():
+            out.requests[service] += n * weight  # type: ignore[assignment]
+        for action, row in source.by_action.items():
+            mixed = out.by_action[action]
+            for i, value in enumerate(row):
+                mixed[i] += value * weight
+    return out
 
 
 def scheduled_jobs(stage: Stage) -> dict[str, tuple[int, Used]]:
@@ -223,7 +283,7 @@ def monthly(
     retention = _retention_days()
     stored_gb = (
         other_bytes / PLAYERS * profile["players_stored"]["accounts_per_daily_player"] * dau
-        + events_bytes / PLAYERS * retention * dau
+        + events_bytes / (PLAYERS * DAYS_PLAYED) * retention * dau  # a day's events, kept `retention` days
     ) / 1e9
     s3 = day.requests.get("s3", 0) * scale
     mau = dau * profile["monthly_active_per_daily_player"]
@@ -256,18 +316,34 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     profile = json.loads(args.profile.read_text())
     prices = json.loads(args.prices.read_text())
-    day = Day()
-    with app_on_standin(realtime=bool(profile.get("realtime"))) as stage:
-        play(stage, profile, day)
+    first, returning = Day(), Day()
+    with app_on_standin(realtime=bool(profile.get("realtime"))) as stage, app_clock(first_day_start(time.time())) as advance:
+        players = [stage.guest() for _ in range(PLAYERS)]
+        versions: dict[str, int] = {}
+        play(stage, profile, first, players, versions)
+        advance(86400)  # the same players the next day
+        play(stage, profile, returning, players, versions)
         jobs = scheduled_jobs(stage)
         stored = stored_bytes(stage)
+    new_share = float(profile["new_players_per_daily_player"])
+    day = blend(first, returning, new_share)
 
     print(f"# profile: {profile['name']} ({args.profile.name}); prices of {prices['date']} ({args.prices.name})")
-    print("# per player and day: action calls dynamodb_requests read_units write_units")
-    for action, (calls, requests, reads, writes) in day.by_action.items():
+    print(f"# a daily player's day: {new_share:g} of them on their first day, the rest on a returning day")
+    print("# per player and day: action calls dynamodb_requests read_units write_units (first day | returning day)")
+    for action in dict.fromkeys([*first.by_action, *returning.by_action]):
+        again = returning.by_action.get(action, [0, 0, 0.0, 0.0])
+        once = first.by_action.get(action, [0, 0, 0.0, 0.0])
         print(
-            f"#   {action:<15} {calls / PLAYERS:5g} {requests / PLAYERS:7g} {reads / PLAYERS:8g} {writes / PLAYERS:8g}"
+            f"#   {action:<15} "
+            + " | ".join(
+                f"{row[0] / PLAYERS:4g} {row[1] / PLAYERS:5g} {row[2] / PLAYERS:7g} {row[3] / PLAYERS:7g}"
+                for row in (once, again)
+            )
         )
+    for name, which in (("first_day", first), ("returning_day", returning)):
+        usd = sum(monthly(which, jobs, stored, profile, prices, 1_000).values())
+        print(f"cost.{name}.usd_per_1k_dau_month {usd:.2f} usd")
     per_event = day.by_action["event_batch"][3] + day.by_action["stream_handler"][3]
     events = PLAYERS * profile["event_batches"]["times"] * profile["event_batches"]["events_per_batch"]
     print(f"cost.events.write_units_per_event {per_event / events:.3g} units")
@@ -282,6 +358,13 @@ def main(argv: list[str] | None = None) -> int:
     for service in table[SCALES[0]]:
         print(f"cost.{service}.usd_month " + " ".join(f"{table[d][service]:.2f}" for d in SCALES) + " usd")
     print("cost.total.usd_month " + " ".join(f"{sum(table[d].values()):.2f}" for d in SCALES) + " usd")
+    # Not in the total: the same calls through an HTTP API instead of the app's REST API.
+    http_api = prices["api_gateway_http_per_million"]["price"] / prices["api_gateway_rest_per_million"]["price"]
+    print(
+        "cost.if_http_api.api_gateway.usd_month "
+        + " ".join(f"{table[d]['api_gateway'] * http_api:.2f}" for d in SCALES)
+        + " usd"
+    )
     per_1k = sum(table[1_000].values())
     if not math.isfinite(per_1k):
         print("cost could not be computed", file=sys.stderr)

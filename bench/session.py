@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -156,7 +157,12 @@ class Stage:
         before = set(self.gateway.open_connections())
         with self.measure() as used:
             socket = connect(self.gateway.url, additional_headers={"Authorization": f"Bearer {player.id_token}"})
-        (connection_id,) = set(self.gateway.open_connections()) - before
+        deadline = time.monotonic() + 30
+        while not (opened := set(self.gateway.open_connections()) - before):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the gateway did not open the connection")
+            time.sleep(0.005)  # the gateway marks it open just after the handshake
+        (connection_id,) = opened
         return Socket(socket, connection_id), used
 
     def ws_ping(self, socket: Socket) -> Used:
