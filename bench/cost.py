@@ -51,6 +51,8 @@ class Day:
         self.ws_invocations = 0
         self.ws_client_messages = 0
         self.ws_connection_minutes = 0.0
+        self.access_log_bytes = 0
+        self.metrics: set[tuple[str, str, str]] = set()
         self.by_action: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0])
 
     @property
@@ -64,12 +66,52 @@ class Day:
             self.requests[service] += n
         self.read_units += used.read_units
         self.write_units += used.write_units
-        self.log_bytes += used.log_bytes
+        self.log_bytes += used.log_bytes + used.metric_bytes
+        self.metrics |= used.metrics
+        if http:
+            self.access_log_bytes += access_log_bytes(used)
         row = self.by_action[action]
         row[0] += 1
         row[1] += used.dynamodb_requests
         row[2] += used.read_units
         row[3] += used.write_units
+
+
+def access_log_bytes(used: Used) -> int:
+    """The REST API stage's access log line for one call (the stack's format, filled in)."""
+    from tools.cfn import ACCESS_LOG_FORMAT
+
+    filled = {
+        "$context.requestId": str(uuid.uuid4()),
+        "$context.identity.sourceIp": "203.0.113.200",
+        "$context.requestTime": "01/Dec/2026:12:00:00 +0000",
+        "$context.httpMethod": used.method,
+        "$context.resourcePath": used.path,
+        "$context.status": str(used.status),
+        "$context.responseLength": str(used.response_bytes),
+        "$context.responseLatency": "45",
+        "$context.integrationLatency": "40",
+        "$context.error.message": "-",
+    }
+    line = ACCESS_LOG_FORMAT
+    for name in sorted(filled, key=len, reverse=True):
+        line = line.replace(name, filled[name])
+    return len(line.encode()) + 1
+
+
+def deployed() -> dict[str, Any]:
+    """What the deployed (prod) stage turns on that is billed per request or per metric:
+    X-Ray tracing (the data definition's API settings) and Powertools' custom metrics
+    (the stage's environment in .chalice/config.json)."""
+    from chalicelib.storage.schema import DEPLOYMENT
+
+    config = json.loads((Path(__file__).resolve().parents[1] / ".chalice" / "config.json").read_text())
+    env = config["stages"]["prod"].get("environment_variables", {})
+    return {
+        "tracing": bool(DEPLOYMENT.api.tracing),
+        "trace_sample_rate": float(DEPLOYMENT.api.trace_sample_rate),
+        "metrics": env.get("POWERTOOLS_METRICS_DISABLED", "false").lower() != "true",
+    }
 
 
 def play(stage: Stage, profile: dict[str, Any], day: Day, players: list[Player], versions: dict[str, int]) -> None:
@@ -196,6 +238,8 @@ def blend(first: Day, returning: Day, new_share: float) -> Day:
         out.read_units += source.read_units * weight
         out.write_units += source.write_units * weight
         out.log_bytes += source.log_bytes * weight  # type: ignore[assignment]
+        out.access_log_bytes += source.access_log_bytes * weight  # type: ignore[assignment]
+        out.metrics |= source.metrics
         for service, n in source.requests.items():
             out.requests[service] += n * weight  # type: ignore[assignment]
         for action, row in source.by_action.items():
@@ -278,7 +322,14 @@ def monthly(
     invocations = (day.http_calls + day.stream_invocations + day.ws_invocations) * scale + job_runs
     reads = day.read_units * scale + sum(runs * u.read_units for runs, u in jobs.values())
     writes = day.write_units * scale + sum(runs * u.write_units for runs, u in jobs.values())
-    log_bytes = day.log_bytes * scale + invocations * prices["lambda_platform_log_bytes"]["value"]
+    log_bytes = (
+        (day.log_bytes + day.access_log_bytes) * scale
+        + invocations * prices["lambda_platform_log_bytes"]["value"]
+    )
+    on = deployed()
+    # The stage's sampling rule records this share of the REST calls; functions trace
+    # nothing else (WebSocket, stream and scheduled invocations are not sampled).
+    traces = day.http_calls * scale * on["trace_sample_rate"]
     events_bytes, other_bytes = stored
     retention = _retention_days()
     stored_gb = (
@@ -300,6 +351,12 @@ def monthly(
         "s3": s3 / 1000 * p["s3_put_per_1000"],
         "cognito": max(0, mau - prices["cognito_mau"]["free_mau"]) * p["cognito_mau"],
         "cloudwatch_logs": log_bytes / 1e9 * p["cloudwatch_logs_ingest_per_gb"],
+        # Every custom metric (name and dimensions) published through the month, whatever the traffic.
+        "cloudwatch_metrics": len(day.metrics) * p["cloudwatch_custom_metric_month"] if on["metrics"] else 0.0,
+        "xray": max(0.0, traces - prices["xray_traces_recorded_per_million"]["free_traces"]) / 1e6
+        * p["xray_traces_recorded_per_million"]
+        if on["tracing"]
+        else 0.0,
     }
 
 
@@ -317,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     profile = json.loads(args.profile.read_text())
     prices = json.loads(args.prices.read_text())
     first, returning = Day(), Day()
-    with app_on_standin(realtime=bool(profile.get("realtime"))) as stage, app_clock(first_day_start(time.time())) as advance:
+    with app_on_standin(realtime=bool(profile.get("realtime")), metrics=deployed()["metrics"]) as stage, app_clock(first_day_start(time.time())) as advance:
         players = [stage.guest() for _ in range(PLAYERS)]
         versions: dict[str, int] = {}
         play(stage, profile, first, players, versions)

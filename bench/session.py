@@ -21,7 +21,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,11 +37,18 @@ class Used:
 
     status: int = 0
     body: Any = None
+    method: str = ""
+    path: str = ""
+    response_bytes: int = 0
     requests: dict[str, int] = field(default_factory=dict)
     read_units: float = 0.0
     write_units: float = 0.0
     log_bytes: int = 0
     operations: dict[str, int] = field(default_factory=dict)
+    # CloudWatch metrics the app published (embedded metric format lines on stdout, which
+    # Lambda sends to CloudWatch Logs): their bytes and each (namespace, name, dimensions).
+    metric_bytes: int = 0
+    metrics: set[tuple[str, str, str]] = field(default_factory=set)
 
     @property
     def dynamodb_requests(self) -> int:
@@ -115,7 +122,9 @@ class Stage:
     def measure(self) -> Iterator[Used]:
         used = Used()
         logged = self.logs.count
+        printed = io.StringIO()
         with ExitStack() as stack:
+            stack.enter_context(redirect_stdout(printed))
             counters = {
                 name: stack.enter_context(count_requests(client, peek=self.peek if name == "dynamodb" else None))
                 for name, client in self.services.items()
@@ -126,6 +135,19 @@ class Stage:
         used.write_units = counters["dynamodb"].write_units
         used.operations = dict(counters["dynamodb"].requests)
         used.log_bytes = self.logs.count - logged
+        for line in printed.getvalue().splitlines():
+            try:
+                emf = json.loads(line)
+            except ValueError:
+                emf = None
+            if not isinstance(emf, dict) or "_aws" not in emf:
+                print(line)  # not a metric: shown as before
+                continue
+            used.metric_bytes += len(line.encode()) + 1
+            for directive in emf["_aws"].get("CloudWatchMetrics", []):
+                dimensions = ",".join(f"{d}={emf.get(d)}" for group in directive["Dimensions"] for d in group)
+                for metric in directive["Metrics"]:
+                    used.metrics.add((directive["Namespace"], metric["Name"], dimensions))
 
     def call(self, method: str, path: str, body: Any = None, player: Player | None = None) -> Used:
         headers = {"Content-Type": "application/json"}
@@ -136,6 +158,7 @@ class Stage:
                 method, path, headers=headers, body=json.dumps(body) if body is not None else None
             )
         used.status = resp.status_code
+        used.method, used.path, used.response_bytes = method, path.split("?")[0], len(resp.body or b"")
         used.body = json.loads(resp.body) if resp.body else None
         if used.status >= 400:
             raise RuntimeError(f"{method} {path} answered {used.status}: {resp.body[:300]!r}")
@@ -187,10 +210,12 @@ class Stage:
 
 
 @contextmanager
-def app_on_standin(realtime: bool = False) -> Iterator[Stage]:
+def app_on_standin(realtime: bool = False, metrics: bool = False) -> Iterator[Stage]:
     """A provisioned stand-in on a free port, the app pointed at it (this process only);
     with `realtime`, the local WebSocket gateway in front of the app's WebSocket handlers
-    too (its `@connections` API is the app's WEBSOCKET_MANAGEMENT_URL)."""
+    too (its `@connections` API is the app's WEBSOCKET_MANAGEMENT_URL); with `metrics`,
+    the app publishes its CloudWatch metrics (Powertools' embedded metric format) as a
+    deployed stage that enables them does."""
     from chalice.test import Client
 
     from chalicelib.api.identity import reset_identity
@@ -215,7 +240,7 @@ def app_on_standin(realtime: bool = False) -> Iterator[Stage]:
                     "AUTH_MODE": "app",
                     "APP_STAGE": "local",
                     "GUEST_RATE_LIMIT": "100000",
-                    "POWERTOOLS_METRICS_DISABLED": "true",
+                    "POWERTOOLS_METRICS_DISABLED": "false" if metrics else "true",
                 }
             )
             session = boto3.session.Session(region_name="us-east-1")
