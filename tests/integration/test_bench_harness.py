@@ -260,3 +260,33 @@ def test_cost_returning_day_unlocks_nothing_again() -> None:
     assert returning < first
     blended = float(lines["cost.usd_per_1k_dau_month"][0])
     assert blended == pytest.approx(share * first + (1 - share) * returning, abs=0.011)
+
+
+def test_cost_prices_custom_metrics_and_traces_as_deployed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Custom metrics are billed per metric whatever the traffic, and only when the stage
+    publishes them; traces are the sampled share of the REST calls."""
+    import json
+    from pathlib import Path
+
+    from bench import cost
+
+    root = Path(__file__).resolve().parents[2]
+    prices = json.loads((root / "bench" / "cost" / "prices.json").read_text())
+    profile = _profile("session.json")
+    day = cost.Day()
+    day.http_calls = 40  # two players' calls
+    day.metrics = {("GameBackend", name, "service=game-backend") for name in ("StatUpdates", "SaveWrites")}
+    jobs: dict[str, Any] = {}
+    metric = prices["cloudwatch_custom_metric_month"]["price"]
+    trace = prices["xray_traces_recorded_per_million"]
+
+    # As the repository deploys: no custom metrics (prod's environment turns them off).
+    assert cost.deployed()["metrics"] is False
+    assert cost.monthly(day, jobs, (0, 0), profile, prices, 1_000)["cloudwatch_metrics"] == 0
+
+    monkeypatch.setattr(cost, "deployed", lambda: {"tracing": True, "trace_sample_rate": 0.5, "metrics": True})
+    for dau in (1_000, 1_000_000):
+        usd = cost.monthly(day, jobs, (0, 0), profile, prices, dau)
+        assert usd["cloudwatch_metrics"] == pytest.approx(2 * metric)  # the same at any scale
+        traces = 40 / cost.PLAYERS * dau * profile["days_per_month"] * 0.5
+        assert usd["xray"] == pytest.approx(max(0, traces - trace["free_traces"]) / 1e6 * trace["price"])
