@@ -149,7 +149,9 @@ class Stage:
                 for metric in directive["Metrics"]:
                     used.metrics.add((directive["Namespace"], metric["Name"], dimensions))
 
-    def call(self, method: str, path: str, body: Any = None, player: Player | None = None) -> Used:
+    def call(
+        self, method: str, path: str, body: Any = None, player: Player | None = None, check: bool = True
+    ) -> Used:
         headers = {"Content-Type": "application/json"}
         if player is not None:
             headers["Authorization"] = f"Bearer {player.id_token}"
@@ -159,8 +161,11 @@ class Stage:
             )
         used.status = resp.status_code
         used.method, used.path, used.response_bytes = method, path.split("?")[0], len(resp.body or b"")
-        used.body = json.loads(resp.body) if resp.body else None
-        if used.status >= 400:
+        try:
+            used.body = json.loads(resp.body) if resp.body else None
+        except ValueError:  # a page or an asset
+            used.body = None
+        if check and used.status >= 400:
             raise RuntimeError(f"{method} {path} answered {used.status}: {resp.body[:300]!r}")
         return used
 
@@ -203,6 +208,15 @@ class Stage:
             if not self.gateway.wait_disconnected(socket.connection_id, 30):
                 raise RuntimeError("the $disconnect handler did not run")
         return used
+
+    def admin(self) -> Player:
+        """A signed-in member of the `admins` group."""
+        from tools.provision import ensure_admin_user
+
+        username, password = "bench-admin", "Bench-admin-1"
+        ensure_admin_user(self.services["cognito-idp"], os.environ["USER_POOL_ID"], username, password)
+        data = self.call("POST", "/auth/login", {"username": username, "password": password}).body
+        return Player(data["player_id"], data["id_token"], data["refresh_token"], username, password)
 
     def guest(self) -> Player:
         data = self.call("POST", "/auth/guest", {}).body

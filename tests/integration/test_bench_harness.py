@@ -290,3 +290,36 @@ def test_cost_prices_custom_metrics_and_traces_as_deployed(monkeypatch: pytest.M
         assert usd["cloudwatch_metrics"] == pytest.approx(2 * metric)  # the same at any scale
         traces = 40 / cost.PLAYERS * dau * profile["days_per_month"] * 0.5
         assert usd["xray"] == pytest.approx(max(0, traces - trace["free_traces"]) / 1e6 * trace["price"])
+
+
+def test_bench_prints_units_for_every_route(tmp_path: Any) -> None:
+    """`make bench` measures every route the app declares (and the WebSocket's three): each
+    has its requests, read units and write units, and none is left unmeasured."""
+    import json
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "routes.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run", "routes", "--out", str(out)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = {f["name"]: f["value"] for f in json.loads(out.read_text())["figures"]}
+    assert figures["routes.unmeasured"] == 0, [line for line in done.stderr.splitlines() if "unmeasured" in line]
+
+    import app
+
+    for path, methods in app.app.routes.items():
+        for method in methods:
+            name = f"routes.{method.lower()}." + re.sub(r"[^a-z0-9{}]+", "_", path.strip("/"))
+            assert {f"{name}.requests", f"{name}.read_units", f"{name}.write_units"} <= set(figures), name
+    for handler in ("connect", "ping", "disconnect"):
+        assert f"routes.ws.{handler}.write_units" in figures
