@@ -70,7 +70,7 @@ class CountingConnections:
         pass
 
 
-def _config(size: int) -> tuple[GameConfig, str]:
+def _config(size: int, mode: str) -> tuple[GameConfig, str]:
     config = get_game_config()
     queue = QueueDef.model_validate(
         {
@@ -82,7 +82,10 @@ def _config(size: int) -> tuple[GameConfig, str]:
             "ticket_timeout_seconds": 600,
         }
     )
-    queue_id = f"bench{size}"
+    # A queue per scenario: a queue's ring of recent waits (a match's slot is drawn from its
+    # random id) would otherwise hold the earlier scenarios' samples, one fewer when two
+    # collide, and the items read would change from run to run.
+    queue_id = f"bench{size}{mode.replace('_', '')}"
     return config.model_copy(update={"queues": {**config.queues, queue_id: queue}}), queue_id
 
 
@@ -98,7 +101,7 @@ def _connect(player: str, when: float, connections: ConnectionsRepository, playe
 
 
 def _scenario(size: int, mode: str, run: str = "") -> dict[str, float]:
-    config, queue_id = _config(size)
+    config, queue_id = _config(size, mode)
     repo, players, connections = MatchmakingRepository(), PlayersRepository(), ConnectionsRepository()
     gateway = CountingConnections()
     pushing = mode.startswith("push")

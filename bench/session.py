@@ -19,8 +19,9 @@ import json
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,11 +37,18 @@ class Used:
 
     status: int = 0
     body: Any = None
+    method: str = ""
+    path: str = ""
+    response_bytes: int = 0
     requests: dict[str, int] = field(default_factory=dict)
     read_units: float = 0.0
     write_units: float = 0.0
     log_bytes: int = 0
     operations: dict[str, int] = field(default_factory=dict)
+    # CloudWatch metrics the app published (embedded metric format lines on stdout, which
+    # Lambda sends to CloudWatch Logs): their bytes and each (namespace, name, dimensions).
+    metric_bytes: int = 0
+    metrics: set[tuple[str, str, str]] = field(default_factory=set)
 
     @property
     def dynamodb_requests(self) -> int:
@@ -56,6 +64,21 @@ class Player:
     password: str
 
 
+@dataclass
+class Socket:
+    """A client's open WebSocket and the connection id API Gateway gave it."""
+
+    socket: Any
+    connection_id: str
+    pushed: list[str] = field(default_factory=list)
+
+    def received(self) -> str:
+        message = self.socket.recv(timeout=30)
+        text = message if isinstance(message, str) else message.decode()
+        self.pushed.append(text)
+        return str(text)
+
+
 class _CountingStream(io.TextIOBase):
     """Where the app's log lines go during the bench: counted (CloudWatch ingests them), not shown."""
 
@@ -68,7 +91,9 @@ class _CountingStream(io.TextIOBase):
 
 
 class Stage:
-    def __init__(self, client: Any, app_module: Any, endpoint: str, state_dir: Path) -> None:
+    def __init__(
+        self, client: Any, app_module: Any, endpoint: str, state_dir: Path, gateway: Any = None
+    ) -> None:
         from chalicelib.observability import logger
         from chalicelib.storage import aws
         from local_backend.events import EventRunner
@@ -78,6 +103,10 @@ class Stage:
         session = boto3.session.Session(region_name="us-east-1")
         self.peek = session.client("dynamodb", endpoint_url=endpoint)
         self.services = {"dynamodb": aws.dynamodb(), "s3": aws.s3(), "cognito-idp": aws.cognito()}
+        self.gateway = gateway
+        if gateway is not None:
+            # Pushes (`@connections` POSTs): each one a WebSocket message API Gateway bills.
+            self.services["apigatewaymanagementapi"] = aws.connections_api()
         self.runner = EventRunner(
             self.app,
             dynamodb=session.client("dynamodb", endpoint_url=endpoint),
@@ -93,7 +122,9 @@ class Stage:
     def measure(self) -> Iterator[Used]:
         used = Used()
         logged = self.logs.count
+        printed = io.StringIO()
         with ExitStack() as stack:
+            stack.enter_context(redirect_stdout(printed))
             counters = {
                 name: stack.enter_context(count_requests(client, peek=self.peek if name == "dynamodb" else None))
                 for name, client in self.services.items()
@@ -104,8 +135,23 @@ class Stage:
         used.write_units = counters["dynamodb"].write_units
         used.operations = dict(counters["dynamodb"].requests)
         used.log_bytes = self.logs.count - logged
+        for line in printed.getvalue().splitlines():
+            try:
+                emf = json.loads(line)
+            except ValueError:
+                emf = None
+            if not isinstance(emf, dict) or "_aws" not in emf:
+                print(line)  # not a metric: shown as before
+                continue
+            used.metric_bytes += len(line.encode()) + 1
+            for directive in emf["_aws"].get("CloudWatchMetrics", []):
+                dimensions = ",".join(f"{d}={emf.get(d)}" for group in directive["Dimensions"] for d in group)
+                for metric in directive["Metrics"]:
+                    used.metrics.add((directive["Namespace"], metric["Name"], dimensions))
 
-    def call(self, method: str, path: str, body: Any = None, player: Player | None = None) -> Used:
+    def call(
+        self, method: str, path: str, body: Any = None, player: Player | None = None, check: bool = True
+    ) -> Used:
         headers = {"Content-Type": "application/json"}
         if player is not None:
             headers["Authorization"] = f"Bearer {player.id_token}"
@@ -114,8 +160,12 @@ class Stage:
                 method, path, headers=headers, body=json.dumps(body) if body is not None else None
             )
         used.status = resp.status_code
-        used.body = json.loads(resp.body) if resp.body else None
-        if used.status >= 400:
+        used.method, used.path, used.response_bytes = method, path.split("?")[0], len(resp.body or b"")
+        try:
+            used.body = json.loads(resp.body) if resp.body else None
+        except ValueError:  # a page or an asset
+            used.body = None
+        if check and used.status >= 400:
             raise RuntimeError(f"{method} {path} answered {used.status}: {resp.body[:300]!r}")
         return used
 
@@ -125,14 +175,61 @@ class Stage:
             delivered = self.runner.poll_streams()
         return used, delivered
 
+    # the WebSocket API (a Stage started with realtime=True) -----------------------------
+
+    def ws_connect(self, player: Player) -> tuple[Socket, Used]:
+        """Open a WebSocket as the Unity client does (the ID token in the upgrade's header)."""
+        from websockets.sync.client import connect
+
+        assert self.gateway is not None, "app_on_standin(realtime=True) serves the WebSocket API"
+        before = set(self.gateway.open_connections())
+        with self.measure() as used:
+            socket = connect(self.gateway.url, additional_headers={"Authorization": f"Bearer {player.id_token}"})
+        deadline = time.monotonic() + 30
+        while not (opened := set(self.gateway.open_connections()) - before):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the gateway did not open the connection")
+            time.sleep(0.005)  # the gateway marks it open just after the handshake
+        (connection_id,) = opened
+        return Socket(socket, connection_id), used
+
+    def ws_ping(self, socket: Socket) -> Used:
+        """One heartbeat: the client's ping and the `pong` the handler posts back."""
+        with self.measure() as used:
+            socket.socket.send('{"action":"ping"}')
+            while json.loads(socket.received())["type"] != "pong":
+                pass
+        return used
+
+    def ws_disconnect(self, socket: Socket) -> Used:
+        assert self.gateway is not None
+        with self.measure() as used:
+            socket.socket.close()
+            if not self.gateway.wait_disconnected(socket.connection_id, 30):
+                raise RuntimeError("the $disconnect handler did not run")
+        return used
+
+    def admin(self) -> Player:
+        """A signed-in member of the `admins` group."""
+        from tools.provision import ensure_admin_user
+
+        username, password = "bench-admin", "Bench-admin-1"
+        ensure_admin_user(self.services["cognito-idp"], os.environ["USER_POOL_ID"], username, password)
+        data = self.call("POST", "/auth/login", {"username": username, "password": password}).body
+        return Player(data["player_id"], data["id_token"], data["refresh_token"], username, password)
+
     def guest(self) -> Player:
         data = self.call("POST", "/auth/guest", {}).body
         return Player(data["player_id"], data["id_token"], data["refresh_token"], data["username"], data["password"])
 
 
 @contextmanager
-def app_on_standin() -> Iterator[Stage]:
-    """A provisioned stand-in on a free port, the app pointed at it (this process only)."""
+def app_on_standin(realtime: bool = False, metrics: bool = False) -> Iterator[Stage]:
+    """A provisioned stand-in on a free port, the app pointed at it (this process only);
+    with `realtime`, the local WebSocket gateway in front of the app's WebSocket handlers
+    too (its `@connections` API is the app's WEBSOCKET_MANAGEMENT_URL); with `metrics`,
+    the app publishes its CloudWatch metrics (Powertools' embedded metric format) as a
+    deployed stage that enables them does."""
     from chalice.test import Client
 
     from chalicelib.api.identity import reset_identity
@@ -157,7 +254,7 @@ def app_on_standin() -> Iterator[Stage]:
                     "AUTH_MODE": "app",
                     "APP_STAGE": "local",
                     "GUEST_RATE_LIMIT": "100000",
-                    "POWERTOOLS_METRICS_DISABLED": "true",
+                    "POWERTOOLS_METRICS_DISABLED": "false" if metrics else "true",
                 }
             )
             session = boto3.session.Session(region_name="us-east-1")
@@ -169,13 +266,29 @@ def app_on_standin() -> Iterator[Stage]:
                 region="us-east-1",
             )
             os.environ.update(outputs["env"])
+            gateway = None
+            if realtime:
+                from local_backend.ws_gateway import Gateway
+
+                gateway = Gateway({})
+                gateway.bind_management()
+                os.environ["WEBSOCKET_MANAGEMENT_URL"] = gateway.management_url
             reset_settings()
             reset_clients()
             reset_identity()
             import app as app_module
 
-            with Client(app_module.app) as client:
-                yield Stage(client, app_module, server.endpoint_url, Path(tmp))
+            if gateway is not None:
+                from local_backend.ws_gateway import app_handlers
+
+                gateway.handlers = app_handlers(app_module)
+                gateway.start()
+            try:
+                with Client(app_module.app) as client:
+                    yield Stage(client, app_module, server.endpoint_url, Path(tmp), gateway)
+            finally:
+                if gateway is not None:
+                    gateway.stop()
         finally:
             server.stop()
             os.environ.clear()

@@ -57,6 +57,7 @@ ADMINS_GROUP = "AdminsGroup"
 FUNCTION_ROLE = "FunctionRole"
 FUNCTION_LOGS = "FunctionLogs"
 API_ACCESS_LOGS = "ApiAccessLogs"
+TRACE_SAMPLING = "ApiTraceSampling"
 API_LOGS_ROLE = "ApiGatewayLogsRole"
 API_ACCOUNT = "ApiGatewayAccount"
 ALARM_TOPIC = "AlarmTopic"
@@ -639,6 +640,29 @@ ACCESS_LOG_FORMAT = json.dumps(
 )
 
 
+def trace_sampling_rule(deployment: DeploymentDefinition, stage_name: str) -> dict[str, Any]:
+    """The share of the REST API stage's requests X-Ray records (no reservoir: a quiet
+    stage is not traced whole)."""
+    return {
+        "Type": "AWS::XRay::SamplingRule",
+        "Properties": {
+            "SamplingRule": {
+                "RuleName": _sub(f"{NAMES.prefix}-api"),
+                "Priority": 100,
+                "FixedRate": deployment.api.trace_sample_rate,
+                "ReservoirSize": 0,
+                "ServiceName": _sub(f"{NAMES.prefix}-api/{stage_name}"),
+                "ServiceType": "AWS::ApiGateway::Stage",
+                "Host": "*",
+                "HTTPMethod": "*",
+                "URLPath": "*",
+                "ResourceARN": "*",
+                "Version": 1,
+            }
+        },
+    }
+
+
 def _method_path(path: str) -> str:
     """A resource path as MethodSettings writes it: each '/' as '~1'."""
     return "/" + path.replace("/", "~1")
@@ -771,7 +795,9 @@ def merge_chalice(
         if isinstance(role, dict) and "Fn::GetAtt" in role and role["Fn::GetAtt"][0] != FUNCTION_ROLE:
             resources.pop(role["Fn::GetAtt"][0], None)
         props["Role"] = {"Fn::GetAtt": [FUNCTION_ROLE, "Arn"]}
-        props["Tracing"] = "Active" if deployment.api.tracing else "PassThrough"
+        # PassThrough: a function traces a request only when the API sampled it (the
+        # stage's sampling rule), never on its own (WebSocket, stream and scheduled calls).
+        props["Tracing"] = "PassThrough"
         props["LoggingConfig"] = {"LogGroup": {"Ref": FUNCTION_LOGS}, "LogFormat": "Text"}
         for event in props.get("Events", {}).values():
             if event.get("Type") != "DynamoDB":
@@ -800,6 +826,8 @@ def merge_chalice(
         # itself, the same code in every stage (see the README's "Deploying").
         api["Name"] = _sub(f"{NAMES.prefix}-api")
         api["TracingEnabled"] = deployment.api.tracing
+        if deployment.api.tracing:
+            resources[TRACE_SAMPLING] = trace_sampling_rule(deployment, str(api.get("StageName", "api")))
         api["MethodSettings"] = method_settings(body.get("paths", {}), deployment)
         api["AccessLogSetting"] = {
             "DestinationArn": {"Fn::GetAtt": [API_ACCESS_LOGS, "Arn"]},

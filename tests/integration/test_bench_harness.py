@@ -177,3 +177,149 @@ def test_realtime_bench_push_needs_no_poll_and_learns_at_once(standin: Any) -> N
     assert poll["http_requests"] > push["http_requests"]
     assert poll["dynamodb_requests"] > push["dynamodb_requests"]
     assert push["notice_delay_seconds"] == 0 < poll["notice_delay_seconds"]
+
+
+def _cost_lines(profile: str) -> dict[str, list[str]]:
+    """`python -m bench.cost` on a profile, in its own process (it starts its own stand-in
+    and moves the app's clock): its figure lines by name, and the per-action rows."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.cost", "--profile", str(root / "bench" / "cost" / profile)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert lines[-1].startswith("cost.usd_per_1k_dau_month ") and lines[-1].endswith(" usd")
+    out = {line.split()[0]: line.split()[1:] for line in lines if not line.startswith("#")}
+    out["#rows"] = [line.split()[1] for line in lines if line.startswith("#   ")]
+    return out
+
+
+def _profile(name: str) -> dict[str, Any]:
+    import json
+    from pathlib import Path
+
+    return dict(json.loads((Path(__file__).resolve().parents[2] / "bench" / "cost" / name).read_text()))
+
+
+def _http_calls(profile: dict[str, Any]) -> int:
+    mm = profile["matchmaking"]
+    return (
+        profile["sign_in"]
+        + profile["stat_updates"]["times"]
+        + profile["scores"]["times"]
+        + profile["rank_reads"]["times"]
+        + mm["tickets"] * (1 + mm["polls_per_ticket"])
+        + profile["event_batches"]["times"]
+        + profile["saves"]["times"]
+        + profile["inbox_reads"]
+    )
+
+
+def test_cost_session_pushes_the_match_and_prices_the_socket() -> None:
+    """The default profile is the Unity client's day: no ticket poll, one WebSocket whose
+    messages (connect, pings, pongs, pushes) and minutes are priced; the polling day is
+    kept for comparison and has no socket."""
+    push, polling = _profile("session.json"), _profile("session_polling.json")
+    assert push["matchmaking"]["polls_per_ticket"] == 0 < polling["matchmaking"]["polls_per_ticket"]
+    pushed = _cost_lines("session.json")
+    polled = _cost_lines("session_polling.json")
+
+    assert float(pushed["cost.session.http_calls"][0]) == _http_calls(push)
+    assert float(polled["cost.session.http_calls"][0]) == _http_calls(polling)
+    assert "ticket_poll" not in pushed["#rows"] and "ticket_poll" in polled["#rows"]
+    assert {"ws_connect", "ws_ping", "ws_disconnect"} <= set(pushed["#rows"])
+    assert not {"ws_connect", "ws_ping", "ws_disconnect"} & set(polled["#rows"])
+
+    pings = push["realtime"]["minutes_connected"] * 60 // push["realtime"]["heartbeat_seconds"]
+    # Each day: the connect, every ping and its pong, and at least the match found push.
+    assert float(pushed["cost.session.websocket_messages"][0]) >= 1 + 2 * pings + 1
+    assert float(polled["cost.session.websocket_messages"][0]) == 0
+    assert float(pushed["cost.api_gateway_websocket.usd_month"][0]) > 0
+    assert float(polled["cost.api_gateway_websocket.usd_month"][0]) == 0
+    # Fewer REST calls with push: API Gateway's REST line drops by the polls' share.
+    rest = float(pushed["cost.api_gateway.usd_month"][2]) / float(polled["cost.api_gateway.usd_month"][2])  # at 1M
+    assert rest == pytest.approx(_http_calls(push) / _http_calls(polling), rel=1e-3)
+
+
+def test_cost_returning_day_unlocks_nothing_again() -> None:
+    """A returning player's day writes less than a first day (the first unlocks, the save
+    slot's creation are not repeated), and the figure blends both by the profile's share."""
+    lines = _cost_lines("session.json")
+    first = float(lines["cost.first_day.usd_per_1k_dau_month"][0])
+    returning = float(lines["cost.returning_day.usd_per_1k_dau_month"][0])
+    share = _profile("session.json")["new_players_per_daily_player"]
+    assert returning < first
+    blended = float(lines["cost.usd_per_1k_dau_month"][0])
+    assert blended == pytest.approx(share * first + (1 - share) * returning, abs=0.011)
+
+
+def test_cost_prices_custom_metrics_and_traces_as_deployed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Custom metrics are billed per metric whatever the traffic, and only when the stage
+    publishes them; traces are the sampled share of the REST calls."""
+    import json
+    from pathlib import Path
+
+    from bench import cost
+
+    root = Path(__file__).resolve().parents[2]
+    prices = json.loads((root / "bench" / "cost" / "prices.json").read_text())
+    profile = _profile("session.json")
+    day = cost.Day()
+    day.http_calls = 40  # two players' calls
+    day.metrics = {("GameBackend", name, "service=game-backend") for name in ("StatUpdates", "SaveWrites")}
+    jobs: dict[str, Any] = {}
+    metric = prices["cloudwatch_custom_metric_month"]["price"]
+    trace = prices["xray_traces_recorded_per_million"]
+
+    # As the repository deploys: no custom metrics (prod's environment turns them off).
+    assert cost.deployed()["metrics"] is False
+    assert cost.monthly(day, jobs, (0, 0), profile, prices, 1_000)["cloudwatch_metrics"] == 0
+
+    monkeypatch.setattr(cost, "deployed", lambda: {"tracing": True, "trace_sample_rate": 0.5, "metrics": True})
+    for dau in (1_000, 1_000_000):
+        usd = cost.monthly(day, jobs, (0, 0), profile, prices, dau)
+        assert usd["cloudwatch_metrics"] == pytest.approx(2 * metric)  # the same at any scale
+        traces = 40 / cost.PLAYERS * dau * profile["days_per_month"] * 0.5
+        assert usd["xray"] == pytest.approx(max(0, traces - trace["free_traces"]) / 1e6 * trace["price"])
+
+
+def test_bench_prints_units_for_every_route(tmp_path: Any) -> None:
+    """`make bench` measures every route the app declares (and the WebSocket's three): each
+    has its requests, read units and write units, and none is left unmeasured."""
+    import json
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "routes.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run", "routes", "--out", str(out)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = {f["name"]: f["value"] for f in json.loads(out.read_text())["figures"]}
+    assert figures["routes.unmeasured"] == 0, [line for line in done.stderr.splitlines() if "unmeasured" in line]
+
+    import app
+
+    for path, methods in app.app.routes.items():
+        for method in methods:
+            name = f"routes.{method.lower()}." + re.sub(r"[^a-z0-9{}]+", "_", path.strip("/"))
+            assert {f"{name}.requests", f"{name}.read_units", f"{name}.write_units"} <= set(figures), name
+    for handler in ("connect", "ping", "disconnect"):
+        assert f"routes.ws.{handler}.write_units" in figures

@@ -143,7 +143,8 @@ def test_every_function_uses_the_one_role_with_the_generated_policy(template: di
     for function in functions:
         props = function["Properties"]
         assert props["Role"] == {"Fn::GetAtt": [cfn.FUNCTION_ROLE, "Arn"]}
-        assert props["Tracing"] == "Active"
+        # A function traces only what the API sampled (never WebSocket or scheduled calls alone).
+        assert props["Tracing"] == "PassThrough"
         assert props["LoggingConfig"]["LogGroup"] == {"Ref": cfn.FUNCTION_LOGS}
     role = resources[cfn.FUNCTION_ROLE]["Properties"]
     assert [p["PolicyDocument"] for p in role["Policies"]] == [iam.stack_policy(deployment=WITH_STREAM)]
@@ -175,6 +176,11 @@ def test_api_throttling_stricter_on_auth_routes(template: dict[str, Any]) -> Non
     assert ("/~1auth~1guest", "OPTIONS") not in settings
     assert ("/~1players~1me", "GET") not in settings
     assert api["TracingEnabled"] is True
+    rule = template["Resources"][cfn.TRACE_SAMPLING]["Properties"]["SamplingRule"]
+    assert rule["FixedRate"] == DEPLOYMENT.api.trace_sample_rate < 1
+    assert rule["ReservoirSize"] == 0  # a quiet stage is sampled at the rate too, not traced whole
+    assert rule["ServiceType"] == "AWS::ApiGateway::Stage"
+    assert rule["ServiceName"] == {"Fn::Sub": f"{cfn.NAMES.prefix}-api/{api['StageName']}"}
     assert api["AccessLogSetting"]["DestinationArn"] == {"Fn::GetAtt": [cfn.API_ACCESS_LOGS, "Arn"]}
     assert json.loads(api["AccessLogSetting"]["Format"])["requestId"] == "$context.requestId"
     assert template["Resources"]["RestAPI"]["DependsOn"] == [cfn.API_ACCOUNT]
@@ -259,3 +265,10 @@ def test_every_stage_verifies_tokens_in_the_app(stage: str) -> None:
 
 def test_stage_prefix_comes_from_the_stage() -> None:
     assert cfn.stage_settings("prod") == ("game-prod", "admins")
+
+
+def test_no_sampling_rule_without_tracing() -> None:
+    untraced = dataclasses.replace(WITH_STREAM, api=dataclasses.replace(DEPLOYMENT.api, tracing=False))
+    template = cfn.merge_chalice(chalice_like(), stage_prefix="game-prod", deployment=untraced)
+    assert template["Resources"]["RestAPI"]["Properties"]["TracingEnabled"] is False
+    assert cfn.TRACE_SAMPLING not in template["Resources"]
