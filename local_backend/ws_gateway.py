@@ -148,6 +148,10 @@ class Gateway:
         """Whether the connection's `$disconnect` handler has run (within `timeout`)."""
         return self._disconnect_event(connection_id).wait(timeout)
 
+    def open_connections(self) -> list[str]:
+        with self._lock:
+            return [c.connection_id for c in self._conns.values() if c.open and not c.closed]
+
     # -- lifecycle ----------------------------------------------------------------------
 
     def bind_management(self) -> None:
