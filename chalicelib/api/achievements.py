@@ -6,10 +6,10 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib import composition
 from chalicelib.api.http import Call, route
 from chalicelib.api.seed import payload_as
 from chalicelib.errors import Invalid, NotFound
-from chalicelib.game_config import get_game_config
 from chalicelib.models.achievements import (
     AchievementList,
     GrantRequest,
@@ -19,20 +19,19 @@ from chalicelib.models.achievements import (
     SeedAchievementsPayload,
 )
 from chalicelib.models.common import SeedEnvelope
-from chalicelib.services import achievements
-from chalicelib.storage.achievements import AchievementsRepository
-from chalicelib.storage.players import PlayersRepository
 
 bp = Blueprint(__name__)
 
 
 def _deps() -> dict[str, Any]:
-    return {"config": get_game_config(), "repo": AchievementsRepository(), "players_repo": PlayersRepository()}
+    return {"config": composition.game_config(), "repo": composition.achievements_repo(), "players_repo": composition.players_repo()}
 
 
 @route(bp, "/achievements", response=AchievementList, tags=("achievements",))
 def list_achievements(call: Call) -> dict[str, Any]:
     """Every achievement with the caller's progress, unlock time and rarity (hidden ones masked)."""
+    from chalicelib.services import achievements
+
     return achievements.list_achievements(player_id=call.player_id, **_deps())
 
 
@@ -48,6 +47,8 @@ def list_achievements(call: Call) -> dict[str, Any]:
 )
 def report_progress(call: Call, achievement_id: str) -> dict[str, Any]:
     """Report steps of an incremental achievement the client may report; unlocks at the target."""
+    from chalicelib.services import achievements
+
     return achievements.report_progress(
         player_id=call.player_id, achievement_id=achievement_id, steps=call.body.steps, reporter="client", **_deps()
     )
@@ -66,6 +67,8 @@ def report_progress(call: Call, achievement_id: str) -> dict[str, Any]:
 )
 def admin_grant(call: Call, achievement_id: str) -> dict[str, Any]:
     """Grant an achievement (and its reward, once) to the player the body names."""
+    from chalicelib.services import achievements
+
     deps = _deps()
     if deps["players_repo"].get_profile(call.body.player_id) is None:
         raise NotFound("no such player", details={"field": "player_id"})
@@ -85,6 +88,8 @@ def admin_grant(call: Call, achievement_id: str) -> dict[str, Any]:
 )
 def admin_report_progress(call: Call, player_id: str, achievement_id: str) -> dict[str, Any]:
     """The game server's progress report for a player, also for achievements clients may not report."""
+    from chalicelib.services import achievements
+
     deps = _deps()
     if deps["players_repo"].get_profile(player_id) is None:
         raise NotFound("no such player", details={"field": "player_id"})
@@ -104,6 +109,8 @@ def admin_report_progress(call: Call, player_id: str, achievement_id: str) -> di
 )
 def seed_achievements(call: Call) -> dict[str, Any]:
     """Seed adapter: payload `{action: list (default) | get | progress, achievement_id, steps}`."""
+    from chalicelib.services import achievements
+
     envelope: SeedEnvelope = call.body
     payload = {k: v for k, v in envelope.payload.items() if k not in ("playerId", "timestamp")}
     if envelope.action is not None:

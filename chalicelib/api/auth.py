@@ -6,12 +6,10 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib import composition
 from chalicelib.api.http import Call, route
 from chalicelib.config import get_settings
 from chalicelib.models.auth import GuestCreate, LoginRequest, RefreshRequest, TokensView, UpgradeRequest
-from chalicelib.services import auth
-from chalicelib.storage.accounts import AccountsGateway
-from chalicelib.storage.players import PlayersRepository
 
 bp = Blueprint(__name__)
 
@@ -29,12 +27,14 @@ bp = Blueprint(__name__)
 )
 def create_guest(call: Call) -> dict[str, Any]:
     """Create a guest account; keep `username` and `password` on the device."""
+    from chalicelib.services import auth
+
     settings = get_settings()
     return auth.create_guest(
         source=call.source_ip,
         display_name=call.body.display_name,
-        repo=PlayersRepository(),
-        accounts=AccountsGateway(),
+        repo=composition.players_repo(),
+        accounts=composition.accounts(),
         limit=settings.guest_rate_limit,
         window_seconds=settings.guest_rate_window_seconds,
     )
@@ -52,8 +52,10 @@ def create_guest(call: Call) -> dict[str, Any]:
 )
 def login(call: Call) -> dict[str, Any]:
     """Sign in with a username (or an upgraded account's email) and password; 403 `account_banned` when banned."""
+    from chalicelib.services import auth
+
     return auth.login(
-        username=call.body.identity, password=call.body.password, repo=PlayersRepository(), accounts=AccountsGateway()
+        username=call.body.identity, password=call.body.password, repo=composition.players_repo(), accounts=composition.accounts()
     )
 
 
@@ -69,7 +71,9 @@ def login(call: Call) -> dict[str, Any]:
 )
 def refresh(call: Call) -> dict[str, Any]:
     """New ID and access tokens from a refresh token."""
-    return auth.refresh(refresh_token=call.body.refresh_token, repo=PlayersRepository(), accounts=AccountsGateway())
+    from chalicelib.services import auth
+
+    return auth.refresh(refresh_token=call.body.refresh_token, repo=composition.players_repo(), accounts=composition.accounts())
 
 
 @route(
@@ -83,12 +87,14 @@ def refresh(call: Call) -> dict[str, Any]:
 )
 def upgrade(call: Call) -> dict[str, Any]:
     """Turn the calling guest into an email + password account; same player, same data."""
+    from chalicelib.services import auth
+
     assert call.claims is not None
     return auth.upgrade(
         player_id=call.player_id,
         username=call.claims.username,
         email=call.body.email,
         password=call.body.password,
-        repo=PlayersRepository(),
-        accounts=AccountsGateway(),
+        repo=composition.players_repo(),
+        accounts=composition.accounts(),
     )

@@ -6,10 +6,10 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib import composition
 from chalicelib.api.http import Call, route
 from chalicelib.api.seed import payload_as
 from chalicelib.errors import Throttled
-from chalicelib.game_config import get_game_config
 from chalicelib.models.common import SeedEnvelope
 from chalicelib.models.events import (
     AnalyticsSummary,
@@ -19,9 +19,6 @@ from chalicelib.models.events import (
     SeedEventsResponse,
     SummaryQuery,
 )
-from chalicelib.services import analytics, events
-from chalicelib.storage.analytics import AnalyticsRepository
-from chalicelib.storage.events import EventsRepository
 
 bp = Blueprint(__name__)
 
@@ -38,8 +35,10 @@ bp = Blueprint(__name__)
 )
 def post_events(call: Call) -> dict[str, Any]:
     """Send up to 25 events; resends are no-ops, invalid ones are rejected by index."""
+    from chalicelib.services import events
+
     return events.ingest(
-        player_id=call.player_id, events=call.body.events, config=get_game_config().events, repo=EventsRepository()
+        player_id=call.player_id, events=call.body.events, config=composition.game_config().events, repo=composition.events_repo()
     )
 
 
@@ -54,19 +53,23 @@ def post_events(call: Call) -> dict[str, Any]:
 )
 def admin_analytics_summary(call: Call) -> dict[str, Any]:
     """Daily active and new players, sessions, events by type, D1/D7 retention (90 days at most)."""
+    from chalicelib.services import analytics
+
     return analytics.summary(
-        first=call.query.from_, last=call.query.to, config=get_game_config().events, repo=AnalyticsRepository()
+        first=call.query.from_, last=call.query.to, config=composition.game_config().events, repo=composition.analytics_repo()
     )
 
 
 def _seed_ingest(call: Call, batch: SeedEventBatch) -> dict[str, Any]:
+    from chalicelib.services import events
+
     result = events.ingest_seed(
         player_id=call.player_id,
         events=batch.events,
         batch_timestamp=batch.batch_timestamp,
         batch_id=batch.batch_id,
-        config=get_game_config().events,
-        repo=EventsRepository(),
+        config=composition.game_config().events,
+        repo=composition.events_repo(),
     )
     if any(r["code"] == "unavailable" for r in result["rejected"]):
         # The seed client re-queues a failed batch whole; what was stored is skipped then.

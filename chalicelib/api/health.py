@@ -6,11 +6,10 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib import composition
 from chalicelib.api.http import Call, route
 from chalicelib.config import get_settings
-from chalicelib.game_config import get_game_config
 from chalicelib.models.common import ResponseModel
-from chalicelib.storage.players import PlayersRepository
 
 bp = Blueprint(__name__)
 
@@ -24,7 +23,7 @@ class HealthView(ResponseModel):
 @route(bp, "/health", auth="none", response=HealthView, tags=("health",), errors=(503,))
 def health(call: Call) -> dict[str, Any]:
     """Liveness: the app answers and its store is reachable (one GetItem)."""
-    PlayersRepository().get_profile("health-check")
+    composition.players_repo().get_profile("health-check")
     return {"status": "ok", "stage": get_settings().stage, "store": "ok"}
 
 
@@ -42,4 +41,4 @@ class ConfigView(ResponseModel):
 @route(bp, "/config", response=ConfigView, tags=("config",))
 def game_config(call: Call) -> dict[str, Any]:
     """The client-visible part of the game config: stats, boards, achievements, queues."""
-    return get_game_config().client_view()
+    return composition.game_config().client_view()

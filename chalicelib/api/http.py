@@ -20,15 +20,14 @@ from chalice import Blueprint, Response
 from chalice.app import Request
 from pydantic import BaseModel, ValidationError
 
+from chalicelib import composition
 from chalicelib.api import idempotency
 from chalicelib.api.identity import authenticate, gateway_authorizer
 from chalicelib.config import get_settings
 from chalicelib.errors import AppError, Forbidden, Invalid, TooLarge
 from chalicelib.observability import logger, metrics
-from chalicelib.services import account_status
 from chalicelib.services.tokens import Claims
 from chalicelib.storage.errors import translate_client_error
-from chalicelib.storage.players import PlayersRepository
 
 Auth = Literal["none", "player", "admin"]
 
@@ -219,6 +218,8 @@ def run_view(
     idempotent: bool = False,
     lambda_context: Any = None,
 ) -> Response:
+    from chalicelib.services import account_status
+
     request_id = str((request.context or {}).get("requestId") or uuid.uuid4())
     logger.append_keys(request_id=request_id, path=request.path, method=request.method)
     try:
@@ -228,7 +229,7 @@ def run_view(
             logger.append_keys(player_id=claims.sub)
             # Tokens outlive their account: one consistent read refuses deleted and banned ones.
             account = account_status.check_active(
-                player_id=claims.sub, repo=PlayersRepository(), allow_deleted=deleted_ok
+                player_id=claims.sub, repo=composition.players_repo(), allow_deleted=deleted_ok
             )
             if auth == "admin" and not claims.in_group(get_settings().admin_group):
                 raise Forbidden("this route is for the admins group", code="not_admin")
@@ -303,7 +304,6 @@ def run_view(
 def audit_admin_write(call: Call, action: str, params: dict[str, Any], status: int) -> None:
     """Every successful admin write goes to the audit log (who, what, target, reason)."""
     from chalicelib.services import audit
-    from chalicelib.storage.audit import AuditRepository
 
     body = to_jsonable(call.body) if call.body is not None else {}
     claims = call.claims
@@ -318,7 +318,7 @@ def audit_admin_write(call: Call, action: str, params: dict[str, Any], status: i
         header_reason=call.request.headers.get(audit.REASON_HEADER) if call.request.headers else None,
         status=status,
     )
-    audit.record(entry=entry, repo=AuditRepository())
+    audit.record(entry=entry, repo=composition.audit_repo())
 
 
 class _Unavailable(AppError):

@@ -6,10 +6,10 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib import composition
 from chalicelib.api.http import Call, route
 from chalicelib.api.seed import payload_as
 from chalicelib.errors import Invalid, NotFound
-from chalicelib.game_config import get_game_config
 from chalicelib.models.common import SeedEnvelope
 from chalicelib.models.notifications import (
     AdminNotificationCreate,
@@ -21,9 +21,6 @@ from chalicelib.models.notifications import (
     ReadResult,
     SeedNotificationsPayload,
 )
-from chalicelib.services import notifications
-from chalicelib.storage.notifications import NotificationsRepository
-from chalicelib.storage.players import PlayersRepository
 
 bp = Blueprint(__name__)
 
@@ -31,13 +28,15 @@ bp = Blueprint(__name__)
 @route(bp, "/notifications", query=NotificationQuery, response=NotificationPage, tags=("notifications",), errors=(400,))
 def list_notifications(call: Call) -> dict[str, Any]:
     """The caller's inbox with broadcasts, newest first; `unread_count` covers both."""
+    from chalicelib.services import notifications
+
     q: NotificationQuery = call.query
     return notifications.list_notifications(
         player_id=call.player_id,
         limit=q.limit,
         cursor=q.cursor,
         unread_only=q.unread_only,
-        repo=NotificationsRepository(),
+        repo=composition.notifications_repo(),
     )
 
 
@@ -52,8 +51,10 @@ def list_notifications(call: Call) -> dict[str, Any]:
 )
 def read_notifications(call: Call) -> dict[str, Any]:
     """Mark notifications read: `{"ids": [...]}` or `{"all": true}` (broadcasts for the caller only)."""
+    from chalicelib.services import notifications
+
     return notifications.mark_read(
-        player_id=call.player_id, ids=call.body.ids, read_all=call.body.all, repo=NotificationsRepository()
+        player_id=call.player_id, ids=call.body.ids, read_all=call.body.all, repo=composition.notifications_repo()
     )
 
 
@@ -67,8 +68,10 @@ def read_notifications(call: Call) -> dict[str, Any]:
 )
 def delete_notification(call: Call, notification_id: str) -> dict[str, Any]:
     """Delete one of the caller's notifications (a broadcast is hidden for the caller only)."""
+    from chalicelib.services import notifications
+
     return notifications.delete_notification(
-        player_id=call.player_id, notification_id=notification_id, repo=NotificationsRepository()
+        player_id=call.player_id, notification_id=notification_id, repo=composition.notifications_repo()
     )
 
 
@@ -86,6 +89,8 @@ def delete_notification(call: Call, notification_id: str) -> dict[str, Any]:
 )
 def admin_send(call: Call) -> dict[str, Any]:
     """Send a notification to one player, or one broadcast that every player sees."""
+    from chalicelib.services import notifications
+
     body: AdminNotificationCreate = call.body
     fields: dict[str, Any] = {
         "kind": body.kind,
@@ -94,12 +99,12 @@ def admin_send(call: Call) -> dict[str, Any]:
         "data": body.data,
         "dedupe_key": body.dedupe_key,
         "ttl_days": body.expires_in_days,
-        "config": get_game_config(),
-        "repo": NotificationsRepository(),
+        "config": composition.game_config(),
+        "repo": composition.notifications_repo(),
     }
     if body.broadcast:
         return notifications.broadcast(**fields)
-    if body.player_id is None or PlayersRepository().get_profile(body.player_id) is None:
+    if body.player_id is None or composition.players_repo().get_profile(body.player_id) is None:
         raise NotFound("no such player", details={"field": "player_id"})
     return notifications.send_to_player(player_id=body.player_id, push=True, **fields)
 
@@ -115,12 +120,14 @@ def admin_send(call: Call) -> dict[str, Any]:
 )
 def seed_notifications(call: Call) -> dict[str, Any]:
     """Seed adapter: payload `{action: list (default) | read | read_all | delete | unread_count, ...}`."""
+    from chalicelib.services import notifications
+
     envelope: SeedEnvelope = call.body
     payload = {k: v for k, v in envelope.payload.items() if k not in ("playerId", "timestamp")}
     if envelope.action is not None:
         payload.setdefault("action", envelope.action)
     request: SeedNotificationsPayload = payload_as(SeedNotificationsPayload, payload)
-    repo = NotificationsRepository()
+    repo = composition.notifications_repo()
     if request.action == "list":
         return notifications.list_notifications(
             player_id=call.player_id,

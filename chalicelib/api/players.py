@@ -6,12 +6,9 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib import composition
 from chalicelib.api.http import Call, route
-from chalicelib.game_config import get_game_config
 from chalicelib.models.players import DeletedView, PlayerPatch, PlayerPublic, StatsUpdate, StatsView
-from chalicelib.services import players, stats
-from chalicelib.storage.accounts import AccountsGateway
-from chalicelib.storage.players import PlayersRepository
 
 bp = Blueprint(__name__)
 
@@ -23,17 +20,21 @@ def _username(call: Call) -> str:
 @route(bp, "/players/me", response=PlayerPublic, tags=("players",))
 def get_me(call: Call) -> dict[str, Any]:
     """The caller's profile."""
-    return players.get_profile(player_id=call.player_id, username=_username(call), repo=PlayersRepository())
+    from chalicelib.services import players
+
+    return players.get_profile(player_id=call.player_id, username=_username(call), repo=composition.players_repo())
 
 
 @route(bp, "/players/me", methods=("PATCH",), body=PlayerPatch, response=PlayerPublic, tags=("players",), errors=(400,))
 def patch_me(call: Call) -> dict[str, Any]:
     """Change the caller's display name (trimmed; 3-24 letters, digits, spaces, . - _)."""
+    from chalicelib.services import players
+
     return players.rename(
         player_id=call.player_id,
         username=_username(call),
         display_name=call.body.display_name,
-        repo=PlayersRepository(),
+        repo=composition.players_repo(),
     )
 
 
@@ -44,15 +45,19 @@ def delete_me(call: Call) -> dict[str, Any]:
     Final: afterwards the account's tokens get 401 `account_deleted` everywhere. Sending the
     same request again (e.g. after a timeout) finishes the erasure and answers the same.
     """
+    from chalicelib.services import players
+
     return players.delete_account(
-        player_id=call.player_id, username=_username(call), repo=PlayersRepository(), accounts=AccountsGateway()
+        player_id=call.player_id, username=_username(call), repo=composition.players_repo(), accounts=composition.accounts()
     )
 
 
 @route(bp, "/players/me/stats", response=StatsView, tags=("stats",))
 def get_my_stats(call: Call) -> dict[str, Any]:
     """The caller's stats: every declared stat, stored or default."""
-    return stats.get_stats(player_id=call.player_id, config=get_game_config(), repo=PlayersRepository())
+    from chalicelib.services import stats
+
+    return stats.get_stats(player_id=call.player_id, config=composition.game_config(), repo=composition.players_repo())
 
 
 @route(
@@ -67,10 +72,12 @@ def get_my_stats(call: Call) -> dict[str, Any]:
 )
 def post_my_stats(call: Call) -> dict[str, Any]:
     """Update client-writable stats by their declared aggregation; all or nothing."""
+    from chalicelib.services import stats
+
     return stats.update_stats(
         player_id=call.player_id,
         updates=call.body.updates,
         writer="client",
-        config=get_game_config(),
-        repo=PlayersRepository(),
+        config=composition.game_config(),
+        repo=composition.players_repo(),
     )

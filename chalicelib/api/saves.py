@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal
 from chalice import Blueprint
 from pydantic import BaseModel, Field, Strict
 
+from chalicelib import composition
 from chalicelib.api.http import Call, route
 from chalicelib.api.seed import payload_as
 from chalicelib.errors import Invalid
-from chalicelib.game_config import get_game_config
 from chalicelib.models.common import RequestModel, SeedEnvelope
 from chalicelib.models.saves import (
     CommitRequest,
@@ -27,8 +27,6 @@ from chalicelib.models.saves import (
     UploadTicket,
     Version,
 )
-from chalicelib.services import saves
-from chalicelib.storage.saves import SavesRepository
 
 bp = Blueprint(__name__)
 TAGS = ("saves",)
@@ -37,10 +35,12 @@ TAGS = ("saves",)
 @route(bp, "/saves", query=SaveListQuery, response=SlotList, tags=TAGS)
 def list_saves(call: Call) -> dict[str, Any]:
     """The caller's slots (without their data), in name order, paged."""
+    from chalicelib.services import saves
+
     return saves.list_slots(
         player_id=call.player_id,
-        config=get_game_config().saves,
-        repo=SavesRepository(),
+        config=composition.game_config().saves,
+        repo=composition.saves_repo(),
         limit=call.query.limit,
         cursor=call.query.cursor,
     )
@@ -49,7 +49,9 @@ def list_saves(call: Call) -> dict[str, Any]:
 @route(bp, "/saves/{slot}", response=SlotView, tags=TAGS, errors=(404,))
 def get_save(call: Call, slot: str) -> SlotView:
     """One slot: inline `data`, or a presigned `download_url` for a save kept in S3."""
-    view = saves.get_slot(player_id=call.player_id, slot=slot, config=get_game_config().saves, repo=SavesRepository())
+    from chalicelib.services import saves
+
+    view = saves.get_slot(player_id=call.player_id, slot=slot, config=composition.game_config().saves, repo=composition.saves_repo())
     return SlotView.model_validate(view)
 
 
@@ -58,13 +60,15 @@ def get_save(call: Call, slot: str) -> SlotView:
 )
 def put_save(call: Call, slot: str) -> dict[str, Any]:
     """Write the slot if it is at `expected_version` (0 creates it); 409 with the current version if not."""
+    from chalicelib.services import saves
+
     return saves.put_slot(
         player_id=call.player_id,
         slot=slot,
         data=call.body.data,
         expected_version=call.body.expected_version,
-        config=get_game_config().saves,
-        repo=SavesRepository(),
+        config=composition.game_config().saves,
+        repo=composition.saves_repo(),
     )
 
 
@@ -73,8 +77,10 @@ def put_save(call: Call, slot: str) -> dict[str, Any]:
 )
 def delete_save(call: Call, slot: str) -> dict[str, Any]:
     """Delete the slot (and its S3 object) if it is at `?expected_version=`."""
+    from chalicelib.services import saves
+
     return saves.delete_slot(
-        player_id=call.player_id, slot=slot, expected_version=call.query.expected_version, repo=SavesRepository()
+        player_id=call.player_id, slot=slot, expected_version=call.query.expected_version, repo=composition.saves_repo()
     )
 
 
@@ -90,14 +96,16 @@ def delete_save(call: Call, slot: str) -> dict[str, Any]:
 )
 def start_upload(call: Call, slot: str) -> dict[str, Any]:
     """A presigned PUT URL for a large save; send the object with the given headers, then commit."""
+    from chalicelib.services import saves
+
     return saves.start_upload(
         player_id=call.player_id,
         slot=slot,
         expected_version=call.body.expected_version,
         size=call.body.size,
         sha256=call.body.sha256,
-        config=get_game_config().saves,
-        repo=SavesRepository(),
+        config=composition.game_config().saves,
+        repo=composition.saves_repo(),
     )
 
 
@@ -113,13 +121,15 @@ def start_upload(call: Call, slot: str) -> dict[str, Any]:
 )
 def commit_upload(call: Call, slot: str) -> dict[str, Any]:
     """Check the uploaded object's size and SHA-256 and make it the slot's next version."""
+    from chalicelib.services import saves
+
     return saves.commit_upload(
         player_id=call.player_id,
         slot=slot,
         upload_id=call.body.upload_id,
         expected_version=call.body.expected_version,
-        config=get_game_config().saves,
-        repo=SavesRepository(),
+        config=composition.game_config().saves,
+        repo=composition.saves_repo(),
     )
 
 
@@ -168,14 +178,16 @@ class SeedProgressResponse(BaseModel):
 )
 def seed_user_progress(call: Call) -> dict[str, Any]:
     """Seed adapter over the saves service: save, load, list or delete a slot."""
+    from chalicelib.services import saves
+
     envelope: SeedEnvelope = call.body
     payload: SeedProgressPayload = payload_as(SeedProgressPayload, envelope.payload)
     fields = envelope.payload.keys()
     action = (
         envelope.action or payload.action or ("save" if "data" in fields else "load" if "slot" in fields else "list")
     )
-    config = get_game_config().saves
-    repo = SavesRepository()
+    config = composition.game_config().saves
+    repo = composition.saves_repo()
     out: dict[str, Any] = {"player_id": call.player_id}
     if action == "list":
         return {**out, **saves.list_slots(player_id=call.player_id, config=config, repo=repo, limit=100, cursor=None)}

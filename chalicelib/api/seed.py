@@ -13,13 +13,11 @@ from typing import Any, Literal
 from chalice import Blueprint
 from pydantic import BaseModel, ValidationError
 
+from chalicelib import composition
 from chalicelib.api.http import Call, invalid_from, route
 from chalicelib.errors import Invalid
-from chalicelib.game_config import get_game_config
 from chalicelib.models.common import SeedEnvelope
 from chalicelib.models.players import StatsUpdate
-from chalicelib.services import stats
-from chalicelib.storage.players import PlayersRepository
 
 bp = Blueprint(__name__)
 
@@ -55,11 +53,13 @@ class SeedStatsResponse(BaseModel):
 )
 def seed_player_stats(call: Call) -> dict[str, Any]:
     """Seed adapter: `action` update (default), increment, or get over the stats service."""
+    from chalicelib.services import stats
+
     envelope: SeedStatsEnvelope = call.body
     action = envelope.action or envelope.payload.get("action") or "update"
     payload = {k: v for k, v in envelope.payload.items() if k not in ("action", "playerId", "timestamp")}
-    config = get_game_config()
-    repo = PlayersRepository()
+    config = composition.game_config()
+    repo = composition.players_repo()
     if action == "get":
         view = stats.get_stats(player_id=call.player_id, config=config, repo=repo)
         return {"player_id": call.player_id, "stats": view["stats"]}

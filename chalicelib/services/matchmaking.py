@@ -22,10 +22,8 @@ from typing import Any
 
 from chalicelib.clock import Clock, iso, system_clock
 from chalicelib.errors import ConditionFailed, Conflict, Invalid, NotFound
-from chalicelib.game_config import get_game_config
 from chalicelib.game_config.schema import GameConfig, QueueDef
 from chalicelib.observability import logger, metrics
-from chalicelib.services import erasure
 from chalicelib.services.notify import Notice, send, signal
 from chalicelib.storage.matchmaking import ClaimLost, MatchmakingRepository, new_match_id, new_ticket_id
 from chalicelib.storage.players import STAT_PREFIX, PlayersRepository
@@ -641,11 +639,6 @@ def time_out_tickets(
     return moved
 
 
-def scheduled_cleanup() -> int:
-    """The every-minute job, with the deployment's config and table."""
-    return time_out_tickets(config=get_game_config(), repo=MatchmakingRepository())
-
-
 def erase_player(*, player_id: str, repo: MatchmakingRepository, clock: Clock = system_clock) -> int:
     """Cancel the player's open ticket (a party's too), then delete their items."""
     now = clock()
@@ -653,8 +646,3 @@ def erase_player(*, player_id: str, repo: MatchmakingRepository, clock: Clock = 
     if pointed is not None and open_ticket is not None:
         repo.end_ticket(pointed, status="cancelled", now=now)
     return repo.erase(player_id)
-
-
-@erasure.eraser("matchmaking")
-def _erase(player_id: str) -> int:
-    return erase_player(player_id=player_id, repo=MatchmakingRepository())

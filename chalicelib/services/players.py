@@ -102,8 +102,3 @@ def delete_account(
     erased = erasure.erase_everything(player_id)
     accounts.delete_user(profile.get("username") or username)
     return {"player_id": player_id, "deleted": True, "erased": erased}
-
-
-@erasure.eraser("players")
-def _erase_player_items(player_id: str) -> int:
-    return PlayersRepository().erase_player(player_id)

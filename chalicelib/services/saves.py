@@ -18,7 +18,6 @@ from chalicelib.errors import ConditionFailed, Conflict, Invalid, NotFound, TooL
 from chalicelib.game_config.schema import SavesConfig
 from chalicelib.models.saves import SLOT_PATTERN
 from chalicelib.observability import logger, metrics
-from chalicelib.services import erasure
 from chalicelib.storage.saves import SavesRepository, SlotCapReached, object_key
 
 _SLOT = re.compile(SLOT_PATTERN)
@@ -336,7 +335,6 @@ def commit_upload(
     return written
 
 
-@erasure.eraser("saves")
 def erase_saves(player_id: str) -> int:
     """Account deletion: every slot, marker, pending upload and S3 object of the player."""
     return SavesRepository().erase_player(player_id)
