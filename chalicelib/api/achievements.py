@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
@@ -10,15 +10,11 @@ from chalicelib import composition
 from chalicelib.api.http import Call, route
 from chalicelib.api.seed import payload_as
 from chalicelib.errors import Invalid, NotFound
-from chalicelib.models.achievements import (
-    AchievementList,
-    GrantRequest,
-    GrantResult,
-    ProgressReport,
-    ProgressResult,
-    SeedAchievementsPayload,
-)
-from chalicelib.models.common import SeedEnvelope
+
+if TYPE_CHECKING:
+    from chalicelib.models.achievements import SeedAchievementsPayload
+    from chalicelib.models.common import SeedEnvelope
+
 
 bp = Blueprint(__name__)
 
@@ -27,7 +23,7 @@ def _deps() -> dict[str, Any]:
     return {"config": composition.game_config(), "repo": composition.achievements_repo(), "players_repo": composition.players_repo()}
 
 
-@route(bp, "/achievements", response=AchievementList, tags=("achievements",))
+@route(bp, "/achievements", response="chalicelib.models.achievements:AchievementList", tags=("achievements",))
 def list_achievements(call: Call) -> dict[str, Any]:
     """Every achievement with the caller's progress, unlock time and rarity (hidden ones masked)."""
     from chalicelib.services import achievements
@@ -39,8 +35,8 @@ def list_achievements(call: Call) -> dict[str, Any]:
     bp,
     "/achievements/{achievement_id}/progress",
     methods=("POST",),
-    body=ProgressReport,
-    response=ProgressResult,
+    body="chalicelib.models.achievements:ProgressReport",
+    response="chalicelib.models.achievements:ProgressResult",
     tags=("achievements",),
     errors=(400, 403, 404),
     idempotent=True,
@@ -59,8 +55,8 @@ def report_progress(call: Call, achievement_id: str) -> dict[str, Any]:
     "/admin/achievements/{achievement_id}/grant",
     methods=("POST",),
     auth="admin",
-    body=GrantRequest,
-    response=GrantResult,
+    body="chalicelib.models.achievements:GrantRequest",
+    response="chalicelib.models.achievements:GrantResult",
     tags=("admin", "achievements"),
     errors=(400, 403, 404),
     idempotent=True,
@@ -80,8 +76,8 @@ def admin_grant(call: Call, achievement_id: str) -> dict[str, Any]:
     "/admin/players/{player_id}/achievements/{achievement_id}/progress",
     methods=("POST",),
     auth="admin",
-    body=ProgressReport,
-    response=ProgressResult,
+    body="chalicelib.models.achievements:ProgressReport",
+    response="chalicelib.models.achievements:ProgressResult",
     tags=("admin", "achievements"),
     errors=(400, 403, 404),
     idempotent=True,
@@ -102,13 +98,14 @@ def admin_report_progress(call: Call, player_id: str, achievement_id: str) -> di
     bp,
     "/achievements",
     methods=("POST",),
-    body=SeedEnvelope,
-    response=AchievementList,
+    body="chalicelib.models.common:SeedEnvelope",
+    response="chalicelib.models.achievements:AchievementList",
     tags=("seed",),
     errors=(400, 403, 404),
 )
 def seed_achievements(call: Call) -> dict[str, Any]:
     """Seed adapter: payload `{action: list (default) | get | progress, achievement_id, steps}`."""
+    from chalicelib.models.achievements import SeedAchievementsPayload
     from chalicelib.services import achievements
 
     envelope: SeedEnvelope = call.body

@@ -5,7 +5,7 @@ Every admin write is recorded in the audit log by the HTTP glue (`chalicelib.api
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
@@ -13,29 +13,12 @@ from chalicelib import composition
 from chalicelib.api import realtime
 from chalicelib.api.http import Call, route
 from chalicelib.errors import NotFound
-from chalicelib.models.achievements import AchievementList
-from chalicelib.models.admin import (
-    AdminConfigView,
-    AuditPage,
-    AuditQuery,
-    EntryRemoved,
-    EntryRemoveQuery,
-    MatchmakingOverview,
-    PlayerSearchQuery,
-    PlayerSearchResult,
-    ReasonBody,
-)
-from chalicelib.models.notifications import NotificationPage, NotificationQuery
-from chalicelib.models.players import (
-    AccountStatusView,
-    BanRequest,
-    DeletedView,
-    PlayerPatch,
-    PlayerPublic,
-    ServerStatsUpdate,
-    StatsView,
-)
-from chalicelib.models.saves import SaveListQuery, SlotList, SlotView
+
+if TYPE_CHECKING:
+    from chalicelib.models.admin import AuditQuery
+    from chalicelib.models.notifications import NotificationQuery
+    from chalicelib.models.saves import SlotView
+
 
 bp = Blueprint(__name__)
 TAGS = ("admin",)
@@ -48,7 +31,7 @@ def _profile(player_id: str) -> dict[str, Any]:
     return item
 
 
-@route(bp, "/admin/players", auth="admin", query=PlayerSearchQuery, response=PlayerSearchResult, tags=TAGS)
+@route(bp, "/admin/players", auth="admin", query="chalicelib.models.admin:PlayerSearchQuery", response="chalicelib.models.admin:PlayerSearchResult", tags=TAGS)
 def admin_search_players(call: Call) -> dict[str, Any]:
     """Find players by id, email or display name (any case); no Scan."""
     from chalicelib.services import admin
@@ -56,7 +39,7 @@ def admin_search_players(call: Call) -> dict[str, Any]:
     return admin.search_players(q=call.query.q, repo=composition.players_repo())
 
 
-@route(bp, "/admin/players/{player_id}", auth="admin", response=PlayerPublic, tags=TAGS, errors=(403, 404))
+@route(bp, "/admin/players/{player_id}", auth="admin", response="chalicelib.models.players:PlayerPublic", tags=TAGS, errors=(403, 404))
 def admin_get_player(call: Call, player_id: str) -> dict[str, Any]:
     """Look up a player's profile by id."""
     from chalicelib.services import players
@@ -69,8 +52,8 @@ def admin_get_player(call: Call, player_id: str) -> dict[str, Any]:
     "/admin/players/{player_id}",
     methods=("DELETE",),
     auth="admin",
-    body=ReasonBody,
-    response=DeletedView,
+    body="chalicelib.models.admin:ReasonBody",
+    response="chalicelib.models.players:DeletedView",
     tags=TAGS,
     errors=(403, 404),
 )
@@ -99,8 +82,8 @@ def admin_delete_player(call: Call, player_id: str) -> dict[str, Any]:
     "/admin/players/{player_id}",
     methods=("PATCH",),
     auth="admin",
-    body=PlayerPatch,
-    response=PlayerPublic,
+    body="chalicelib.models.players:PlayerPatch",
+    response="chalicelib.models.players:PlayerPublic",
     tags=TAGS,
     errors=(400, 403, 404),
 )
@@ -114,7 +97,7 @@ def admin_rename_player(call: Call, player_id: str) -> dict[str, Any]:
     return players.rename(player_id=player_id, username="", display_name=call.body.display_name, repo=repo)
 
 
-@route(bp, "/admin/players/{player_id}/stats", auth="admin", response=StatsView, tags=TAGS, errors=(403,))
+@route(bp, "/admin/players/{player_id}/stats", auth="admin", response="chalicelib.models.players:StatsView", tags=TAGS, errors=(403,))
 def admin_get_stats(call: Call, player_id: str) -> dict[str, Any]:
     """Read any player's stats."""
     from chalicelib.services import stats
@@ -127,8 +110,8 @@ def admin_get_stats(call: Call, player_id: str) -> dict[str, Any]:
     "/admin/players/{player_id}/stats",
     methods=("POST",),
     auth="admin",
-    body=ServerStatsUpdate,
-    response=StatsView,
+    body="chalicelib.models.players:ServerStatsUpdate",
+    response="chalicelib.models.players:StatsView",
     tags=TAGS,
     errors=(400, 403, 404),
     idempotent=True,
@@ -151,7 +134,7 @@ def admin_post_stats(call: Call, player_id: str) -> dict[str, Any]:
     bp,
     "/admin/players/{player_id}/status",
     auth="admin",
-    response=AccountStatusView,
+    response="chalicelib.models.players:AccountStatusView",
     tags=("admin",),
     errors=(403,),
 )
@@ -175,8 +158,8 @@ def _set_ban(call: Call, player_id: str, *, banned: bool) -> dict[str, Any]:
     "/admin/players/{player_id}/ban",
     methods=("POST",),
     auth="admin",
-    body=BanRequest,
-    response=AccountStatusView,
+    body="chalicelib.models.players:BanRequest",
+    response="chalicelib.models.players:AccountStatusView",
     tags=("admin",),
     errors=(400, 403, 404, 409),
 )
@@ -192,8 +175,8 @@ def admin_ban(call: Call, player_id: str) -> dict[str, Any]:
     "/admin/players/{player_id}/unban",
     methods=("POST",),
     auth="admin",
-    body=BanRequest,
-    response=AccountStatusView,
+    body="chalicelib.models.players:BanRequest",
+    response="chalicelib.models.players:AccountStatusView",
     tags=("admin",),
     errors=(400, 403, 404, 409),
 )
@@ -203,7 +186,7 @@ def admin_unban(call: Call, player_id: str) -> dict[str, Any]:
 
 
 @route(
-    bp, "/admin/players/{player_id}/achievements", auth="admin", response=AchievementList, tags=TAGS, errors=(404,)
+    bp, "/admin/players/{player_id}/achievements", auth="admin", response="chalicelib.models.achievements:AchievementList", tags=TAGS, errors=(404,)
 )
 def admin_player_achievements(call: Call, player_id: str) -> dict[str, Any]:
     """A player's achievements: progress, unlocks and rarity (hidden ones shown too)."""
@@ -219,7 +202,7 @@ def admin_player_achievements(call: Call, player_id: str) -> dict[str, Any]:
 
 
 @route(
-    bp, "/admin/players/{player_id}/saves", auth="admin", query=SaveListQuery, response=SlotList, tags=TAGS,
+    bp, "/admin/players/{player_id}/saves", auth="admin", query="chalicelib.models.saves:SaveListQuery", response="chalicelib.models.saves:SlotList", tags=TAGS,
     errors=(404,),
 )
 def admin_player_saves(call: Call, player_id: str) -> dict[str, Any]:
@@ -236,9 +219,10 @@ def admin_player_saves(call: Call, player_id: str) -> dict[str, Any]:
     )
 
 
-@route(bp, "/admin/players/{player_id}/saves/{slot}", auth="admin", response=SlotView, tags=TAGS, errors=(404,))
+@route(bp, "/admin/players/{player_id}/saves/{slot}", auth="admin", response="chalicelib.models.saves:SlotView", tags=TAGS, errors=(404,))
 def admin_player_save(call: Call, player_id: str, slot: str) -> SlotView:
     """One of a player's slots with its content (inline data or a download URL)."""
+    from chalicelib.models.saves import SlotView
     from chalicelib.services import saves
 
     view = saves.get_slot(player_id=player_id, slot=slot, config=composition.game_config().saves, repo=composition.saves_repo())
@@ -249,8 +233,8 @@ def admin_player_save(call: Call, player_id: str, slot: str) -> SlotView:
     bp,
     "/admin/players/{player_id}/notifications",
     auth="admin",
-    query=NotificationQuery,
-    response=NotificationPage,
+    query="chalicelib.models.notifications:NotificationQuery",
+    response="chalicelib.models.notifications:NotificationPage",
     tags=TAGS,
     errors=(404,),
 )
@@ -270,9 +254,9 @@ def admin_player_inbox(call: Call, player_id: str) -> dict[str, Any]:
     "/admin/leaderboards/{board_id}/entries/{player_id}",
     methods=("DELETE",),
     auth="admin",
-    query=EntryRemoveQuery,
-    body=ReasonBody,
-    response=EntryRemoved,
+    query="chalicelib.models.admin:EntryRemoveQuery",
+    body="chalicelib.models.admin:ReasonBody",
+    response="chalicelib.models.admin:EntryRemoved",
     tags=TAGS,
     errors=(404, 409),
 )
@@ -286,7 +270,7 @@ def admin_remove_entry(call: Call, board_id: str, player_id: str) -> dict[str, A
     )
 
 
-@route(bp, "/admin/matchmaking", auth="admin", response=MatchmakingOverview, tags=TAGS)
+@route(bp, "/admin/matchmaking", auth="admin", response="chalicelib.models.admin:MatchmakingOverview", tags=TAGS)
 def admin_matchmaking(call: Call) -> dict[str, Any]:
     """Queues with their rules and waiting tickets per region; matches of the last hour."""
     from chalicelib.services import admin
@@ -294,13 +278,13 @@ def admin_matchmaking(call: Call) -> dict[str, Any]:
     return admin.matchmaking_overview(config=composition.game_config(), repo=composition.matchmaking_repo())
 
 
-@route(bp, "/admin/config", auth="admin", response=AdminConfigView, tags=TAGS)
+@route(bp, "/admin/config", auth="admin", response="chalicelib.models.admin:AdminConfigView", tags=TAGS)
 def admin_config(call: Call) -> dict[str, Any]:
     """The whole game config as deployed (read-only)."""
     return {"config": composition.game_config().model_dump(mode="json")}
 
 
-@route(bp, "/admin/audit", auth="admin", query=AuditQuery, response=AuditPage, tags=TAGS, errors=(400,))
+@route(bp, "/admin/audit", auth="admin", query="chalicelib.models.admin:AuditQuery", response="chalicelib.models.admin:AuditPage", tags=TAGS, errors=(400,))
 def admin_audit(call: Call) -> dict[str, Any]:
     """The audit log of admin writes, newest first (all, or about one `target`); read-only."""
     from chalicelib.services import audit

@@ -9,7 +9,6 @@ from chalice import Blueprint
 from chalicelib import composition
 from chalicelib.api.http import Call, route
 from chalicelib.config import get_settings
-from chalicelib.models.auth import GuestCreate, LoginRequest, RefreshRequest, TokensView, UpgradeRequest
 
 bp = Blueprint(__name__)
 
@@ -19,8 +18,8 @@ bp = Blueprint(__name__)
     "/auth/guest",
     methods=("POST",),
     auth="none",
-    body=GuestCreate,
-    response=TokensView,
+    body="chalicelib.models.auth:GuestCreate",
+    response="chalicelib.models.auth:TokensView",
     status=201,
     tags=("auth",),
     errors=(400, 429),
@@ -45,8 +44,8 @@ def create_guest(call: Call) -> dict[str, Any]:
     "/auth/login",
     methods=("POST",),
     auth="none",
-    body=LoginRequest,
-    response=TokensView,
+    body="chalicelib.models.auth:LoginRequest",
+    response="chalicelib.models.auth:TokensView",
     tags=("auth",),
     errors=(400, 401, 403, 429),
 )
@@ -64,8 +63,8 @@ def login(call: Call) -> dict[str, Any]:
     "/auth/refresh",
     methods=("POST",),
     auth="none",
-    body=RefreshRequest,
-    response=TokensView,
+    body="chalicelib.models.auth:RefreshRequest",
+    response="chalicelib.models.auth:TokensView",
     tags=("auth",),
     errors=(400, 401, 403),
 )
@@ -80,8 +79,8 @@ def refresh(call: Call) -> dict[str, Any]:
     bp,
     "/auth/upgrade",
     methods=("POST",),
-    body=UpgradeRequest,
-    response=TokensView,
+    body="chalicelib.models.auth:UpgradeRequest",
+    response="chalicelib.models.auth:TokensView",
     tags=("auth",),
     errors=(400, 401, 403, 409),
 )

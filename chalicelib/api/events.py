@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
@@ -10,15 +10,10 @@ from chalicelib import composition
 from chalicelib.api.http import Call, route
 from chalicelib.api.seed import payload_as
 from chalicelib.errors import Throttled
-from chalicelib.models.common import SeedEnvelope
-from chalicelib.models.events import (
-    AnalyticsSummary,
-    EventBatch,
-    EventBatchResult,
-    SeedEventBatch,
-    SeedEventsResponse,
-    SummaryQuery,
-)
+
+if TYPE_CHECKING:
+    from chalicelib.models.events import SeedEventBatch
+
 
 bp = Blueprint(__name__)
 
@@ -27,8 +22,8 @@ bp = Blueprint(__name__)
     bp,
     "/events",
     methods=("POST",),
-    body=EventBatch,
-    response=EventBatchResult,
+    body="chalicelib.models.events:EventBatch",
+    response="chalicelib.models.events:EventBatchResult",
     status=202,
     tags=("events",),
     errors=(400, 413, 503),
@@ -46,8 +41,8 @@ def post_events(call: Call) -> dict[str, Any]:
     bp,
     "/admin/analytics/summary",
     auth="admin",
-    query=SummaryQuery,
-    response=AnalyticsSummary,
+    query="chalicelib.models.events:SummaryQuery",
+    response="chalicelib.models.events:AnalyticsSummary",
     tags=("admin", "analytics"),
     errors=(400, 403),
 )
@@ -86,13 +81,15 @@ def _seed_ingest(call: Call, batch: SeedEventBatch) -> dict[str, Any]:
     bp,
     "/game-events",
     methods=("POST",),
-    body=SeedEnvelope,
-    response=SeedEventsResponse,
+    body="chalicelib.models.common:SeedEnvelope",
+    response="chalicelib.models.events:SeedEventsResponse",
     tags=("seed",),
     errors=(400, 413, 503),
 )
 def seed_game_events(call: Call) -> dict[str, Any]:
     """Seed adapter: the seed's event batch (`events`, `batch_id`, `batch_timestamp`)."""
+    from chalicelib.models.events import SeedEventBatch
+
     return _seed_ingest(call, payload_as(SeedEventBatch, call.body.payload))
 
 
@@ -100,14 +97,16 @@ def seed_game_events(call: Call) -> dict[str, Any]:
     bp,
     "/analytics",
     methods=("POST",),
-    body=SeedEnvelope,
-    response=SeedEventsResponse,
+    body="chalicelib.models.common:SeedEnvelope",
+    response="chalicelib.models.events:SeedEventsResponse",
     tags=("seed",),
     errors=(400, 413, 503),
 )
 def seed_analytics(call: Call) -> dict[str, Any]:
     """Seed adapter: a client analytics post is tracked as events, a batch (`events`) or one
     event (`eventType`, `eventData`, `timestamp`, `sessionId`); admins read the summary route."""
+    from chalicelib.models.events import SeedEventBatch
+
     payload = call.body.payload
     if "events" in payload:
         return _seed_ingest(call, payload_as(SeedEventBatch, payload))

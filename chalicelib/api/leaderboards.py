@@ -2,35 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
 from chalicelib import composition
 from chalicelib.api.http import Call, route
 from chalicelib.api.seed import payload_as
-from chalicelib.models.common import SeedEnvelope
-from chalicelib.models.leaderboards import (
-    BoardsView,
-    LeaderboardPage,
-    PeriodsPage,
-    PeriodsQuery,
-    PlayersEntries,
-    PlayersQuery,
-    ScoreSubmit,
-    SeedLeaderboardPayload,
-    SeedLeaderboardResponse,
-    StandingQuery,
-    StandingView,
-    SubmitResult,
-    TopQuery,
-)
+
+if TYPE_CHECKING:
+    from chalicelib.models.leaderboards import (
+        PeriodsQuery,
+        PlayersQuery,
+        SeedLeaderboardPayload,
+        StandingQuery,
+        TopQuery,
+    )
+
 
 bp = Blueprint(__name__)
 TAGS = ("leaderboards",)
 
 
-@route(bp, "/leaderboards", response=BoardsView, tags=TAGS)
+@route(bp, "/leaderboards", response="chalicelib.models.leaderboards:BoardsView", tags=TAGS)
 def list_boards(call: Call) -> dict[str, Any]:
     """Every board: its definition, current period and next reset."""
     from chalicelib.services import leaderboards
@@ -38,7 +32,7 @@ def list_boards(call: Call) -> dict[str, Any]:
     return leaderboards.describe_boards(config=composition.game_config())
 
 
-@route(bp, "/leaderboards/{board_id}", query=TopQuery, response=LeaderboardPage, tags=TAGS, errors=(400, 404))
+@route(bp, "/leaderboards/{board_id}", query="chalicelib.models.leaderboards:TopQuery", response="chalicelib.models.leaderboards:LeaderboardPage", tags=TAGS, errors=(400, 404))
 def get_top(call: Call, board_id: str) -> dict[str, Any]:
     """The best entries, a page at a time (opaque cursor), of the current or a past period."""
     from chalicelib.services import leaderboards
@@ -56,7 +50,7 @@ def get_top(call: Call, board_id: str) -> dict[str, Any]:
     )
 
 
-@route(bp, "/leaderboards/{board_id}/me", query=StandingQuery, response=StandingView, tags=TAGS, errors=(400, 404))
+@route(bp, "/leaderboards/{board_id}/me", query="chalicelib.models.leaderboards:StandingQuery", response="chalicelib.models.leaderboards:StandingView", tags=TAGS, errors=(400, 404))
 def get_me(call: Call, board_id: str) -> dict[str, Any]:
     """The caller's entry, exact rank and `around` neighbours each side."""
     from chalicelib.services import leaderboards
@@ -78,8 +72,8 @@ def get_me(call: Call, board_id: str) -> dict[str, Any]:
     bp,
     "/leaderboards/{board_id}/scores",
     methods=("POST",),
-    body=ScoreSubmit,
-    response=SubmitResult,
+    body="chalicelib.models.leaderboards:ScoreSubmit",
+    response="chalicelib.models.leaderboards:SubmitResult",
     tags=TAGS,
     errors=(400, 403, 404, 409),
     idempotent=True,
@@ -101,7 +95,7 @@ def post_score(call: Call, board_id: str) -> dict[str, Any]:
 
 
 @route(
-    bp, "/leaderboards/{board_id}/players", query=PlayersQuery, response=PlayersEntries, tags=TAGS, errors=(400, 404)
+    bp, "/leaderboards/{board_id}/players", query="chalicelib.models.leaderboards:PlayersQuery", response="chalicelib.models.leaderboards:PlayersEntries", tags=TAGS, errors=(400, 404)
 )
 def get_players(call: Call, board_id: str) -> dict[str, Any]:
     """Entries of chosen players (e.g. the client's friends list), with exact ranks."""
@@ -119,7 +113,7 @@ def get_players(call: Call, board_id: str) -> dict[str, Any]:
     )
 
 
-@route(bp, "/leaderboards/{board_id}/periods", query=PeriodsQuery, response=PeriodsPage, tags=TAGS, errors=(400, 404))
+@route(bp, "/leaderboards/{board_id}/periods", query="chalicelib.models.leaderboards:PeriodsQuery", response="chalicelib.models.leaderboards:PeriodsPage", tags=TAGS, errors=(400, 404))
 def get_periods(call: Call, board_id: str) -> dict[str, Any]:
     """Closed periods, newest first, with their final top standings."""
     from chalicelib.services import leaderboards
@@ -135,13 +129,14 @@ def get_periods(call: Call, board_id: str) -> dict[str, Any]:
     bp,
     "/leaderboard",
     methods=("POST",),
-    body=SeedEnvelope,
-    response=SeedLeaderboardResponse,
+    body="chalicelib.models.common:SeedEnvelope",
+    response="chalicelib.models.leaderboards:SeedLeaderboardResponse",
     tags=("seed",),
     errors=(400, 404),
 )
 def seed_leaderboard(call: Call) -> dict[str, Any]:
     """Seed adapter: the top of `leaderboard_type` (limit capped at 100) and the caller's rank."""
+    from chalicelib.models.leaderboards import SeedLeaderboardPayload
     from chalicelib.services import leaderboards
 
     payload: SeedLeaderboardPayload = payload_as(SeedLeaderboardPayload, call.body.payload)

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
 from chalicelib import composition
 from chalicelib.api.http import Call, route
 from chalicelib.api.seed import payload_as
-from chalicelib.models.common import SeedEnvelope
-from chalicelib.models.matchmaking import (
-    MatchPublic,
-    SeedMatchmakingPayload,
-    SeedMatchmakingResponse,
-    TicketCreate,
-    TicketPublic,
-)
+
+if TYPE_CHECKING:
+    from chalicelib.models.matchmaking import SeedMatchmakingPayload
+
 
 bp = Blueprint(__name__)
 TAGS = ("matchmaking",)
@@ -26,8 +22,8 @@ TAGS = ("matchmaking",)
     bp,
     "/matchmaking/tickets",
     methods=("POST",),
-    body=TicketCreate,
-    response=TicketPublic,
+    body="chalicelib.models.matchmaking:TicketCreate",
+    response="chalicelib.models.matchmaking:TicketPublic",
     status=201,
     tags=TAGS,
     errors=(400, 409),
@@ -48,7 +44,7 @@ def create_ticket(call: Call) -> dict[str, Any]:
     )
 
 
-@route(bp, "/matchmaking/tickets/{ticket_id}", response=TicketPublic, tags=TAGS, errors=(404,))
+@route(bp, "/matchmaking/tickets/{ticket_id}", response="chalicelib.models.matchmaking:TicketPublic", tags=TAGS, errors=(404,))
 def poll_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     """A ticket's status, with the match once matched; polling also tries to match it."""
     from chalicelib.services import matchmaking
@@ -59,7 +55,7 @@ def poll_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
 
 
 @route(
-    bp, "/matchmaking/tickets/{ticket_id}/join", methods=("POST",), response=TicketPublic, tags=TAGS, errors=(404, 409)
+    bp, "/matchmaking/tickets/{ticket_id}/join", methods=("POST",), response="chalicelib.models.matchmaking:TicketPublic", tags=TAGS, errors=(404, 409)
 )
 def join_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     """Confirm your place in a party's ticket; the last member's join starts the search."""
@@ -74,7 +70,7 @@ def join_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     )
 
 
-@route(bp, "/matchmaking/tickets/{ticket_id}", methods=("DELETE",), response=TicketPublic, tags=TAGS, errors=(404, 409))
+@route(bp, "/matchmaking/tickets/{ticket_id}", methods=("DELETE",), response="chalicelib.models.matchmaking:TicketPublic", tags=TAGS, errors=(404, 409))
 def cancel_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     """Cancel an open ticket (409 with the match once matched)."""
     from chalicelib.services import matchmaking
@@ -84,7 +80,7 @@ def cancel_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     )
 
 
-@route(bp, "/matchmaking/matches/{match_id}", response=MatchPublic, tags=TAGS, errors=(404,))
+@route(bp, "/matchmaking/matches/{match_id}", response="chalicelib.models.matchmaking:MatchPublic", tags=TAGS, errors=(404,))
 def get_match(call: Call, match_id: str) -> dict[str, Any]:
     """A match (teams, players, region), for its players."""
     from chalicelib.services import matchmaking
@@ -96,13 +92,14 @@ def get_match(call: Call, match_id: str) -> dict[str, Any]:
     bp,
     "/matchmaking",
     methods=("POST",),
-    body=SeedEnvelope,
-    response=SeedMatchmakingResponse,
+    body="chalicelib.models.common:SeedEnvelope",
+    response="chalicelib.models.matchmaking:SeedMatchmakingResponse",
     tags=("seed",),
     errors=(400,),
 )
 def seed_matchmaking(call: Call) -> dict[str, Any]:
     """Seed adapter: search (or keep polling your open ticket) in the `game_mode` queue."""
+    from chalicelib.models.matchmaking import SeedMatchmakingPayload
     from chalicelib.services import matchmaking
 
     raw = {k: v for k, v in call.body.payload.items() if k not in ("action", "playerId", "timestamp")}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
@@ -10,22 +10,16 @@ from chalicelib import composition
 from chalicelib.api.http import Call, route
 from chalicelib.api.seed import payload_as
 from chalicelib.errors import Invalid, NotFound
-from chalicelib.models.common import SeedEnvelope
-from chalicelib.models.notifications import (
-    AdminNotificationCreate,
-    DeleteResult,
-    NotificationPage,
-    NotificationQuery,
-    NotificationSent,
-    ReadRequest,
-    ReadResult,
-    SeedNotificationsPayload,
-)
+
+if TYPE_CHECKING:
+    from chalicelib.models.common import SeedEnvelope
+    from chalicelib.models.notifications import AdminNotificationCreate, NotificationQuery, SeedNotificationsPayload
+
 
 bp = Blueprint(__name__)
 
 
-@route(bp, "/notifications", query=NotificationQuery, response=NotificationPage, tags=("notifications",), errors=(400,))
+@route(bp, "/notifications", query="chalicelib.models.notifications:NotificationQuery", response="chalicelib.models.notifications:NotificationPage", tags=("notifications",), errors=(400,))
 def list_notifications(call: Call) -> dict[str, Any]:
     """The caller's inbox with broadcasts, newest first; `unread_count` covers both."""
     from chalicelib.services import notifications
@@ -44,8 +38,8 @@ def list_notifications(call: Call) -> dict[str, Any]:
     bp,
     "/notifications/read",
     methods=("POST",),
-    body=ReadRequest,
-    response=ReadResult,
+    body="chalicelib.models.notifications:ReadRequest",
+    response="chalicelib.models.notifications:ReadResult",
     tags=("notifications",),
     errors=(400,),
 )
@@ -62,7 +56,7 @@ def read_notifications(call: Call) -> dict[str, Any]:
     bp,
     "/notifications/{notification_id}",
     methods=("DELETE",),
-    response=DeleteResult,
+    response="chalicelib.models.notifications:DeleteResult",
     tags=("notifications",),
     errors=(404,),
 )
@@ -80,8 +74,8 @@ def delete_notification(call: Call, notification_id: str) -> dict[str, Any]:
     "/admin/notifications",
     methods=("POST",),
     auth="admin",
-    body=AdminNotificationCreate,
-    response=NotificationSent,
+    body="chalicelib.models.notifications:AdminNotificationCreate",
+    response="chalicelib.models.notifications:NotificationSent",
     status=201,
     tags=("admin", "notifications"),
     errors=(400, 403, 404),
@@ -113,13 +107,14 @@ def admin_send(call: Call) -> dict[str, Any]:
     bp,
     "/notifications",
     methods=("POST",),
-    body=SeedEnvelope,
-    response=NotificationPage,
+    body="chalicelib.models.common:SeedEnvelope",
+    response="chalicelib.models.notifications:NotificationPage",
     tags=("seed",),
     errors=(400, 404),
 )
 def seed_notifications(call: Call) -> dict[str, Any]:
     """Seed adapter: payload `{action: list (default) | read | read_all | delete | unread_count, ...}`."""
+    from chalicelib.models.notifications import SeedNotificationsPayload
     from chalicelib.services import notifications
 
     envelope: SeedEnvelope = call.body

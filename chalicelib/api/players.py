@@ -8,7 +8,6 @@ from chalice import Blueprint
 
 from chalicelib import composition
 from chalicelib.api.http import Call, route
-from chalicelib.models.players import DeletedView, PlayerPatch, PlayerPublic, StatsUpdate, StatsView
 
 bp = Blueprint(__name__)
 
@@ -17,7 +16,7 @@ def _username(call: Call) -> str:
     return call.claims.username if call.claims else ""
 
 
-@route(bp, "/players/me", response=PlayerPublic, tags=("players",))
+@route(bp, "/players/me", response="chalicelib.models.players:PlayerPublic", tags=("players",))
 def get_me(call: Call) -> dict[str, Any]:
     """The caller's profile."""
     from chalicelib.services import players
@@ -25,7 +24,7 @@ def get_me(call: Call) -> dict[str, Any]:
     return players.get_profile(player_id=call.player_id, username=_username(call), repo=composition.players_repo())
 
 
-@route(bp, "/players/me", methods=("PATCH",), body=PlayerPatch, response=PlayerPublic, tags=("players",), errors=(400,))
+@route(bp, "/players/me", methods=("PATCH",), body="chalicelib.models.players:PlayerPatch", response="chalicelib.models.players:PlayerPublic", tags=("players",), errors=(400,))
 def patch_me(call: Call) -> dict[str, Any]:
     """Change the caller's display name (trimmed; 3-24 letters, digits, spaces, . - _)."""
     from chalicelib.services import players
@@ -38,7 +37,7 @@ def patch_me(call: Call) -> dict[str, Any]:
     )
 
 
-@route(bp, "/players/me", methods=("DELETE",), response=DeletedView, tags=("players",), deleted_ok=True)
+@route(bp, "/players/me", methods=("DELETE",), response="chalicelib.models.players:DeletedView", tags=("players",), deleted_ok=True)
 def delete_me(call: Call) -> dict[str, Any]:
     """Delete the caller's account and erase every item it owns, in every service.
 
@@ -52,7 +51,7 @@ def delete_me(call: Call) -> dict[str, Any]:
     )
 
 
-@route(bp, "/players/me/stats", response=StatsView, tags=("stats",))
+@route(bp, "/players/me/stats", response="chalicelib.models.players:StatsView", tags=("stats",))
 def get_my_stats(call: Call) -> dict[str, Any]:
     """The caller's stats: every declared stat, stored or default."""
     from chalicelib.services import stats
@@ -64,8 +63,8 @@ def get_my_stats(call: Call) -> dict[str, Any]:
     bp,
     "/players/me/stats",
     methods=("POST",),
-    body=StatsUpdate,
-    response=StatsView,
+    body="chalicelib.models.players:StatsUpdate",
+    response="chalicelib.models.players:StatsView",
     tags=("stats",),
     errors=(400, 403),
     idempotent=True,

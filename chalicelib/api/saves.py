@@ -2,37 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
-from pydantic import BaseModel, Field, Strict
 
 from chalicelib import composition
 from chalicelib.api.http import Call, route
 from chalicelib.api.seed import payload_as
 from chalicelib.errors import Invalid
-from chalicelib.models.common import RequestModel, SeedEnvelope
-from chalicelib.models.saves import (
-    CommitRequest,
-    SaveDeleted,
-    SaveDeleteQuery,
-    SaveListQuery,
-    SaveWrite,
-    SaveWritten,
-    SlotList,
-    SlotMeta,
-    SlotName,
-    SlotView,
-    UploadRequest,
-    UploadTicket,
-    Version,
-)
+
+if TYPE_CHECKING:
+    from chalicelib.models.common import SeedEnvelope
+    from chalicelib.models.saves import SlotView
+    from chalicelib.models.seed import SeedProgressPayload
+
 
 bp = Blueprint(__name__)
 TAGS = ("saves",)
 
 
-@route(bp, "/saves", query=SaveListQuery, response=SlotList, tags=TAGS)
+@route(bp, "/saves", query="chalicelib.models.saves:SaveListQuery", response="chalicelib.models.saves:SlotList", tags=TAGS)
 def list_saves(call: Call) -> dict[str, Any]:
     """The caller's slots (without their data), in name order, paged."""
     from chalicelib.services import saves
@@ -46,9 +35,10 @@ def list_saves(call: Call) -> dict[str, Any]:
     )
 
 
-@route(bp, "/saves/{slot}", response=SlotView, tags=TAGS, errors=(404,))
+@route(bp, "/saves/{slot}", response="chalicelib.models.saves:SlotView", tags=TAGS, errors=(404,))
 def get_save(call: Call, slot: str) -> SlotView:
     """One slot: inline `data`, or a presigned `download_url` for a save kept in S3."""
+    from chalicelib.models.saves import SlotView
     from chalicelib.services import saves
 
     view = saves.get_slot(player_id=call.player_id, slot=slot, config=composition.game_config().saves, repo=composition.saves_repo())
@@ -56,7 +46,7 @@ def get_save(call: Call, slot: str) -> SlotView:
 
 
 @route(
-    bp, "/saves/{slot}", methods=("PUT",), body=SaveWrite, response=SaveWritten, tags=TAGS, errors=(409,), idempotent=True
+    bp, "/saves/{slot}", methods=("PUT",), body="chalicelib.models.saves:SaveWrite", response="chalicelib.models.saves:SaveWritten", tags=TAGS, errors=(409,), idempotent=True
 )
 def put_save(call: Call, slot: str) -> dict[str, Any]:
     """Write the slot if it is at `expected_version` (0 creates it); 409 with the current version if not."""
@@ -73,7 +63,7 @@ def put_save(call: Call, slot: str) -> dict[str, Any]:
 
 
 @route(
-    bp, "/saves/{slot}", methods=("DELETE",), query=SaveDeleteQuery, response=SaveDeleted, tags=TAGS, errors=(404, 409)
+    bp, "/saves/{slot}", methods=("DELETE",), query="chalicelib.models.saves:SaveDeleteQuery", response="chalicelib.models.saves:SaveDeleted", tags=TAGS, errors=(404, 409)
 )
 def delete_save(call: Call, slot: str) -> dict[str, Any]:
     """Delete the slot (and its S3 object) if it is at `?expected_version=`."""
@@ -88,8 +78,8 @@ def delete_save(call: Call, slot: str) -> dict[str, Any]:
     bp,
     "/saves/{slot}/upload",
     methods=("POST",),
-    body=UploadRequest,
-    response=UploadTicket,
+    body="chalicelib.models.saves:UploadRequest",
+    response="chalicelib.models.saves:UploadTicket",
     status=201,
     tags=TAGS,
     errors=(409,),
@@ -113,8 +103,8 @@ def start_upload(call: Call, slot: str) -> dict[str, Any]:
     bp,
     "/saves/{slot}/commit",
     methods=("POST",),
-    body=CommitRequest,
-    response=SaveWritten,
+    body="chalicelib.models.saves:CommitRequest",
+    response="chalicelib.models.saves:SaveWritten",
     tags=TAGS,
     errors=(404, 409),
     idempotent=True,
@@ -136,48 +126,19 @@ def commit_upload(call: Call, slot: str) -> dict[str, Any]:
 # -- seed adapter -------------------------------------------------------------------------
 
 
-class SeedProgressPayload(RequestModel):
-    """`/user-progress` payload: `action` save | load | list | delete (default: save when
-    `data` is given, load when `slot` is, list otherwise); slot defaults to `default`."""
-
-    action: Literal["save", "load", "list", "delete"] | None = None
-    slot: SlotName = "default"
-    data: Any = None
-    expected_version: Version | None = None
-    playerId: str | None = Field(default=None, max_length=256)
-    timestamp: Annotated[float, Strict()] | None = None
-
-
-class SeedProgressResponse(BaseModel):
-    message: str | None = None
-    player_id: str
-    slot: str | None = None
-    version: int | None = None
-    size: int | None = None
-    checksum: str | None = None
-    updated_at: str | None = None
-    storage: str | None = None
-    data: Any = None
-    download_url: str | None = None
-    download_expires_at: str | None = None
-    slots: list[SlotMeta] | None = None
-    next_cursor: str | None = None
-    max_slots: int | None = None
-    deleted: bool | None = None
-
-
 @route(
     bp,
     "/user-progress",
     methods=("POST",),
-    body=SeedEnvelope,
-    response=SeedProgressResponse,
+    body="chalicelib.models.common:SeedEnvelope",
+    response="chalicelib.models.seed:SeedProgressResponse",
     tags=("seed",),
     errors=(404, 409, 413),
     idempotent=True,
 )
 def seed_user_progress(call: Call) -> dict[str, Any]:
     """Seed adapter over the saves service: save, load, list or delete a slot."""
+    from chalicelib.models.seed import SeedProgressPayload
     from chalicelib.services import saves
 
     envelope: SeedEnvelope = call.body

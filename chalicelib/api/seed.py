@@ -8,51 +8,45 @@ and `/player-stats`.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
-from pydantic import BaseModel, ValidationError
 
 from chalicelib import composition
 from chalicelib.api.http import Call, invalid_from, route
 from chalicelib.errors import Invalid
-from chalicelib.models.common import SeedEnvelope
-from chalicelib.models.players import StatsUpdate
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from chalicelib.models.seed import SeedStatsEnvelope
 
 bp = Blueprint(__name__)
 
 
 def payload_as(model: type[BaseModel], payload: dict[str, Any]) -> Any:
     """Validate the envelope's payload; errors name `payload.<field>`."""
+    from pydantic import ValidationError
+
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
         raise invalid_from(exc, "payload", model=model) from None
 
 
-class SeedStatsEnvelope(SeedEnvelope):
-    action: Literal["update", "increment", "get"] | None = None
-
-
-class SeedStatsResponse(BaseModel):
-    message: str | None = None
-    player_id: str
-    stats: dict[str, float | int]
-    updated_stats: dict[str, float | int] | None = None
-
-
 @route(
     bp,
     "/player-stats",
     methods=("POST",),
-    body=SeedStatsEnvelope,
-    response=SeedStatsResponse,
+    body="chalicelib.models.seed:SeedStatsEnvelope",
+    response="chalicelib.models.seed:SeedStatsResponse",
     tags=("seed",),
     errors=(400, 403),
     idempotent=True,
 )
 def seed_player_stats(call: Call) -> dict[str, Any]:
     """Seed adapter: `action` update (default), increment, or get over the stats service."""
+    from chalicelib.models.players import StatsUpdate
     from chalicelib.services import stats
 
     envelope: SeedStatsEnvelope = call.body

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.clock import Clock, iso, system_clock
+from chalicelib.display_names import shown_display_name
 from chalicelib.errors import ConditionFailed, NotFound
-from chalicelib.models.players import shown_display_name
 from chalicelib.services import account_status, erasure, hooks
 from chalicelib.storage.accounts import AccountsGateway
 from chalicelib.storage.players import PlayersRepository

@@ -25,12 +25,13 @@ from bench.cold_start_child import LambdaContext, proxy_event
 
 import app
 
-loaded = {"after_import": sorted(m for m in sys.modules if m.startswith(("chalicelib", "boto3", "botocore")))}
+WATCHED = ("chalicelib", "boto3", "botocore", "pydantic")
+loaded = {"after_import": sorted(m for m in sys.modules if m.startswith(WATCHED))}
 request = json.loads(sys.argv[1])
 if request:
     response = app.app(proxy_event(**request), LambdaContext())
     loaded["status"] = response["statusCode"]
-    loaded["after_request"] = sorted(m for m in sys.modules if m.startswith("chalicelib"))
+    loaded["after_request"] = sorted(m for m in sys.modules if m.startswith(WATCHED))
 print(json.dumps(loaded))
 """
 
@@ -78,9 +79,12 @@ def _services(modules: list[str]) -> set[str]:
     return {m for m in modules if m.startswith("chalicelib.services.")}
 
 
-def test_import_app_loads_no_service_repository_or_aws_sdk(standin: Any) -> None:
+def test_import_app_loads_no_service_repository_model_or_aws_sdk(standin: Any) -> None:
     loaded = _run(None)["after_import"]
     assert not _services(loaded) & EVERY_SERVICE
+    # Routes name their models; the models (and pydantic) load when a route first runs.
+    assert not [m for m in loaded if m.startswith("chalicelib.models")]
+    assert "pydantic" not in loaded
     assert not [m for m in loaded if m.startswith("chalicelib.storage.") and m not in (
         "chalicelib.storage.errors",  # ClientError -> domain error, used by the route wrapper
         "chalicelib.storage.schema",  # limits shared with request models
@@ -95,6 +99,7 @@ def test_get_players_me_loads_the_players_service_only(standin: Any, new_player:
     assert loaded["status"] == 200
     services = _services(loaded["after_request"])
     assert {"chalicelib.services.account_status", "chalicelib.services.players"} <= services
+    assert "pydantic" not in loaded["after_request"]  # no body to validate, no model to build
     assert not services & {
         f"chalicelib.services.{name}"
         for name in ("achievements", "leaderboards", "matchmaking", "notifications", "saves", "events", "analytics",
@@ -116,6 +121,7 @@ def test_a_stat_update_loads_what_reacts_to_it_and_nothing_else(
     )
     assert loaded["status"] == 200
     services = _services(loaded["after_request"])
+    assert "chalicelib.models.players" in loaded["after_request"]  # the body's model, loaded by the route
     # The stat feed (leaderboards) and the listener (achievements) ran: the process was wired.
     assert {"chalicelib.services.stats", "chalicelib.services.leaderboards",
             "chalicelib.services.achievements"} <= services
