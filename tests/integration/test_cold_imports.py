@@ -100,6 +100,7 @@ def test_get_players_me_loads_the_players_service_only(standin: Any, new_player:
     services = _services(loaded["after_request"])
     assert {"chalicelib.services.account_status", "chalicelib.services.players"} <= services
     assert "pydantic" not in loaded["after_request"]  # no body to validate, no model to build
+    assert "boto3" not in loaded["after_request"]  # botocore's client is all the app uses
     assert not services & {
         f"chalicelib.services.{name}"
         for name in ("achievements", "leaderboards", "matchmaking", "notifications", "saves", "events", "analytics",
