@@ -6,6 +6,7 @@ from typing import Any
 
 from chalice import Chalice, Rate
 
+from chalicelib import composition
 from chalicelib.api import (
     achievements,
     admin,
@@ -22,8 +23,6 @@ from chalicelib.api import (
     saves,
     seed,
 )
-from chalicelib.services import leaderboards as leaderboard_service
-from chalicelib.services import matchmaking as matchmaking_service
 
 app = Chalice(app_name="game-backend")
 app.api.binary_types = []  # JSON in, JSON out
@@ -69,19 +68,16 @@ def ws_disconnect(event: Any) -> dict[str, Any]:
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="matchmaking-cleanup")
 def matchmaking_cleanup(event: Any) -> None:
     """Every minute: tickets past their timeout become timed_out and leave the index."""
-    matchmaking_service.scheduled_cleanup()
+    composition.time_out_tickets()
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="close-leaderboard-periods")
 def close_leaderboard_periods(event: Any) -> None:
     """Archive leaderboard periods that have ended (idempotent; catches up when late)."""
-    leaderboard_service.close_periods_job()
+    composition.close_leaderboard_periods()
 
 
 @app.schedule(Rate(15, unit=Rate.MINUTES), name="erase-again")
 def erase_again(event: Any) -> None:
     """Erase deleted accounts a second time, once no request of theirs can still write."""
-    from chalicelib.services import players as player_service
-    from chalicelib.storage.players import PlayersRepository
-
-    player_service.erase_again_job(repo=PlayersRepository())
+    composition.erase_deleted_accounts_again()

@@ -38,7 +38,7 @@ def _setup() -> Any:
 
     reset_settings()
     aws.reset_clients()
-    for key in ("players", "achievements", "notifications"):
+    for key in ("players", "achievements", "notifications", "leaderboards"):  # a stat update feeds the boards
         ensure_table(aws.dynamodb(), get_settings().table_name(key), DATA.table(key), poll_seconds=0)
     return mock
 

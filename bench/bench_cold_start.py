@@ -3,11 +3,14 @@
 Per route (GET /players/me, POST /players/me/stats, with a signed-in player's token),
 both apps run in fresh processes against the local stand-in (started and provisioned
 before the clock starts), alternately, REPEATS pairs (15; 7 with BENCH_QUICK=1) after
-one unmeasured pair; the figure is the median of the pairs' ratios. The minimal app does
-what a cold start cannot avoid: import Chalice, build a DynamoDB client, one GetItem.
-The ratio is what the real app's imports and set-up cost on top (for the real app that
-includes fetching the token keys and checking the token's signature). Set BENCH_APP_DIR
-to measure an app in another directory.
+one unmeasured pair; the figure is the median of the pairs' ratios. Each process times
+what Lambda does on a cold start: import the app module and call it once with an API
+Gateway proxy event (bench/cold_start_child.py). The minimal app does what a cold start
+cannot avoid: import Chalice, build a DynamoDB client, one GetItem. The ratio is what the
+real app's imports and set-up cost on top (for the real app that includes fetching the
+token keys and checking the token's signature, and every DynamoDB request the route
+makes). Both apps run with their bytecode cached (the unmeasured pair writes it, whatever
+PYTHONDONTWRITEBYTECODE says). Set BENCH_APP_DIR to measure an app in another directory.
 """
 
 from __future__ import annotations
@@ -85,9 +88,12 @@ def _spec(module: str, app_dir: Path, env: dict[str, str]) -> dict[str, Any]:
 
 
 def _once(spec: dict[str, Any]) -> float:
+    # Same conditions for both apps: bytecode cached, as after the unmeasured pair.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     result = subprocess.run(
         [sys.executable, "-m", "bench.cold_start_child", json.dumps(spec)],
         cwd=PROJECT_DIR,
+        env=env,
         check=False,
         capture_output=True,
         text=True,
@@ -97,7 +103,7 @@ def _once(spec: dict[str, Any]) -> float:
         raise RuntimeError(f"{spec['module']} cold start failed:\n{result.stderr[-2000:]}")
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     if outcome["status"] != 200:
-        raise RuntimeError(f"{spec['module']}: GET /health answered {outcome['status']}")
+        raise RuntimeError(f"{spec['module']}: {spec['event']['path']} answered {outcome['status']}")
     return float(outcome["ms"])
 
 
@@ -110,6 +116,7 @@ ROUTES = {
 def run() -> list[Figure]:
     """Per route: fresh processes, minimal app and real app alternately, REPEATS pairs
     after one unmeasured pair; the figure is the median of the pairs' ratios."""
+    from bench.cold_start_child import proxy_event
     from bench.session import app_on_standin
 
     app_dir = Path(os.environ.get("BENCH_APP_DIR", PROJECT_DIR))
@@ -121,14 +128,15 @@ def run() -> list[Figure]:
         players = Settings.from_env(env).table_name("players")
         Path(minimal_dir, "minimal_app.py").write_text(MINIMAL_APP, encoding="utf-8")
         minimal = _spec("minimal_app", Path(minimal_dir), {**env, "MINIMAL_TABLE": players})
+        minimal["event"] = proxy_event("GET", "/health")
         for name, (method, path, body) in ROUTES.items():
             real = _spec("app", app_dir, env)
-            real["request"] = {
-                "method": method,
-                "path": path,
-                "headers": {"Authorization": f"Bearer {player.id_token}", "Content-Type": "application/json"},
-                "body": json.dumps(body) if body is not None else None,
-            }
+            real["event"] = proxy_event(
+                method,
+                path,
+                {"Authorization": f"Bearer {player.id_token}", "Content-Type": "application/json"},
+                json.dumps(body) if body is not None else None,
+            )
             # One unmeasured pair: writes the bytecode caches and warms the OS file cache.
             _once(minimal)
             _once(real)

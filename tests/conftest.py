@@ -10,7 +10,18 @@ os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
+import pytest
+
 pytest_plugins = ["tests.standin_fixtures", "tests.app_fixtures", "tests.layer_timing"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def wired() -> None:
+    """The reactions between services, as the app has them: a test that calls a service
+    directly sees the same listeners, and may replace one (monkeypatch) after this."""
+    from chalicelib import composition
+
+    composition.wire()
 
 
 def pytest_collection_modifyitems(items):  # type: ignore[no-untyped-def]

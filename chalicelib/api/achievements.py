@@ -2,37 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
+from chalicelib import composition
 from chalicelib.api.http import Call, route
 from chalicelib.api.seed import payload_as
 from chalicelib.errors import Invalid, NotFound
-from chalicelib.game_config import get_game_config
-from chalicelib.models.achievements import (
-    AchievementList,
-    GrantRequest,
-    GrantResult,
-    ProgressReport,
-    ProgressResult,
-    SeedAchievementsPayload,
-)
-from chalicelib.models.common import SeedEnvelope
-from chalicelib.services import achievements
-from chalicelib.storage.achievements import AchievementsRepository
-from chalicelib.storage.players import PlayersRepository
+
+if TYPE_CHECKING:
+    from chalicelib.models.achievements import SeedAchievementsPayload
+    from chalicelib.models.common import SeedEnvelope
+
 
 bp = Blueprint(__name__)
 
 
 def _deps() -> dict[str, Any]:
-    return {"config": get_game_config(), "repo": AchievementsRepository(), "players_repo": PlayersRepository()}
+    return {"config": composition.game_config(), "repo": composition.achievements_repo(), "players_repo": composition.players_repo()}
 
 
-@route(bp, "/achievements", response=AchievementList, tags=("achievements",))
+@route(bp, "/achievements", response="chalicelib.models.achievements:AchievementList", tags=("achievements",))
 def list_achievements(call: Call) -> dict[str, Any]:
     """Every achievement with the caller's progress, unlock time and rarity (hidden ones masked)."""
+    from chalicelib.services import achievements
+
     return achievements.list_achievements(player_id=call.player_id, **_deps())
 
 
@@ -40,14 +35,16 @@ def list_achievements(call: Call) -> dict[str, Any]:
     bp,
     "/achievements/{achievement_id}/progress",
     methods=("POST",),
-    body=ProgressReport,
-    response=ProgressResult,
+    body="chalicelib.models.achievements:ProgressReport",
+    response="chalicelib.models.achievements:ProgressResult",
     tags=("achievements",),
     errors=(400, 403, 404),
     idempotent=True,
 )
 def report_progress(call: Call, achievement_id: str) -> dict[str, Any]:
     """Report steps of an incremental achievement the client may report; unlocks at the target."""
+    from chalicelib.services import achievements
+
     return achievements.report_progress(
         player_id=call.player_id, achievement_id=achievement_id, steps=call.body.steps, reporter="client", **_deps()
     )
@@ -58,14 +55,16 @@ def report_progress(call: Call, achievement_id: str) -> dict[str, Any]:
     "/admin/achievements/{achievement_id}/grant",
     methods=("POST",),
     auth="admin",
-    body=GrantRequest,
-    response=GrantResult,
+    body="chalicelib.models.achievements:GrantRequest",
+    response="chalicelib.models.achievements:GrantResult",
     tags=("admin", "achievements"),
     errors=(400, 403, 404),
     idempotent=True,
 )
 def admin_grant(call: Call, achievement_id: str) -> dict[str, Any]:
     """Grant an achievement (and its reward, once) to the player the body names."""
+    from chalicelib.services import achievements
+
     deps = _deps()
     if deps["players_repo"].get_profile(call.body.player_id) is None:
         raise NotFound("no such player", details={"field": "player_id"})
@@ -77,14 +76,16 @@ def admin_grant(call: Call, achievement_id: str) -> dict[str, Any]:
     "/admin/players/{player_id}/achievements/{achievement_id}/progress",
     methods=("POST",),
     auth="admin",
-    body=ProgressReport,
-    response=ProgressResult,
+    body="chalicelib.models.achievements:ProgressReport",
+    response="chalicelib.models.achievements:ProgressResult",
     tags=("admin", "achievements"),
     errors=(400, 403, 404),
     idempotent=True,
 )
 def admin_report_progress(call: Call, player_id: str, achievement_id: str) -> dict[str, Any]:
     """The game server's progress report for a player, also for achievements clients may not report."""
+    from chalicelib.services import achievements
+
     deps = _deps()
     if deps["players_repo"].get_profile(player_id) is None:
         raise NotFound("no such player", details={"field": "player_id"})
@@ -97,13 +98,16 @@ def admin_report_progress(call: Call, player_id: str, achievement_id: str) -> di
     bp,
     "/achievements",
     methods=("POST",),
-    body=SeedEnvelope,
-    response=AchievementList,
+    body="chalicelib.models.common:SeedEnvelope",
+    response="chalicelib.models.achievements:AchievementList",
     tags=("seed",),
     errors=(400, 403, 404),
 )
 def seed_achievements(call: Call) -> dict[str, Any]:
     """Seed adapter: payload `{action: list (default) | get | progress, achievement_id, steps}`."""
+    from chalicelib.models.achievements import SeedAchievementsPayload
+    from chalicelib.services import achievements
+
     envelope: SeedEnvelope = call.body
     payload = {k: v for k, v in envelope.payload.items() if k not in ("playerId", "timestamp")}
     if envelope.action is not None:

@@ -6,40 +6,21 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib import composition
 from chalicelib.api.http import Call, route
 from chalicelib.config import get_settings
-from chalicelib.game_config import get_game_config
-from chalicelib.models.common import ResponseModel
-from chalicelib.storage.players import PlayersRepository
 
 bp = Blueprint(__name__)
 
 
-class HealthView(ResponseModel):
-    status: str
-    stage: str
-    store: str
-
-
-@route(bp, "/health", auth="none", response=HealthView, tags=("health",), errors=(503,))
+@route(bp, "/health", auth="none", response="chalicelib.models.health:HealthView", tags=("health",), errors=(503,))
 def health(call: Call) -> dict[str, Any]:
     """Liveness: the app answers and its store is reachable (one GetItem)."""
-    PlayersRepository().get_profile("health-check")
+    composition.players_repo().get_profile("health-check")
     return {"status": "ok", "stage": get_settings().stage, "store": "ok"}
 
 
-class ConfigView(ResponseModel):
-    game: str
-    stats: dict[str, Any]
-    leaderboards: dict[str, Any] = {}
-    queues: dict[str, Any] = {}
-    achievements: dict[str, Any] = {}
-    notifications: dict[str, Any] = {}
-    events: dict[str, Any] = {}
-    saves: dict[str, Any] = {}
-
-
-@route(bp, "/config", response=ConfigView, tags=("config",))
+@route(bp, "/config", response="chalicelib.models.health:ConfigView", tags=("config",))
 def game_config(call: Call) -> dict[str, Any]:
     """The client-visible part of the game config: stats, boards, achievements, queues."""
-    return get_game_config().client_view()
+    return composition.game_config().client_view()

@@ -2,47 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
+from chalicelib import composition
 from chalicelib.api.http import Call, route
 from chalicelib.api.seed import action_as
 from chalicelib.errors import Invalid, NotFound
-from chalicelib.game_config import get_game_config
-from chalicelib.models.common import SeedEnvelope
-from chalicelib.models.notifications import (
-    AdminNotificationCreate,
-    DeleteResult,
-    NotificationPage,
-    NotificationQuery,
-    NotificationSent,
-    ReadRequest,
-    ReadResult,
-    SeedNotificationsDelete,
-    SeedNotificationsList,
-    SeedNotificationsPayload,
-    SeedNotificationsRead,
-    SeedNotificationsReadAll,
-    SeedNotificationsUnreadCount,
-)
-from chalicelib.services import notifications
-from chalicelib.storage.notifications import NotificationsRepository
-from chalicelib.storage.players import PlayersRepository
+
+if TYPE_CHECKING:
+    from chalicelib.models.common import SeedEnvelope
+    from chalicelib.models.notifications import AdminNotificationCreate, NotificationQuery
+
 
 bp = Blueprint(__name__)
 
 
-@route(bp, "/notifications", query=NotificationQuery, response=NotificationPage, tags=("notifications",), errors=(400,))
+@route(bp, "/notifications", query="chalicelib.models.notifications:NotificationQuery", response="chalicelib.models.notifications:NotificationPage", tags=("notifications",), errors=(400,))
 def list_notifications(call: Call) -> dict[str, Any]:
     """The caller's inbox with broadcasts, newest first; `unread_count` covers both."""
+    from chalicelib.services import notifications
+
     q: NotificationQuery = call.query
     return notifications.list_notifications(
         player_id=call.player_id,
         limit=q.limit,
         cursor=q.cursor,
         unread_only=q.unread_only,
-        repo=NotificationsRepository(),
+        repo=composition.notifications_repo(),
     )
 
 
@@ -50,15 +38,17 @@ def list_notifications(call: Call) -> dict[str, Any]:
     bp,
     "/notifications/read",
     methods=("POST",),
-    body=ReadRequest,
-    response=ReadResult,
+    body="chalicelib.models.notifications:ReadRequest",
+    response="chalicelib.models.notifications:ReadResult",
     tags=("notifications",),
     errors=(400,),
 )
 def read_notifications(call: Call) -> dict[str, Any]:
     """Mark notifications read: `{"ids": [...]}` or `{"all": true}` (broadcasts for the caller only)."""
+    from chalicelib.services import notifications
+
     return notifications.mark_read(
-        player_id=call.player_id, ids=call.body.ids, read_all=call.body.all, repo=NotificationsRepository()
+        player_id=call.player_id, ids=call.body.ids, read_all=call.body.all, repo=composition.notifications_repo()
     )
 
 
@@ -66,14 +56,16 @@ def read_notifications(call: Call) -> dict[str, Any]:
     bp,
     "/notifications/{notification_id}",
     methods=("DELETE",),
-    response=DeleteResult,
+    response="chalicelib.models.notifications:DeleteResult",
     tags=("notifications",),
     errors=(404,),
 )
 def delete_notification(call: Call, notification_id: str) -> dict[str, Any]:
     """Delete one of the caller's notifications (a broadcast is hidden for the caller only)."""
+    from chalicelib.services import notifications
+
     return notifications.delete_notification(
-        player_id=call.player_id, notification_id=notification_id, repo=NotificationsRepository()
+        player_id=call.player_id, notification_id=notification_id, repo=composition.notifications_repo()
     )
 
 
@@ -82,8 +74,8 @@ def delete_notification(call: Call, notification_id: str) -> dict[str, Any]:
     "/admin/notifications",
     methods=("POST",),
     auth="admin",
-    body=AdminNotificationCreate,
-    response=NotificationSent,
+    body="chalicelib.models.notifications:AdminNotificationCreate",
+    response="chalicelib.models.notifications:NotificationSent",
     status=201,
     tags=("admin", "notifications"),
     errors=(400, 403, 404),
@@ -91,6 +83,8 @@ def delete_notification(call: Call, notification_id: str) -> dict[str, Any]:
 )
 def admin_send(call: Call) -> dict[str, Any]:
     """Send a notification to one player, or one broadcast that every player sees."""
+    from chalicelib.services import notifications
+
     body: AdminNotificationCreate = call.body
     fields: dict[str, Any] = {
         "kind": body.kind,
@@ -99,12 +93,12 @@ def admin_send(call: Call) -> dict[str, Any]:
         "data": body.data,
         "dedupe_key": body.dedupe_key,
         "ttl_days": body.expires_in_days,
-        "config": get_game_config(),
-        "repo": NotificationsRepository(),
+        "config": composition.game_config(),
+        "repo": composition.notifications_repo(),
     }
     if body.broadcast:
         return notifications.broadcast(**fields)
-    if body.player_id is None or PlayersRepository().get_profile(body.player_id) is None:
+    if body.player_id is None or composition.players_repo().get_profile(body.player_id) is None:
         raise NotFound("no such player", details={"field": "player_id"})
     return notifications.send_to_player(player_id=body.player_id, push=True, **fields)
 
@@ -113,8 +107,8 @@ def admin_send(call: Call) -> dict[str, Any]:
     bp,
     "/notifications",
     methods=("POST",),
-    body=SeedEnvelope,
-    response=NotificationPage,
+    body="chalicelib.models.common:SeedEnvelope",
+    response="chalicelib.models.notifications:NotificationPage",
     tags=("seed",),
     errors=(400, 404),
 )
@@ -124,9 +118,19 @@ def seed_notifications(call: Call) -> dict[str, Any]:
     payload = {k: v for k, v in envelope.payload.items() if k not in ("playerId", "timestamp")}
     if envelope.action is not None:
         payload.setdefault("action", envelope.action)
+    from chalicelib.models.notifications import (
+        SeedNotificationsDelete,
+        SeedNotificationsList,
+        SeedNotificationsPayload,
+        SeedNotificationsRead,
+        SeedNotificationsReadAll,
+        SeedNotificationsUnreadCount,
+    )
+    from chalicelib.services import notifications
+
     payload.setdefault("action", "list")
     request = action_as(SeedNotificationsPayload, payload)
-    repo = NotificationsRepository()
+    repo = composition.notifications_repo()
     match request:
         case SeedNotificationsList():
             return notifications.list_notifications(

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
-from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
 
 from chalicelib.api import idempotency
 from chalicelib.api.examples import EXAMPLES
 from chalicelib.api.http import MAX_PATH_PARAM, ROUTES, Call, RouteDoc, route
 from chalicelib.config import get_settings
-from chalicelib.models.common import ErrorBody
-from chalicelib.models.realtime import message_schemas
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 bp = Blueprint(__name__)
 
@@ -41,6 +40,11 @@ def _operation_id(doc: RouteDoc) -> str:
 
 
 def build_document(routes: list[RouteDoc] | None = None) -> dict[str, Any]:
+    from pydantic.json_schema import models_json_schema
+
+    from chalicelib.models.common import ErrorBody
+    from chalicelib.models.realtime import message_schemas
+
     routes = ROUTES if routes is None else routes
     keyed: list[tuple[tuple[type[BaseModel], str], str]] = []
     for doc in routes:

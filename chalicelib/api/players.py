@@ -6,12 +6,8 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib import composition
 from chalicelib.api.http import Call, route
-from chalicelib.game_config import get_game_config
-from chalicelib.models.players import DeletedView, PlayerPatch, PlayerPublic, StatsUpdate, StatsView
-from chalicelib.services import players, stats
-from chalicelib.storage.accounts import AccountsGateway
-from chalicelib.storage.players import PlayersRepository
 
 bp = Blueprint(__name__)
 
@@ -20,57 +16,71 @@ def _username(call: Call) -> str:
     return call.claims.username if call.claims else ""
 
 
-@route(bp, "/players/me", response=PlayerPublic, tags=("players",))
+@route(bp, "/players/me", response="chalicelib.models.players:PlayerPublic", tags=("players",))
 def get_me(call: Call) -> dict[str, Any]:
     """The caller's profile."""
-    return players.get_profile(player_id=call.player_id, username=_username(call), repo=PlayersRepository())
+    from chalicelib.services import players
+
+    return players.get_profile(player_id=call.player_id, username=_username(call), repo=composition.players_repo())
 
 
-@route(bp, "/players/me", methods=("PATCH",), body=PlayerPatch, response=PlayerPublic, tags=("players",), errors=(400,))
+@route(bp, "/players/me", methods=("PATCH",), body="chalicelib.models.players:PlayerPatch", response="chalicelib.models.players:PlayerPublic", tags=("players",), errors=(400,))
 def patch_me(call: Call) -> dict[str, Any]:
     """Change the caller's display name (trimmed; 3-24 letters, digits, spaces, . - _)."""
+    from chalicelib.services import players
+
     return players.rename(
         player_id=call.player_id,
         username=_username(call),
         display_name=call.body.display_name,
-        repo=PlayersRepository(),
+        repo=composition.players_repo(),
     )
 
 
-@route(bp, "/players/me", methods=("DELETE",), response=DeletedView, tags=("players",), deleted_ok=True)
+@route(bp, "/players/me", methods=("DELETE",), response="chalicelib.models.players:DeletedView", tags=("players",), deleted_ok=True)
 def delete_me(call: Call) -> dict[str, Any]:
     """Delete the caller's account and erase every item it owns, in every service.
 
     Final: afterwards the account's tokens get 401 `account_deleted` everywhere. Sending the
     same request again (e.g. after a timeout) finishes the erasure and answers the same.
     """
+    from chalicelib.services import players
+
     return players.delete_account(
-        player_id=call.player_id, username=_username(call), repo=PlayersRepository(), accounts=AccountsGateway()
+        player_id=call.player_id,
+        username=_username(call),
+        config=composition.game_config(),
+        repo=composition.players_repo(),
+        accounts=composition.accounts(),
     )
 
 
-@route(bp, "/players/me/stats", response=StatsView, tags=("stats",))
+@route(bp, "/players/me/stats", response="chalicelib.models.players:StatsView", tags=("stats",))
 def get_my_stats(call: Call) -> dict[str, Any]:
     """The caller's stats: every declared stat, stored or default."""
-    return stats.get_stats(player_id=call.player_id, config=get_game_config(), repo=PlayersRepository())
+    from chalicelib.services import stats
+
+    return stats.get_stats(player_id=call.player_id, config=composition.game_config(), repo=composition.players_repo())
 
 
 @route(
     bp,
     "/players/me/stats",
     methods=("POST",),
-    body=StatsUpdate,
-    response=StatsView,
+    body="chalicelib.models.players:StatsUpdate",
+    response="chalicelib.models.players:StatsView",
     tags=("stats",),
     errors=(400, 403),
     idempotent=True,
 )
 def post_my_stats(call: Call) -> dict[str, Any]:
     """Update client-writable stats by their declared aggregation; all or nothing."""
+    from chalicelib.services import stats
+
     return stats.update_stats(
         player_id=call.player_id,
         updates=call.body.updates,
         writer="client",
-        config=get_game_config(),
-        repo=PlayersRepository(),
+        config=composition.game_config(),
+        repo=composition.players_repo(),
     )

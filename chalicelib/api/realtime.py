@@ -14,16 +14,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib import composition
 from chalicelib.api.http import error_body
 from chalicelib.api.identity import authenticate
 from chalicelib.errors import AppError, Throttled
 from chalicelib.observability import logger
-from chalicelib.services import account_status, erasure, notify, realtime
 from chalicelib.services.tokens import Claims
-from chalicelib.storage import aws
-from chalicelib.storage.connections import ConnectionsRepository
 from chalicelib.storage.errors import translate_client_error
-from chalicelib.storage.players import PlayersRepository
 
 OK = {"statusCode": 200}
 
@@ -39,18 +36,22 @@ def _refusal(error: AppError) -> dict[str, Any]:
 def verify_caller(headers: dict[str, str]) -> Claims:
     """Exactly what an HTTP route checks: the token, then the account's status
     (401 `account_deleted`, 403 `account_banned`)."""
+    from chalicelib.services import account_status
+
     claims = authenticate(headers)
-    account_status.check_active(player_id=claims.sub, repo=PlayersRepository())
+    account_status.check_active(player_id=claims.sub, repo=composition.players_repo())
     return claims
 
 
 def on_connect(event: dict[str, Any]) -> dict[str, Any]:
+    from chalicelib.services import realtime
+
     context = event.get("requestContext") or {}
     try:
         realtime.connect(
             connection_id=str(context["connectionId"]),
             token=realtime.token_of(event.get("headers"), event.get("queryStringParameters")),
-            repo=ConnectionsRepository(),
+            repo=composition.connections_repo(),
             authenticate=verify_caller,
         )
     except AppError as error:
@@ -64,18 +65,22 @@ def on_connect(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def on_message(event: dict[str, Any]) -> dict[str, Any]:
+    from chalicelib.services import realtime
+
     context = event.get("requestContext") or {}
     reply = realtime.client_message(event.get("body"), realtime.system_clock())
-    api = aws.connections_api()
+    api = composition.connections_api()
     if api is not None:
         realtime.post(api, str(context["connectionId"]), realtime.encode(reply))
     return OK
 
 
 def on_disconnect(event: dict[str, Any]) -> dict[str, Any]:
+    from chalicelib.services import realtime
+
     context = event.get("requestContext") or {}
     try:
-        realtime.disconnect(connection_id=str(context["connectionId"]), repo=ConnectionsRepository())
+        realtime.disconnect(connection_id=str(context["connectionId"]), repo=composition.connections_repo())
     except (ClientError, BotoCoreError):
         # The item expires with the connection's two hours; pushes skip it or find it gone.
         logger.warning("disconnect not recorded", extra={"connection_id": context.get("connectionId")})
@@ -84,15 +89,9 @@ def on_disconnect(event: dict[str, Any]) -> dict[str, Any]:
 
 def close_player(player_id: str) -> None:
     """Close a player's open sockets (a ban); never fails the caller."""
+    from chalicelib.services import realtime
+
     try:
-        realtime.close_player(player_id=player_id, repo=ConnectionsRepository(), api=aws.connections_api())
+        realtime.close_player(player_id=player_id, repo=composition.connections_repo(), api=composition.connections_api())
     except (ClientError, BotoCoreError):
         logger.warning("sockets not closed", extra={"player_id": player_id})
-
-
-notify.register_pusher(realtime.Pusher(repo=ConnectionsRepository, api=aws.connections_api))
-
-
-@erasure.eraser("connections")
-def _erase_connections(player_id: str) -> int:
-    return realtime.erase_player(player_id=player_id, repo=ConnectionsRepository(), api=aws.connections_api())

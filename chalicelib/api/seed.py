@@ -9,24 +9,26 @@ and `/player-stats`.
 from __future__ import annotations
 
 import functools
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 from chalice import Blueprint
-from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from chalicelib import composition
 from chalicelib.api.http import Call, invalid_from, route
 from chalicelib.errors import Invalid
-from chalicelib.game_config import get_game_config
-from chalicelib.models.common import SeedEnvelope
-from chalicelib.models.players import StatsUpdate
-from chalicelib.services import stats
-from chalicelib.storage.players import PlayersRepository
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from chalicelib.models.seed import SeedStatsEnvelope
 
 bp = Blueprint(__name__)
 
 
 def payload_as(model: type[BaseModel], payload: dict[str, Any]) -> Any:
     """Validate the envelope's payload; errors name `payload.<field>`."""
+    from pydantic import ValidationError
+
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
@@ -34,8 +36,10 @@ def payload_as(model: type[BaseModel], payload: dict[str, Any]) -> Any:
 
 
 @functools.cache
-def _actions(union: Any) -> tuple[TypeAdapter[Any], dict[str, type[BaseModel]]]:
+def _actions(union: Any) -> tuple[Any, dict[str, type[BaseModel]]]:
     """The adapter of a union of payload models tagged by `action`, and the model of each action."""
+    from pydantic import TypeAdapter
+
     variants: dict[str, type[BaseModel]] = {}
     for model in get_args(get_args(union)[0]):
         for action in get_args(model.model_fields["action"].annotation):
@@ -47,6 +51,8 @@ def action_as(union: Any, payload: dict[str, Any]) -> Any:
     """Validate a payload against a union of models discriminated by `action`: the model of
     its action. An unknown action is a 400 naming `payload.action`; a bad field, one naming
     `payload.<field>` as that action's model reports it."""
+    from pydantic import ValidationError
+
     adapter, variants = _actions(union)
     try:
         return adapter.validate_python(payload)
@@ -60,34 +66,26 @@ def action_as(union: Any, payload: dict[str, Any]) -> Any:
         return payload_as(variants[action], payload)
 
 
-class SeedStatsEnvelope(SeedEnvelope):
-    action: Literal["update", "increment", "get"] | None = None
-
-
-class SeedStatsResponse(BaseModel):
-    message: str | None = None
-    player_id: str
-    stats: dict[str, float | int]
-    updated_stats: dict[str, float | int] | None = None
-
-
 @route(
     bp,
     "/player-stats",
     methods=("POST",),
-    body=SeedStatsEnvelope,
-    response=SeedStatsResponse,
+    body="chalicelib.models.seed:SeedStatsEnvelope",
+    response="chalicelib.models.seed:SeedStatsResponse",
     tags=("seed",),
     errors=(400, 403),
     idempotent=True,
 )
 def seed_player_stats(call: Call) -> dict[str, Any]:
     """Seed adapter: `action` update (default), increment, or get over the stats service."""
+    from chalicelib.models.players import StatsUpdate
+    from chalicelib.services import stats
+
     envelope: SeedStatsEnvelope = call.body
     action = envelope.action or envelope.payload.get("action") or "update"
     payload = {k: v for k, v in envelope.payload.items() if k not in ("action", "playerId", "timestamp")}
-    config = get_game_config()
-    repo = PlayersRepository()
+    config = composition.game_config()
+    repo = composition.players_repo()
     if action == "get":
         view = stats.get_stats(player_id=call.player_id, config=config, repo=repo)
         return {"player_id": call.player_id, "stats": view["stats"]}

@@ -12,7 +12,8 @@ Ident = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Built when the config is first loaded, not at import.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class StatDef(Strict):

@@ -27,11 +27,13 @@ StatName = Annotated[str, Field(min_length=1, max_length=40)]
 class RequestModel(BaseModel):
     """Requests forbid extra fields, so a typo is a 400 naming it."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+    # defer_build: a model's validator is built when first used, not when `import app`
+    # declares the routes (most containers serve a few routes).
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, defer_build=True)
 
 
 class ResponseModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class ErrorBody(ResponseModel):

@@ -13,11 +13,10 @@ from typing import Any, Literal
 
 from chalicelib.clock import Clock, iso, system_clock
 from chalicelib.errors import Forbidden, Invalid, NotFound
-from chalicelib.game_config import get_game_config
 from chalicelib.game_config.schema import AchievementDef, GameConfig
 from chalicelib.observability import logger, metrics
-from chalicelib.services import erasure, notify, stats
-from chalicelib.services.hooks import StatChange, on_player_created, on_stat_change, stat_changed
+from chalicelib.services import notify, stats
+from chalicelib.services.hooks import StatChange, stat_changed
 from chalicelib.storage.achievements import PLAYERS_COUNTER, AchievementsRepository, unlocks_counter
 from chalicelib.storage.players import PlayersRepository
 
@@ -281,26 +280,3 @@ def evaluate_stat_change(
         ):
             unlocked.append(ach_id)
     return unlocked
-
-
-@on_stat_change("achievements")
-def _on_stat_change(change: StatChange) -> list[str]:
-    # The stat update is committed: a failure here is logged, and healed by the next
-    # listing (GET /achievements unlocks thresholds already met).
-    try:
-        return evaluate_stat_change(
-            change, config=get_game_config(), repo=AchievementsRepository(), players_repo=PlayersRepository()
-        )
-    except Exception:  # noqa: BLE001
-        logger.exception("achievement evaluation failed", extra={"player_id": change.player_id})
-        return []
-
-
-@on_player_created("achievements")
-def _count_new_player(player_id: str) -> None:
-    AchievementsRepository().count_player(player_id)
-
-
-@erasure.eraser("achievements")
-def _erase_achievements(player_id: str) -> int:
-    return AchievementsRepository().erase_player(player_id)

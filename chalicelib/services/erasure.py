@@ -1,4 +1,4 @@
-"""Account deletion: every service registers how to erase a player's data."""
+"""Account deletion: how each service erases a player's data (registered by the composition root)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,17 @@ Eraser = Callable[[str], int]
 _erasers: dict[str, Eraser] = {}
 
 
+def _wired() -> None:
+    from chalicelib.composition import wire
+
+    wire()
+
+
 def eraser(name: str) -> Callable[[Eraser], Eraser]:
     """Register `fn(player_id) -> items erased` under a service name."""
 
     def register(fn: Eraser) -> Eraser:
+        _wired()
         _erasers[name] = fn
         return fn
 
@@ -19,9 +26,11 @@ def eraser(name: str) -> Callable[[Eraser], Eraser]:
 
 
 def registered() -> dict[str, Eraser]:
+    _wired()
     return dict(_erasers)
 
 
 def erase_everything(player_id: str) -> dict[str, int]:
     """Run every eraser; each is idempotent, so a retried deletion finishes the job."""
+    _wired()
     return {name: fn(player_id) for name, fn in sorted(_erasers.items())}

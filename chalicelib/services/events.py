@@ -23,9 +23,8 @@ from chalicelib.errors import Invalid, TooLarge
 from chalicelib.game_config.schema import EventsDef
 from chalicelib.models.events import MAX_BATCH, EventIn, SeedEvent
 from chalicelib.observability import logger, metrics
-from chalicelib.services import analytics, erasure
+from chalicelib.services import analytics
 from chalicelib.services.analytics import day_of
-from chalicelib.storage.analytics import AnalyticsRepository
 from chalicelib.storage.events import EventsRepository, Outcome, StoredEvent
 
 Rejection = dict[str, Any]
@@ -222,8 +221,3 @@ def ingest_seed(
         copies[same] += 1
         checked.append(check_event(i, mapped, config, now))
     return _store(player_id=player_id, checked=checked, config=config, repo=repo, now=now)
-
-
-@erasure.eraser("events")
-def _erase_events(player_id: str) -> int:
-    return EventsRepository().erase_player(player_id) + AnalyticsRepository().erase_player(player_id)

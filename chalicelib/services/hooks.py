@@ -1,12 +1,14 @@
 """Hooks between services: stat changes feed leaderboards and achievements.
 
-A service that reacts to stat changes registers a listener at import; the stats service
-calls every listener after a successful update. Listeners must be idempotent: a client
-retry can deliver the same new value twice.
+The composition root (chalicelib/composition.py) registers who listens; nothing registers
+itself at import. The stats service calls every listener after a successful update.
+Listeners must be idempotent: a client retry can deliver the same new value twice.
 
-A service whose data must move exactly with a stat (a board fed by a sum stat) registers
-a *stat feed* instead: its idempotent writes run before the stat is written, and its
+A service whose data must move exactly with a stat (a board fed by a sum stat) is a *stat
+feed* instead: its idempotent writes run before the stat is written, and its
 non-idempotent ones are operations committed in the stat update's own transaction.
+
+Every function here first makes sure the composition root has wired this process.
 """
 
 from __future__ import annotations
@@ -33,6 +35,12 @@ class StatChange:
     exact: bool = True
 
 
+def _wired() -> None:
+    from chalicelib.composition import wire
+
+    wire()
+
+
 StatListener = Callable[[StatChange], Any]
 _stat_listeners: list[tuple[str, StatListener]] = []
 
@@ -41,6 +49,7 @@ def on_stat_change(name: str) -> Callable[[StatListener], StatListener]:
     """Register a listener under a name (re-registering a name replaces it)."""
 
     def register(listener: StatListener) -> StatListener:
+        _wired()
         _stat_listeners[:] = [(n, fn) for n, fn in _stat_listeners if n != name]
         _stat_listeners.append((name, listener))
         return listener
@@ -50,6 +59,7 @@ def on_stat_change(name: str) -> Callable[[StatListener], StatListener]:
 
 def stat_changed(change: StatChange) -> dict[str, Any]:
     """Call every listener; what each returned, by name (e.g. the achievements unlocked)."""
+    _wired()
     results: dict[str, Any] = {}
     for name, listener in list(_stat_listeners):
         logger.debug("stat hook", extra={"listener": name})
@@ -84,11 +94,13 @@ _stat_feeds: dict[str, StatFeed] = {}
 
 
 def register_stat_feed(name: str, feed: StatFeed) -> StatFeed:
+    _wired()
     _stat_feeds[name] = feed
     return feed
 
 
 def stat_feeds() -> list[StatFeed]:
+    _wired()
     return [_stat_feeds[name] for name in sorted(_stat_feeds)]
 
 
@@ -100,6 +112,7 @@ def on_player_created(name: str) -> Callable[[PlayerListener], PlayerListener]:
     """Register `fn(player_id)`, called once when a player's profile is first created."""
 
     def register(listener: PlayerListener) -> PlayerListener:
+        _wired()
         _player_listeners[name] = listener
         return listener
 
@@ -108,6 +121,7 @@ def on_player_created(name: str) -> Callable[[PlayerListener], PlayerListener]:
 
 def player_created(player_id: str) -> None:
     # The profile is committed: a failing listener is logged, never fails the sign-up.
+    _wired()
     for name, listener in list(_player_listeners.items()):
         try:
             listener(player_id)

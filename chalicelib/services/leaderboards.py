@@ -18,11 +18,9 @@ from typing import Any, Literal
 
 from chalicelib.clock import Clock, iso, system_clock
 from chalicelib.errors import ConditionFailed, Conflict, Forbidden, Invalid, NotFound, Throttled
-from chalicelib.game_config import get_game_config
 from chalicelib.game_config.schema import BoardDef, GameConfig
 from chalicelib.observability import logger, metrics
-from chalicelib.services import cursors, erasure, notify, periods
-from chalicelib.services.hooks import StatFeed, StatWritePlan, register_stat_feed
+from chalicelib.services import cursors, notify, periods
 from chalicelib.services.players import default_display_name
 from chalicelib.storage.leaderboards import Entry, Layout, LeaderboardsRepository
 from chalicelib.storage.retry import retry
@@ -650,35 +648,3 @@ def erase_player(*, config: GameConfig, player_id: str, repo: LeaderboardsReposi
         if board is not None and period != periods.ALL:
             repo.remove_from_period(board_id, period, player_id)
     return erased
-
-
-# wiring: the stat hook, the eraser and the scheduled job, with the deployed dependencies
-
-
-def _feed_before(plan: StatWritePlan) -> None:
-    follow_stats(
-        config=get_game_config(),
-        player_id=plan.player_id,
-        values=plan.values,
-        repo=LeaderboardsRepository(),
-        clock=lambda: plan.at,
-    )
-
-
-def _feed_ops(plan: StatWritePlan) -> list[dict[str, Any]]:
-    return sum_feed_ops(
-        config=get_game_config(), player_id=plan.player_id, deltas=plan.deltas, repo=LeaderboardsRepository(), now=plan.at
-    )
-
-
-register_stat_feed("leaderboards", StatFeed(before=_feed_before, ops=_feed_ops))
-
-
-@erasure.eraser("leaderboards")
-def _erase_entries(player_id: str) -> int:
-    return erase_player(config=get_game_config(), player_id=player_id, repo=LeaderboardsRepository())
-
-
-def close_periods_job() -> list[dict[str, str]]:
-    """What the hourly schedule runs."""
-    return close_ended_periods(config=get_game_config(), repo=LeaderboardsRepository())

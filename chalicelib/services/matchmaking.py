@@ -15,10 +15,8 @@ from typing import Any
 
 from chalicelib.clock import Clock, iso, system_clock
 from chalicelib.errors import ConditionFailed, Conflict, Invalid, NotFound
-from chalicelib.game_config import get_game_config
 from chalicelib.game_config.schema import GameConfig, QueueDef
 from chalicelib.observability import logger, metrics
-from chalicelib.services import erasure
 from chalicelib.services.matchmaking_rules import (
     OPEN,
     assign_teams,
@@ -556,11 +554,6 @@ def time_out_tickets(
     return moved
 
 
-def scheduled_cleanup() -> int:
-    """The every-minute job, with the deployment's config and table."""
-    return time_out_tickets(config=get_game_config(), repo=MatchmakingRepository())
-
-
 def erase_player(*, player_id: str, repo: MatchmakingRepository, clock: Clock = system_clock) -> int:
     """Cancel the player's open ticket (a party's too), then delete their items."""
     now = clock()
@@ -568,8 +561,3 @@ def erase_player(*, player_id: str, repo: MatchmakingRepository, clock: Clock = 
     if pointed is not None and open_ticket is not None:
         repo.end_ticket(pointed, status="cancelled", now=now)
     return repo.erase(player_id)
-
-
-@erasure.eraser("matchmaking")
-def _erase(player_id: str) -> int:
-    return erase_player(player_id=player_id, repo=MatchmakingRepository())

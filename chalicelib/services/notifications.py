@@ -16,10 +16,9 @@ from typing import Any
 
 from chalicelib.clock import Clock, iso, system_clock
 from chalicelib.errors import ConditionFailed, Invalid, NotFound
-from chalicelib.game_config import get_game_config
 from chalicelib.game_config.schema import GameConfig
 from chalicelib.observability import logger
-from chalicelib.services import cursors, erasure, notify
+from chalicelib.services import cursors, notify
 from chalicelib.storage.notifications import BroadcastMarks, Notification, NotificationsRepository
 from chalicelib.storage.retry import retry
 
@@ -344,24 +343,3 @@ def delete_notification(
         first_pause=False,
     )
 
-
-def _sink(notice: notify.Notice) -> str | None:
-    stored = send_to_player(
-        player_id=notice.player_id,
-        kind=notice.kind,
-        title=notice.title,
-        body=notice.body,
-        data=notice.data,
-        dedupe_key=notice.dedupe_key,
-        config=get_game_config(),
-        repo=NotificationsRepository(),
-    )
-    return stored["id"]  # type: ignore[no-any-return]
-
-
-notify.register_sink(_sink)
-
-
-@erasure.eraser("notifications")
-def _erase_notifications(player_id: str) -> int:
-    return NotificationsRepository().erase_player(player_id)

@@ -1,9 +1,9 @@
 """The small interface other services call to tell a player something.
 
-Services (matchmaking, leaderboards, achievements) call `send(...)`; the notifications
-service registers the sink that stores it in the player's inbox, and the realtime service
-registers the pusher that sends it to the player's open WebSocket connections. Until one
-is registered, notices are only logged. A failure to notify never fails the caller's
+Services (matchmaking, leaderboards, achievements) call `send(...)`; the composition root
+registers the sink (the notifications service, which stores it in the player's inbox) and
+the pusher (the realtime service, which sends it to the player's open WebSocket
+connections). Without a sink, notices are only logged. A failure to notify never fails the caller's
 request: the notice is logged and dropped, the game state is already committed.
 
 `signal(...)` pushes without storing anything (a ticket that timed out), and
@@ -49,17 +49,26 @@ _sink: Sink | None = None
 _pusher: Pusher | None = None
 
 
+def _wired() -> None:
+    from chalicelib.composition import wire
+
+    wire()
+
+
 def register_sink(sink: Sink) -> None:
     global _sink
+    _wired()
     _sink = sink
 
 
 def register_pusher(pusher: Pusher | None) -> None:
     global _pusher
+    _wired()
     _pusher = pusher
 
 
 def send(notice: Notice) -> None:
+    _wired()
     stored: str | None = None
     if _sink is None:
         logger.info("notice (no inbox registered)", extra={"kind": notice.kind, "player_id": notice.player_id})
@@ -79,6 +88,7 @@ def send(notice: Notice) -> None:
 
 def signal(player_ids: list[str], kind: str, data: dict[str, Any]) -> None:
     """Push a message that is not kept in the inbox (best effort)."""
+    _wired()
     if _pusher is None:
         return
     try:
@@ -89,6 +99,7 @@ def signal(player_ids: list[str], kind: str, data: dict[str, Any]) -> None:
 
 def announce(notification: dict[str, Any]) -> None:
     """Push a stored broadcast to every open connection (best effort)."""
+    _wired()
     if _pusher is None:
         return
     try:

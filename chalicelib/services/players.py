@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.clock import Clock, iso, system_clock
+from chalicelib.display_names import shown_display_name
 from chalicelib.errors import ConditionFailed, NotFound
-from chalicelib.game_config import get_game_config
 from chalicelib.game_config.schema import GameConfig
-from chalicelib.models.players import shown_display_name
 from chalicelib.services import account_status, erasure, hooks
 from chalicelib.storage.accounts import AccountsGateway
 from chalicelib.storage.players import PlayersRepository
@@ -101,7 +100,7 @@ def erase_again_delay(config: GameConfig) -> int:
 
 
 def delete_account(
-    *, player_id: str, username: str, repo: PlayersRepository, accounts: AccountsGateway
+    *, player_id: str, username: str, config: GameConfig, repo: PlayersRepository, accounts: AccountsGateway
 ) -> dict[str, Any]:
     """Mark the account deleted, erase every item it owns in every service, then the Cognito user.
 
@@ -112,7 +111,7 @@ def delete_account(
     profile = repo.get_profile(player_id) or {}
     username = str(profile.get("username") or username)
     account_status.mark_deleted(
-        player_id=player_id, repo=repo, username=username, erase_again_in=erase_again_delay(get_game_config())
+        player_id=player_id, repo=repo, username=username, erase_again_in=erase_again_delay(config)
     )
     if profile.get("email"):  # before the profile is erased, so a retry still knows it
         repo.release_email(profile["email"])
@@ -147,8 +146,3 @@ def finish_deletion(*, player_id: str, status: dict[str, Any], accounts: Account
     if status.get("username"):
         accounts.delete_user(str(status["username"]))
     return {"player_id": player_id, "deleted": True, "erased": erased}
-
-
-@erasure.eraser("players")
-def _erase_player_items(player_id: str) -> int:
-    return PlayersRepository().erase_player(player_id)

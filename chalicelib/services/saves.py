@@ -18,7 +18,6 @@ from chalicelib.errors import Conflict, Invalid, NotFound, TooLarge
 from chalicelib.game_config.schema import SavesConfig
 from chalicelib.models.saves import SLOT_PATTERN
 from chalicelib.observability import logger, metrics
-from chalicelib.services import erasure
 from chalicelib.storage.saves import (
     PendingUpload,
     SaveSlot,
@@ -348,7 +347,6 @@ def commit_upload(
     return written
 
 
-@erasure.eraser("saves")
 def erase_saves(player_id: str) -> int:
     """Account deletion: every slot, marker, pending upload and S3 object of the player."""
     return SavesRepository().erase_player(player_id)

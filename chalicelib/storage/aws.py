@@ -1,11 +1,15 @@
-"""AWS clients, built once per container on first use (never at import)."""
+"""AWS clients, built once per container on first use (never at import).
+
+Low-level clients straight from botocore: boto3's session adds only resources and S3
+transfer helpers, which the app does not use, and costs a cold start its import.
+"""
 
 from __future__ import annotations
 
 import threading
 from typing import TYPE_CHECKING, Any
 
-import boto3
+import botocore.session
 from botocore.config import Config
 
 from chalicelib.config import get_settings
@@ -35,9 +39,9 @@ def _client(service: str) -> Any:
         with _lock:
             client = _clients.get(service)
             if client is None:
-                # boto3 honours AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> itself.
-                session = boto3.session.Session(region_name=get_settings().region)
-                client = session.client(service, config=BOTO_CONFIG)  # type: ignore[call-overload]
+                # botocore honours AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> itself.
+                session = botocore.session.get_session()
+                client = session.create_client(service, region_name=get_settings().region, config=BOTO_CONFIG)
                 _clients[service] = client
     return client
 
@@ -64,12 +68,14 @@ def connections_api() -> ApiGatewayManagementApiClient | None:
         with _lock:
             client = _clients.get("apigatewaymanagementapi")
             if client is None:
-                session = boto3.session.Session(region_name=get_settings().region)
+                session = botocore.session.get_session()
                 # A push is best effort and must not hold the triggering request for long.
                 config = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=3)
-                client = session.client("apigatewaymanagementapi", endpoint_url=endpoint, config=config)
+                client = session.create_client(
+                    "apigatewaymanagementapi", region_name=get_settings().region, endpoint_url=endpoint, config=config
+                )
                 _clients["apigatewaymanagementapi"] = client
-    return client  # type: ignore[no-any-return]
+    return client  # type: ignore[return-value]
 
 
 def reset_clients() -> None:

@@ -6,10 +6,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+from chalicelib.storage import attributes
 
 
 def _to_dynamo(value: Any) -> Any:
@@ -39,7 +36,7 @@ def _from_dynamo(value: Any) -> Any:
 
 def serialize(value: Any) -> dict[str, Any]:
     """One attribute value: 3 -> {"N": "3"}."""
-    return _serializer.serialize(_to_dynamo(value))  # type: ignore[return-value]
+    return attributes.serialize(_to_dynamo(value))
 
 
 def to_item(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -51,7 +48,7 @@ def from_item(item: Mapping[str, Any] | None) -> dict[str, Any]:
     """Plain values from an item; whole-number decimals become ints, others floats."""
     if not item:
         return {}
-    return {k: _from_dynamo(_deserializer.deserialize(v)) for k, v in item.items()}
+    return {k: _from_dynamo(attributes.deserialize(v)) for k, v in item.items()}
 
 
 def values(mapping: Mapping[str, Any]) -> dict[str, Any]:
