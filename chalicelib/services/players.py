@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import Clock, iso, system_clock
 from chalicelib.display_names import shown_display_name
 from chalicelib.errors import ConditionFailed, NotFound
-from chalicelib.game_config.schema import GameConfig
 from chalicelib.services import account_status, erasure, hooks
 from chalicelib.storage.accounts import AccountsGateway
 from chalicelib.storage.players import PlayersRepository
+
+if TYPE_CHECKING:
+    from chalicelib.game_config.schema import GameConfig
 
 
 def default_display_name(player_id: str) -> str:
