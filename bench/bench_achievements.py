@@ -100,12 +100,14 @@ def _measure() -> list[Figure]:
     figures.append(Figure("notifications.send.requests", c.total_requests, "requests"))
 
     with count_requests(client) as c:
-        page = notifications.list_notifications(player_id="p2", limit=20, cursor=None, unread_only=False, repo=inbox)
+        notifications.list_notifications(player_id="p2", limit=20, cursor=None, unread_only=False, repo=inbox)
     figures.append(Figure(f"notifications.page20.requests.{INBOX}", c.total_requests, "requests"))
     figures.append(Figure(f"notifications.page20.items_read.{INBOX}", c.items_read, "items"))
+    # A cursor belongs to its listing (all or unread only): the unread listing's second page.
+    unread = notifications.list_notifications(player_id="p2", limit=20, cursor=None, unread_only=True, repo=inbox)
     with count_requests(client) as c:
         notifications.list_notifications(
-            player_id="p2", limit=20, cursor=page["next_cursor"], unread_only=True, repo=inbox
+            player_id="p2", limit=20, cursor=unread["next_cursor"], unread_only=True, repo=inbox
         )
     figures.append(Figure(f"notifications.page20_unread_only.items_read.{INBOX}", c.items_read, "items"))
     with count_requests(client) as c:

@@ -323,3 +323,31 @@ def test_bench_prints_units_for_every_route(tmp_path: Any) -> None:
             assert {f"{name}.requests", f"{name}.read_units", f"{name}.write_units"} <= set(figures), name
     for handler in ("connect", "ping", "disconnect"):
         assert f"routes.ws.{handler}.write_units" in figures
+
+
+def test_achievements_and_inbox_bench_runs(tmp_path: Any) -> None:
+    """The achievements bench (unlocks, listing, inbox pages) runs to the end at its quick
+    size: a figure it cannot produce is a failed module, not a missing line."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "achievements.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run", "achievements", "--out", str(out)],
+        cwd=root,
+        env={**os.environ, "BENCH_QUICK": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(out.read_text())
+    assert results["failed"] == []
+    figures = {f["name"]: f["value"] for f in results["figures"]}
+    assert figures["notifications.page20_unread_only.items_read.inbox_200"] > 0
+    assert figures["achievements.list.requests"] >= 1
