@@ -22,15 +22,15 @@ from chalicelib.storage.achievements import COUNTED, PLAYERS_COUNTER, RECORD_PRE
 from chalicelib.storage.achievements import player_pk as achievements_pk
 from chalicelib.storage.notifications import BroadcastMarks, Notification
 from chalicelib.storage.players import (
-    ACCOUNT_STATUS,
     ACTIVE,
     BANNED,
     DELETED,
-    PROFILE,
     STAT_PREFIX,
     STATS,
+    AccountDeletedMark,
+    AccountStatus,
+    Profile,
     StatWrite,
-    account_pk,
     fold_name,
 )
 from chalicelib.storage.players import player_pk as players_pk
@@ -359,58 +359,68 @@ class FakePlayersRepository:
         self.stats: dict[str, dict[str, Any]] = {}
         # Deleted accounts waiting for their second erasure: queue key -> player id.
         self.erase_again: dict[str, str] = {}
-        self.profiles: dict[str, dict[str, Any]] = {}
-        self.statuses: dict[str, dict[str, Any]] = {}
+        self.profiles: dict[str, Profile] = {}
+        self.statuses: dict[str, AccountStatus] = {}
         self.emails: dict[str, dict[str, str]] = {}
         self.rates: dict[tuple[str, int], int] = {}
 
     # profiles ---------------------------------------------------------------------------
 
-    def get_profile(self, player_id: str) -> dict[str, Any] | None:
-        profile = self.profiles.get(player_id)
-        return copy.deepcopy(profile) if profile is not None else None
+    def get_profile(self, player_id: str) -> Profile | None:
+        return self.profiles.get(player_id)
 
-    def create_profile(self, profile: dict[str, Any]) -> bool:
-        player_id = profile["player_id"]
-        if self.statuses.get(player_id, {}).get("status") == DELETED:
+    def create_profile(self, profile: Profile) -> bool:
+        player_id = profile.player_id
+        status = self.statuses.get(player_id)
+        if status is not None and status.status == DELETED:
             raise AccountDeleted()
         if player_id in self.profiles:
             return False
-        item = {"PK": players_pk(player_id), "SK": PROFILE, **copy.deepcopy(profile)}
-        if profile.get("display_name"):
-            item.update(NPK=f"N#{fold_name(profile['display_name'])}", NSK=player_id)
-        self.profiles[player_id] = item
+        self.profiles[player_id] = profile
         return True
 
-    def update_profile(self, player_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    def update_profile(
+        self,
+        player_id: str,
+        *,
+        display_name: str | None = None,
+        last_seen_at: str | None = None,
+        is_guest: bool | None = None,
+        email: str | None = None,
+    ) -> Profile:
+        changes = {
+            k: v
+            for k, v in (
+                ("display_name", display_name), ("last_seen_at", last_seen_at), ("is_guest", is_guest), ("email", email)
+            )
+            if v is not None
+        }
+        if not changes:
+            raise ValueError("update_profile: nothing to change")
         if player_id not in self.profiles:
             raise ConditionFailed()
-        item = self.profiles[player_id]
-        item.update(copy.deepcopy(changes))
-        if changes.get("display_name"):
-            item.update(NPK=f"N#{fold_name(changes['display_name'])}", NSK=player_id)
-        return copy.deepcopy(item)
+        self.profiles[player_id] = replace(self.profiles[player_id], **changes)  # type: ignore[arg-type]
+        return self.profiles[player_id]
 
     def display_names(self, player_ids: list[str]) -> dict[str, str]:
         unique = list(dict.fromkeys(player_ids))[:100]
-        return {p: self.profiles[p].get("display_name", "") for p in unique if p in self.profiles}
+        return {p: self.profiles[p].display_name or "" for p in unique if p in self.profiles}
 
-    def find_by_name(self, display_name: str, limit: int = 20) -> list[dict[str, Any]]:
-        key = f"N#{fold_name(display_name)}"
-        found = sorted((p for p in self.profiles.values() if p.get("NPK") == key), key=lambda p: p["NSK"])
-        return copy.deepcopy(found[:limit])
+    def find_by_name(self, display_name: str, limit: int = 20) -> list[Profile]:
+        # As the by_name index: only profiles with a display name, folded, in player id order.
+        key = fold_name(display_name)
+        found = [p for p in self.profiles.values() if p.display_name and fold_name(p.display_name) == key]
+        return sorted(found, key=lambda p: p.player_id)[:limit]
 
     # account status ---------------------------------------------------------------------
 
-    def get_account_status(self, player_id: str) -> dict[str, Any] | None:
-        status = self.statuses.get(player_id)
-        return copy.deepcopy(status) if status is not None else None
+    def get_account_status(self, player_id: str) -> AccountStatus | None:
+        return self.statuses.get(player_id)
 
     def mark_deleted(self, player_id: str, at: str, username: str = "", erase_again_at: str | None = None) -> None:
-        self.statuses[player_id] = {
-            "PK": account_pk(player_id), "SK": ACCOUNT_STATUS, "player_id": player_id, "status": DELETED,
-            "changed_at": at, **({"username": username} if username else {}),
-        }
+        self.statuses[player_id] = AccountStatus(
+            player_id=player_id, status=DELETED, changed_at=at, username=username or None
+        )
         if erase_again_at is not None:
             self.erase_again[f"{erase_again_at}#{player_id}"] = player_id
 
@@ -420,14 +430,13 @@ class FakePlayersRepository:
     def erase_again_done(self, queue_key: str) -> None:
         self.erase_again.pop(queue_key, None)
 
-    def set_ban(self, player_id: str, *, banned: bool, reason: str, by: str, at: str) -> dict[str, Any]:
-        current = self.statuses.get(player_id)
-        if current is not None and current.get("status") == DELETED:
-            raise ConditionFailed(item=copy.deepcopy(current))
-        item = self.statuses.setdefault(player_id, {"PK": account_pk(player_id), "SK": ACCOUNT_STATUS})
-        item.update(status=BANNED if banned else ACTIVE, reason=reason, changed_by=by, changed_at=at,
-                    player_id=player_id)
-        return copy.deepcopy(item)
+    def set_ban(self, player_id: str, *, banned: bool, reason: str, by: str, at: str) -> AccountStatus:
+        current = self.statuses.get(player_id) or AccountStatus(player_id=player_id)
+        if current.status == DELETED:
+            raise AccountDeletedMark(current)
+        changed = replace(current, status=BANNED if banned else ACTIVE, reason=reason, changed_by=by, changed_at=at)
+        self.statuses[player_id] = changed
+        return changed
 
     # email claims and rate limits -------------------------------------------------------
 

@@ -26,7 +26,14 @@ from chalicelib.storage.notifications import (
     Notification,
     NotificationsRepository,
 )
-from chalicelib.storage.players import STAT_PREFIX, PlayersRepository, StatWrite
+from chalicelib.storage.players import (
+    STAT_PREFIX,
+    AccountDeletedMark,
+    AccountStatus,
+    PlayersRepository,
+    Profile,
+    StatWrite,
+)
 from chalicelib.storage.saves import (
     PendingUpload,
     SavesRepository,
@@ -45,6 +52,7 @@ from tests.fakes import (
 )
 
 NOW = "2026-01-01T00:00:00Z"
+LATER_ISO = "2026-01-02T00:00:00Z"
 # Items the cases store never expire while the case runs: the stand-in's Time to Live
 # housekeeping must not race them.
 LATER = 10**10
@@ -446,15 +454,15 @@ def test_stats_extremes_keep_the_better_value(achievements_repos):
     assert players.erase_player(player) == 1 and players.get_stats(player) == {}
 
 
-def _profile(player: str, name: str | None = None) -> dict[str, Any]:
-    return {
-        "player_id": player,
-        "username": f"user-{player}",
-        "display_name": name or f"Name {player}",
-        "created_at": NOW,
-        "last_seen_at": NOW,
-        "is_guest": True,
-    }
+def _profile(player: str, name: str | None = None) -> Profile:
+    return Profile(
+        player_id=player,
+        username=f"user-{player}",
+        display_name=name or f"Name {player}",
+        created_at=NOW,
+        last_seen_at=NOW,
+        is_guest=True,
+    )
 
 
 def test_profiles_created_once_renamed_and_found_by_name(achievements_repos):
@@ -463,18 +471,22 @@ def test_profiles_created_once_renamed_and_found_by_name(achievements_repos):
     name = f"Ace {uuid.uuid4().hex[:8]}"
     assert players.get_profile(player) is None
     with pytest.raises(ConditionFailed):
-        players.update_profile(player, {"last_seen_at": NOW})
+        players.update_profile(player, last_seen_at=NOW)
     assert players.get_profile(player) is None  # an update never creates a profile
     assert players.create_profile(_profile(player, name)) is True
     assert players.create_profile(_profile(player, "Someone Else")) is False
-    stored = players.get_profile(player)
-    assert {k: stored[k] for k in _profile(player)} == _profile(player, name)
+    assert players.get_profile(player) == _profile(player, name)
     players.create_profile(_profile(other, name.upper()))
     found = players.find_by_name(f"  {name.lower()} ")
-    assert sorted(p["player_id"] for p in found) == sorted([player, other])
-    updated = players.update_profile(player, {"display_name": "Renamed " + name, "is_guest": False})
-    assert updated["display_name"] == "Renamed " + name and updated["is_guest"] is False
-    assert [p["player_id"] for p in players.find_by_name(name)] == [other]
+    assert sorted(found, key=lambda p: p.player_id) == sorted(
+        [_profile(player, name), _profile(other, name.upper())], key=lambda p: p.player_id
+    )
+    updated = players.update_profile(player, display_name="Renamed " + name, is_guest=False)
+    assert updated == replace(_profile(player, name), display_name="Renamed " + name, is_guest=False)
+    assert players.get_profile(player) == updated
+    updated = players.update_profile(player, last_seen_at=LATER_ISO, email="a@example.com")
+    assert (updated.last_seen_at, updated.email, updated.display_name) == (LATER_ISO, "a@example.com", "Renamed " + name)
+    assert [p.player_id for p in players.find_by_name(name)] == [other]
     assert players.display_names([player, other, _player(), player]) == {
         player: "Renamed " + name,
         other: name.upper(),
@@ -491,21 +503,22 @@ def test_account_status_ban_unban_and_deletion_is_final(achievements_repos):
     player = _player()
     assert players.get_account_status(player) is None
     banned = players.set_ban(player, banned=True, reason="cheating", by="admin", at=NOW)
-    assert (banned["status"], banned["reason"], banned["changed_by"], banned["player_id"]) == (
-        "banned", "cheating", "admin", player
-    )
-    assert players.set_ban(player, banned=False, reason="appeal", by="admin", at=NOW)["status"] == "active"
+    assert banned == AccountStatus(player_id=player, status="banned", reason="cheating", changed_at=NOW, changed_by="admin")
+    assert players.get_account_status(player) == banned
+    unbanned = players.set_ban(player, banned=False, reason="appeal", by="admin", at=LATER_ISO)
+    assert unbanned == replace(banned, status="active", reason="appeal", changed_at=LATER_ISO)
     players.mark_deleted(player, NOW)
-    assert players.get_account_status(player)["status"] == "deleted"
-    with pytest.raises(ConditionFailed) as refused:
+    mark = AccountStatus(player_id=player, status="deleted", changed_at=NOW)
+    assert players.get_account_status(player) == mark
+    with pytest.raises(AccountDeletedMark) as refused:
         players.set_ban(player, banned=True, reason="again", by="admin", at=NOW)
-    assert refused.value.item["status"] == "deleted"
+    assert refused.value.status == mark
     # No profile can be created for a deleted account; erasure leaves its status.
     with pytest.raises(AccountDeleted):
         players.create_profile(_profile(player))
     assert players.get_profile(player) is None
     players.erase_player(player)
-    assert players.get_account_status(player)["status"] == "deleted"
+    assert players.get_account_status(player) == mark
 
 
 def test_deletion_mark_keeps_the_username_and_queues_a_second_erasure(achievements_repos):
@@ -513,8 +526,10 @@ def test_deletion_mark_keeps_the_username_and_queues_a_second_erasure(achievemen
     player, other = _player(), _player()
     players.mark_deleted(player, NOW, "guest-name", "2031-05-01T00:10:00.000Z")
     players.mark_deleted(other, NOW)  # not queued
-    assert players.get_account_status(player)["username"] == "guest-name"
-    assert "username" not in players.get_account_status(other)
+    assert players.get_account_status(player) == AccountStatus(
+        player_id=player, status="deleted", changed_at=NOW, username="guest-name"
+    )
+    assert players.get_account_status(other) == AccountStatus(player_id=other, status="deleted", changed_at=NOW)
     ours = lambda due: [(k, p) for k, p in due if p in (player, other)]  # noqa: E731 (the stand-in is shared)
     assert ours(players.erasures_due("2031-05-01T00:09:59.999Z", 1000)) == []
     due = ours(players.erasures_due("2031-05-01T00:10:00.001Z", 1000))
