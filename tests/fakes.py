@@ -25,15 +25,14 @@ from chalicelib.storage.players import (
     ACTIVE,
     BANNED,
     DELETED,
-    STAT_PREFIX,
-    STATS,
     AccountDeletedMark,
     AccountStatus,
+    PlayerStats,
     Profile,
+    StatsRefused,
     StatWrite,
     fold_name,
 )
-from chalicelib.storage.players import player_pk as players_pk
 from chalicelib.storage.saves import (
     ObjectInfo,
     PendingUpload,
@@ -356,7 +355,7 @@ class FakePlayersRepository:
     the stats items (sum, latest, max and min writes under their bounds)."""
 
     def __init__(self) -> None:
-        self.stats: dict[str, dict[str, Any]] = {}
+        self.stats: dict[str, PlayerStats] = {}
         # Deleted accounts waiting for their second erasure: queue key -> player id.
         self.erase_again: dict[str, str] = {}
         self.profiles: dict[str, Profile] = {}
@@ -466,33 +465,32 @@ class FakePlayersRepository:
 
     # stats ------------------------------------------------------------------------------
 
-    def get_stats(self, player_id: str) -> dict[str, Any]:
-        return copy.deepcopy(self.stats.get(player_id, {}))
+    def get_stats(self, player_id: str) -> PlayerStats:
+        return self.stats.get(player_id) or PlayerStats(player_id)
 
     def stats_update(
         self, player_id: str, writes: list[StatWrite], now: str, write_id: str | None = None
     ) -> Any:
         return FakeStatsUpdate(player_id, list(writes), now, write_id)
 
-    def apply_stats(self, player_id: str, writes: list[StatWrite], now: str) -> dict[str, Any]:
+    def apply_stats(self, player_id: str, writes: list[StatWrite], now: str) -> PlayerStats:
         if not self._apply(FakeStatsUpdate(player_id, writes, now, None)):
-            raise ConditionFailed(item=self.get_stats(player_id))
+            raise StatsRefused(self.get_stats(player_id))
         return self.get_stats(player_id)
 
-    def apply_extreme(self, player_id: str, write: StatWrite, now: str) -> dict[str, Any]:
-        item = self.stats.get(player_id, {})
-        stored = item.get(STAT_PREFIX + write.name)
+    def apply_extreme(self, player_id: str, write: StatWrite, now: str) -> PlayerStats:
+        current = self.get_stats(player_id)
+        stored = current.values.get(write.name)
         better = stored is None or (write.value > stored if write.aggregation == "max" else write.value < stored)
         if better:
-            item = self.stats.setdefault(player_id, {"PK": players_pk(player_id), "SK": STATS})
-            item.update({STAT_PREFIX + write.name: write.value, "updated_at": now, "player_id": player_id})
+            self.stats[player_id] = replace(current, values={**current.values, write.name: write.value}, updated_at=now)
         return self.get_stats(player_id)
 
     def _apply(self, update: FakeStatsUpdate) -> bool:
         """The conditional update: every sum within its bounds, or nothing is written."""
-        item = self.stats.get(update.player_id, {})
+        current = self.get_stats(update.player_id)
         for w in update.writes:
-            stored = item.get(STAT_PREFIX + w.name)
+            stored = current.values.get(w.name)
             if w.aggregation != "sum":
                 continue
             if stored is None:
@@ -502,13 +500,12 @@ class FakePlayersRepository:
                 w.stored_at_least is not None and stored < w.stored_at_least
             ):
                 return False
-        item = self.stats.setdefault(update.player_id, {"PK": players_pk(update.player_id), "SK": STATS})
-        item.update({"updated_at": update.now, "player_id": update.player_id})
-        if update.write_id is not None:
-            item["write_id"] = update.write_id
+        values = dict(current.values)
         for w in update.writes:
-            key = STAT_PREFIX + w.name
-            item[key] = item.get(key, w.default) + w.value if w.aggregation == "sum" else w.value
+            values[w.name] = values.get(w.name, w.default) + w.value if w.aggregation == "sum" else w.value
+        self.stats[update.player_id] = replace(
+            current, values=values, updated_at=update.now, write_id=update.write_id or current.write_id
+        )
         return True
 
     def erase_player(self, player_id: str) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -104,6 +104,34 @@ class AccountDeletedMark(ConditionFailed):
     def __init__(self, status: AccountStatus) -> None:
         super().__init__()
         self.status = status
+
+
+@dataclass(frozen=True)
+class PlayerStats:
+    """A player's stored stats: the value of each stat written so far, by name (a stat never
+    written is absent), when they were last written, and the id of that write if it had one."""
+
+    player_id: str
+    values: Mapping[str, float] = field(default_factory=dict)
+    updated_at: str | None = None
+    write_id: str | None = None
+
+
+def _stats(player_id: str, item: Mapping[str, Any]) -> PlayerStats:
+    return PlayerStats(
+        player_id=player_id,
+        values={k[len(STAT_PREFIX) :]: v for k, v in item.items() if k.startswith(STAT_PREFIX)},
+        updated_at=item.get("updated_at"),
+        write_id=item.get("write_id"),
+    )
+
+
+class StatsRefused(ConditionFailed):
+    """A stats update whose bound conditions failed: nothing was written; `stats` is what is stored."""
+
+    def __init__(self, stats: PlayerStats) -> None:
+        super().__init__()
+        self.stats = stats
 
 
 @dataclass(frozen=True)
@@ -322,18 +350,13 @@ class PlayersRepository(TableRepository):
 
     # stats ------------------------------------------------------------------------------
 
-    @staticmethod
-    def stat_value(item: dict[str, Any], name: str, default: Any = None) -> Any:
-        """One stat's stored value in a stats item from `get_stats` (`default` if never written)."""
-        return item.get(STAT_PREFIX + name, default)
-
-    def get_stats(self, player_id: str) -> dict[str, Any]:
+    def get_stats(self, player_id: str) -> PlayerStats:
         resp = self.client.get_item(
             TableName=self.table,
             Key=to_item({"PK": player_pk(player_id), "SK": STATS}),
             ConsistentRead=True,
         )
-        return from_item(resp.get("Item"))
+        return _stats(player_id, from_item(resp.get("Item")))
 
     def stats_update(
         self, player_id: str, writes: list[StatWrite], now: str, write_id: str | None = None
@@ -386,10 +409,10 @@ class PlayersRepository(TableRepository):
             kwargs["ConditionExpression"] = " AND ".join(conditions)
         return kwargs
 
-    def apply_stats(self, player_id: str, writes: list[StatWrite], now: str) -> dict[str, Any]:
-        """Apply sum/latest writes in ONE conditional UpdateItem; returns the new item.
+    def apply_stats(self, player_id: str, writes: list[StatWrite], now: str) -> PlayerStats:
+        """Apply sum/latest writes in ONE conditional UpdateItem; returns the new stats.
 
-        Raises ConditionFailed with the current item when a sum would leave its bounds.
+        Raises StatsRefused with the stored stats when a sum would leave its bounds.
         """
         kwargs = {**self.stats_update(player_id, writes, now), "ReturnValues": "ALL_NEW"}
         if "ConditionExpression" in kwargs:
@@ -398,9 +421,9 @@ class PlayersRepository(TableRepository):
             resp = self.client.update_item(**kwargs)
         except ClientError as exc:
             if condition_failed(exc):
-                raise ConditionFailed(item=from_item(exc.response.get("Item"))) from exc  # type: ignore[arg-type]
+                raise StatsRefused(_stats(player_id, from_item(exc.response.get("Item")))) from exc  # type: ignore[arg-type]
             raise
-        return from_item(resp.get("Attributes"))
+        return _stats(player_id, from_item(resp.get("Attributes")))
 
     def apply_stats_with(
         self, player_id: str, writes: list[StatWrite], now: str, ops: list[dict[str, Any]], write_id: str
@@ -429,8 +452,9 @@ class PlayersRepository(TableRepository):
         first operation), rather than on one of the other operations or a concurrent write."""
         return bool(failed.reasons) and failed.reasons[0] == CONDITION
 
-    def apply_extreme(self, player_id: str, write: StatWrite, now: str) -> dict[str, Any]:
-        """Apply one max/min write; a value that is not better leaves the item as it is."""
+    def apply_extreme(self, player_id: str, write: StatWrite, now: str) -> PlayerStats:
+        """Apply one max/min write; a value that is not better leaves the stats as they are.
+        Returns the stats after it."""
         op = ">" if write.aggregation == "max" else "<"
         try:
             resp = self.client.update_item(
@@ -447,10 +471,10 @@ class PlayersRepository(TableRepository):
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-            return from_item(resp.get("Attributes"))
+            return _stats(player_id, from_item(resp.get("Attributes")))
         except ClientError as exc:
             if condition_failed(exc):
-                return from_item(exc.response.get("Item"))  # type: ignore[arg-type]
+                return _stats(player_id, from_item(exc.response.get("Item")))  # type: ignore[arg-type]
             raise
 
     # email claims (unique emails for upgraded accounts) ----------------------------------

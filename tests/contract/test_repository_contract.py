@@ -27,11 +27,12 @@ from chalicelib.storage.notifications import (
     NotificationsRepository,
 )
 from chalicelib.storage.players import (
-    STAT_PREFIX,
     AccountDeletedMark,
     AccountStatus,
     PlayersRepository,
+    PlayerStats,
     Profile,
+    StatsRefused,
     StatWrite,
 )
 from chalicelib.storage.saves import (
@@ -426,32 +427,39 @@ def _sum(name: str, value: float, *, at_most: float | None = None, absent_ok: bo
 def test_stats_sums_latest_and_bounds(achievements_repos):
     _, players = achievements_repos
     player = _player()
-    assert players.get_stats(player) == {}
-    item = players.apply_stats(player, [_sum("xp", 40, at_most=100), StatWrite("level", "latest", 3)], NOW)
-    assert (item[STAT_PREFIX + "xp"], item[STAT_PREFIX + "level"], item["updated_at"]) == (40, 3, NOW)
-    item = players.apply_stats(player, [_sum("xp", 60, at_most=100), StatWrite("level", "latest", 2)], NOW)
-    assert (item[STAT_PREFIX + "xp"], item[STAT_PREFIX + "level"]) == (100, 2)
-    with pytest.raises(ConditionFailed) as over:
+    assert players.get_stats(player) == PlayerStats(player)
+    stored = players.apply_stats(player, [_sum("xp", 40, at_most=100), StatWrite("level", "latest", 3)], NOW)
+    assert stored == PlayerStats(player, values={"xp": 40, "level": 3}, updated_at=NOW)
+    stored = players.apply_stats(player, [_sum("xp", 60, at_most=100), StatWrite("level", "latest", 2)], LATER_ISO)
+    assert stored == PlayerStats(player, values={"xp": 100, "level": 2}, updated_at=LATER_ISO)
+    assert players.get_stats(player) == stored
+    with pytest.raises(StatsRefused) as over:
         players.apply_stats(player, [_sum("xp", 1, at_most=100), StatWrite("level", "latest", 9)], NOW)
-    assert over.value.item[STAT_PREFIX + "xp"] == 100  # the stored item, nothing written
-    assert players.get_stats(player)[STAT_PREFIX + "level"] == 2
-    with pytest.raises(ConditionFailed):
+    assert over.value.stats == stored  # what is stored, nothing written
+    assert players.get_stats(player) == stored
+    with pytest.raises(StatsRefused) as absent:
         players.apply_stats(player, [_sum("gold", 5, absent_ok=False)], NOW)
-    assert STAT_PREFIX + "gold" not in players.get_stats(player)
-    assert players.apply_stats(player, [_sum("xp", -30)], NOW)[STAT_PREFIX + "xp"] == 70
+    assert absent.value.stats == stored and "gold" not in players.get_stats(player).values
+    assert players.apply_stats(player, [_sum("xp", -30)], NOW).values["xp"] == 70
+    # A refusal before anything was ever stored carries empty stats.
+    other = _player()
+    with pytest.raises(StatsRefused) as never:
+        players.apply_stats(other, [_sum("gold", 5, absent_ok=False)], NOW)
+    assert never.value.stats == PlayerStats(other) == players.get_stats(other)
 
 
 def test_stats_extremes_keep_the_better_value(achievements_repos):
     _, players = achievements_repos
     player = _player()
-    assert players.apply_extreme(player, StatWrite("best", "max", 10), NOW)[STAT_PREFIX + "best"] == 10
-    assert players.apply_extreme(player, StatWrite("best", "max", 7), NOW)[STAT_PREFIX + "best"] == 10
-    assert players.apply_extreme(player, StatWrite("best", "max", 10), NOW)[STAT_PREFIX + "best"] == 10
-    assert players.apply_extreme(player, StatWrite("best", "max", 12.5), NOW)[STAT_PREFIX + "best"] == 12.5
-    assert players.apply_extreme(player, StatWrite("lap", "min", 30), NOW)[STAT_PREFIX + "lap"] == 30
-    assert players.apply_extreme(player, StatWrite("lap", "min", 31), NOW)[STAT_PREFIX + "lap"] == 30
-    assert players.apply_extreme(player, StatWrite("lap", "min", 29), NOW)[STAT_PREFIX + "lap"] == 29
-    assert players.erase_player(player) == 1 and players.get_stats(player) == {}
+    assert players.apply_extreme(player, StatWrite("best", "max", 10), NOW).values["best"] == 10
+    assert players.apply_extreme(player, StatWrite("best", "max", 7), NOW).values["best"] == 10
+    assert players.apply_extreme(player, StatWrite("best", "max", 10), NOW).values["best"] == 10
+    assert players.apply_extreme(player, StatWrite("best", "max", 12.5), NOW).values["best"] == 12.5
+    assert players.apply_extreme(player, StatWrite("lap", "min", 30), NOW).values["lap"] == 30
+    assert players.apply_extreme(player, StatWrite("lap", "min", 31), NOW).values["lap"] == 30
+    assert players.apply_extreme(player, StatWrite("lap", "min", 29), NOW).values["lap"] == 29
+    assert players.get_stats(player) == PlayerStats(player, values={"best": 12.5, "lap": 29}, updated_at=NOW)
+    assert players.erase_player(player) == 1 and players.get_stats(player) == PlayerStats(player)
 
 
 def _profile(player: str, name: str | None = None) -> Profile:
@@ -583,13 +591,13 @@ def test_achievement_unlocks_once_with_its_reward_and_counts(achievements_repos)
     reward = players.stats_update(player, [_sum("xp", 50, at_most=100)], NOW)
     assert repo.unlock(player, ach, now=NOW, progress=None, reward=reward) == "rewarded"
     assert repo.unlock(player, ach, now=NOW, progress=None, reward=reward) is None  # once, reward too
-    assert players.get_stats(player)[STAT_PREFIX + "xp"] == 50
+    assert players.get_stats(player).values["xp"] == 50
     assert repo.counts([counter])[counter] == 1
     # A reward that would leave its bounds: unlocked without it, still once.
     players.apply_stats(player, [_sum("xp", 30)], NOW)
     reward = players.stats_update(player, [_sum("xp", 50, at_most=100)], NOW)
     assert repo.unlock(player, other, now=NOW, progress=1, reward=reward) == "reward_refused"
-    assert players.get_stats(player)[STAT_PREFIX + "xp"] == 80
+    assert players.get_stats(player).values["xp"] == 80
     record = repo.record(player, other)
     assert record["reward_given"] is False and record["progress"] == 1
     assert repo.counts([unlocks_counter(other)])[unlocks_counter(other)] == 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.storage.players import AccountStatus, Profile, _account_status, _profile
+from chalicelib.storage.players import AccountStatus, PlayerStats, Profile, _account_status, _profile, _stats
 
 
 def test_a_profile_item_becomes_a_profile_and_missing_fields_take_their_defaults():
@@ -52,3 +52,18 @@ def test_a_status_item_becomes_an_account_status():
     )
     # An item without its own id or status (written before either was stored) reads as the key's player, active.
     assert _account_status("p2", {"reason": "x"}) == AccountStatus(player_id="p2", status="active", reason="x")
+
+
+def test_a_stats_item_becomes_player_stats_keyed_by_stat_name():
+    item = {
+        "PK": "P#p1",
+        "SK": "STATS",
+        "player_id": "p1",
+        "s_xp": 40,
+        "s_best": 12.5,
+        "updated_at": "t0",
+        "write_id": "w1",
+    }
+    assert _stats("p1", item) == PlayerStats("p1", values={"xp": 40, "best": 12.5}, updated_at="t0", write_id="w1")
+    # No item yet: nothing written, no stat stored.
+    assert _stats("p2", {}) == PlayerStats("p2", values={}, updated_at=None, write_id=None)
