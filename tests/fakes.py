@@ -9,7 +9,6 @@ stand-in, so a fake that drifts fails there.
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import uuid
 from collections.abc import Callable
@@ -18,7 +17,13 @@ from typing import Any
 
 from chalicelib.errors import AccountDeleted, ConditionFailed, Conflict, Unauthorized
 from chalicelib.storage.accounts import Tokens
-from chalicelib.storage.achievements import COUNTED, PLAYERS_COUNTER, RECORD_PREFIX, unlocks_counter
+from chalicelib.storage.achievements import (
+    COUNTED,
+    PLAYERS_COUNTER,
+    RECORD_PREFIX,
+    AchievementRecord,
+    unlocks_counter,
+)
 from chalicelib.storage.achievements import player_pk as achievements_pk
 from chalicelib.storage.notifications import BroadcastMarks, Notification
 from chalicelib.storage.players import (
@@ -523,23 +528,39 @@ class FakeAchievementsRepository:
         self.items: dict[tuple[str, str], dict[str, Any]] = {}
         self.counters: dict[str, int] = {}
 
-    def records(self, player_id: str, bound: int = 1000) -> dict[str, dict[str, Any]]:
+    @staticmethod
+    def _as_record(player_id: str, achievement_id: str, item: dict[str, Any]) -> AchievementRecord:
+        return AchievementRecord(
+            player_id=player_id,
+            achievement_id=achievement_id,
+            progress=item.get("progress", 0),
+            unlocked_at=item.get("unlocked_at"),
+            reward_given=bool(item.get("reward_given", False)),
+            updated_at=item.get("updated_at"),
+        )
+
+    def records(self, player_id: str, bound: int = 1000) -> dict[str, AchievementRecord]:
         pk = achievements_pk(player_id)
         found = sorted((sk, i) for (p, sk), i in self.items.items() if p == pk and sk.startswith(RECORD_PREFIX))
-        return {sk[len(RECORD_PREFIX) :]: copy.deepcopy(i) for sk, i in found[:bound]}
+        return {
+            sk[len(RECORD_PREFIX) :]: self._as_record(player_id, sk[len(RECORD_PREFIX) :], i) for sk, i in found[:bound]
+        }
 
-    def record(self, player_id: str, achievement_id: str, consistent: bool = True) -> dict[str, Any]:
-        return copy.deepcopy(self.items.get((achievements_pk(player_id), RECORD_PREFIX + achievement_id), {}))
+    def record(self, player_id: str, achievement_id: str, consistent: bool = True) -> AchievementRecord | None:
+        item = self.items.get((achievements_pk(player_id), RECORD_PREFIX + achievement_id))
+        return self._as_record(player_id, achievement_id, item) if item is not None else None
 
-    def add_progress(self, player_id: str, achievement_id: str, steps: int, now: str) -> tuple[dict[str, Any], bool]:
+    def add_progress(
+        self, player_id: str, achievement_id: str, steps: int, now: str
+    ) -> tuple[AchievementRecord, bool]:
         key = (achievements_pk(player_id), RECORD_PREFIX + achievement_id)
         item = self.items.get(key)
         if item is not None and "unlocked_at" in item:
-            return copy.deepcopy(item), False
+            return self._as_record(player_id, achievement_id, item), False
         item = self.items.setdefault(key, {"PK": key[0], "SK": key[1]})
         item.update(progress=item.get("progress", 0) + steps, updated_at=now, player_id=player_id,
                     achievement_id=achievement_id)
-        return copy.deepcopy(item), True
+        return self._as_record(player_id, achievement_id, item), True
 
     def unlock(
         self,

@@ -17,7 +17,12 @@ import pytest
 
 from chalicelib.errors import AccountDeleted, ConditionFailed, Conflict, Unauthorized
 from chalicelib.storage.accounts import AccountsGateway
-from chalicelib.storage.achievements import PLAYERS_COUNTER, AchievementsRepository, unlocks_counter
+from chalicelib.storage.achievements import (
+    PLAYERS_COUNTER,
+    AchievementRecord,
+    AchievementsRepository,
+    unlocks_counter,
+)
 from chalicelib.storage.items import to_item
 from chalicelib.storage.notifications import (
     BROADCAST_PK,
@@ -571,16 +576,17 @@ def test_email_claims_and_rate_windows(achievements_repos):
 def test_achievement_progress_stops_at_the_unlock(achievements_repos):
     repo, _ = achievements_repos
     player, ach = _player(), f"c{uuid.uuid4().hex[:10]}"
-    assert repo.record(player, ach) == {} and repo.records(player) == {}
+    assert repo.record(player, ach) is None and repo.records(player) == {}
     record, applied = repo.add_progress(player, ach, 3, NOW)
-    assert applied and record["progress"] == 3 and record["achievement_id"] == ach
-    record, applied = repo.add_progress(player, ach, 4, NOW)
-    assert applied and record["progress"] == 7
+    assert applied and record == AchievementRecord(player, ach, progress=3, updated_at=NOW)
+    record, applied = repo.add_progress(player, ach, 4, LATER_ISO)
+    assert applied and record == AchievementRecord(player, ach, progress=7, updated_at=LATER_ISO)
+    assert repo.record(player, ach) == record
     assert repo.unlock(player, ach, now=NOW, progress=10) == "unlocked"
-    record, applied = repo.add_progress(player, ach, 5, NOW)
-    assert not applied and record["progress"] == 10 and record["unlocked_at"] == NOW
-    assert set(repo.records(player)) == {ach}
-    assert repo.record(player, ach)["reward_given"] is False
+    unlocked = AchievementRecord(player, ach, progress=10, unlocked_at=NOW, reward_given=False, updated_at=NOW)
+    record, applied = repo.add_progress(player, ach, 5, LATER_ISO)
+    assert not applied and record == unlocked
+    assert repo.records(player) == {ach: unlocked} and repo.record(player, ach) == unlocked
 
 
 def test_achievement_unlocks_once_with_its_reward_and_counts(achievements_repos):
@@ -599,7 +605,9 @@ def test_achievement_unlocks_once_with_its_reward_and_counts(achievements_repos)
     assert repo.unlock(player, other, now=NOW, progress=1, reward=reward) == "reward_refused"
     assert players.get_stats(player).values["xp"] == 80
     record = repo.record(player, other)
-    assert record["reward_given"] is False and record["progress"] == 1
+    assert record is not None and record.reward_given is False and record.progress == 1
+    assert repo.record(player, ach) == AchievementRecord(player, ach, progress=0, unlocked_at=NOW,
+                                                         reward_given=True, updated_at=NOW)
     assert repo.counts([unlocks_counter(other)])[unlocks_counter(other)] == 1
 
 

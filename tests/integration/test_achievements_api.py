@@ -93,7 +93,7 @@ def test_twenty_concurrent_updates_unlock_once_and_reward_once(standin, new_play
     )
     assert repo.get_stats(player.player_id).values["xp"] == 1000
     records = AchievementsRepository().records(player.player_id)
-    assert records["high_roller"]["unlocked_at"] and records["high_roller"]["reward_given"] is True
+    assert records["high_roller"].unlocked_at and records["high_roller"].reward_given is True
     # And 20 sum updates, each big enough to cross first_blood's target together.
     other = new_player()
     # kills feeds the weekly_kills sum board in the same transaction: under contention an

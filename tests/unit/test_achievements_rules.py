@@ -204,3 +204,17 @@ def test_rarity_is_unlocks_over_players_counted(repo, players, told):
     repo.erase_player(ids[0])
     result = listing(repo, players, ids[3])
     assert result["players_counted"] == 3 and by_id(result)["explorer"]["rarity_percent"] == round(100 / 3, 2)
+
+
+def test_an_achievement_item_becomes_a_record():
+    from chalicelib.storage.achievements import AchievementRecord, _record
+
+    item = {"PK": "P#p1", "SK": "A#founder", "player_id": "p1", "achievement_id": "founder", "progress": 3,
+            "unlocked_at": NOW, "updated_at": NOW, "reward_given": True}
+    assert _record("p1", "founder", item) == AchievementRecord(
+        player_id="p1", achievement_id="founder", progress=3, unlocked_at=NOW, reward_given=True, updated_at=NOW
+    )
+    # Unlocked without a progress count (a manual grant): progress reads as 0, as views always took it.
+    assert _record("p1", "dev_friend", {"unlocked_at": NOW, "reward_given": False}) == AchievementRecord(
+        player_id="p1", achievement_id="dev_friend", unlocked_at=NOW
+    )
