@@ -9,7 +9,6 @@ stand-in, so a fake that drifts fails there.
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import uuid
 from collections.abc import Callable
@@ -18,22 +17,27 @@ from typing import Any
 
 from chalicelib.errors import AccountDeleted, ConditionFailed, Conflict, Unauthorized
 from chalicelib.storage.accounts import Tokens
-from chalicelib.storage.achievements import COUNTED, PLAYERS_COUNTER, RECORD_PREFIX, unlocks_counter
+from chalicelib.storage.achievements import (
+    COUNTED,
+    PLAYERS_COUNTER,
+    RECORD_PREFIX,
+    AchievementRecord,
+    unlocks_counter,
+)
 from chalicelib.storage.achievements import player_pk as achievements_pk
 from chalicelib.storage.notifications import BroadcastMarks, Notification
 from chalicelib.storage.players import (
-    ACCOUNT_STATUS,
     ACTIVE,
     BANNED,
     DELETED,
-    PROFILE,
-    STAT_PREFIX,
-    STATS,
+    AccountDeletedMark,
+    AccountStatus,
+    PlayerStats,
+    Profile,
+    StatsRefused,
     StatWrite,
-    account_pk,
     fold_name,
 )
-from chalicelib.storage.players import player_pk as players_pk
 from chalicelib.storage.saves import (
     ObjectInfo,
     PendingUpload,
@@ -356,61 +360,71 @@ class FakePlayersRepository:
     the stats items (sum, latest, max and min writes under their bounds)."""
 
     def __init__(self) -> None:
-        self.stats: dict[str, dict[str, Any]] = {}
+        self.stats: dict[str, PlayerStats] = {}
         # Deleted accounts waiting for their second erasure: queue key -> player id.
         self.erase_again: dict[str, str] = {}
-        self.profiles: dict[str, dict[str, Any]] = {}
-        self.statuses: dict[str, dict[str, Any]] = {}
+        self.profiles: dict[str, Profile] = {}
+        self.statuses: dict[str, AccountStatus] = {}
         self.emails: dict[str, dict[str, str]] = {}
         self.rates: dict[tuple[str, int], int] = {}
 
     # profiles ---------------------------------------------------------------------------
 
-    def get_profile(self, player_id: str) -> dict[str, Any] | None:
-        profile = self.profiles.get(player_id)
-        return copy.deepcopy(profile) if profile is not None else None
+    def get_profile(self, player_id: str) -> Profile | None:
+        return self.profiles.get(player_id)
 
-    def create_profile(self, profile: dict[str, Any]) -> bool:
-        player_id = profile["player_id"]
-        if self.statuses.get(player_id, {}).get("status") == DELETED:
+    def create_profile(self, profile: Profile) -> bool:
+        player_id = profile.player_id
+        status = self.statuses.get(player_id)
+        if status is not None and status.status == DELETED:
             raise AccountDeleted()
         if player_id in self.profiles:
             return False
-        item = {"PK": players_pk(player_id), "SK": PROFILE, **copy.deepcopy(profile)}
-        if profile.get("display_name"):
-            item.update(NPK=f"N#{fold_name(profile['display_name'])}", NSK=player_id)
-        self.profiles[player_id] = item
+        self.profiles[player_id] = profile
         return True
 
-    def update_profile(self, player_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    def update_profile(
+        self,
+        player_id: str,
+        *,
+        display_name: str | None = None,
+        last_seen_at: str | None = None,
+        is_guest: bool | None = None,
+        email: str | None = None,
+    ) -> Profile:
+        changes = {
+            k: v
+            for k, v in (
+                ("display_name", display_name), ("last_seen_at", last_seen_at), ("is_guest", is_guest), ("email", email)
+            )
+            if v is not None
+        }
+        if not changes:
+            raise ValueError("update_profile: nothing to change")
         if player_id not in self.profiles:
             raise ConditionFailed()
-        item = self.profiles[player_id]
-        item.update(copy.deepcopy(changes))
-        if changes.get("display_name"):
-            item.update(NPK=f"N#{fold_name(changes['display_name'])}", NSK=player_id)
-        return copy.deepcopy(item)
+        self.profiles[player_id] = replace(self.profiles[player_id], **changes)  # type: ignore[arg-type]
+        return self.profiles[player_id]
 
     def display_names(self, player_ids: list[str]) -> dict[str, str]:
         unique = list(dict.fromkeys(player_ids))[:100]
-        return {p: self.profiles[p].get("display_name", "") for p in unique if p in self.profiles}
+        return {p: self.profiles[p].display_name or "" for p in unique if p in self.profiles}
 
-    def find_by_name(self, display_name: str, limit: int = 20) -> list[dict[str, Any]]:
-        key = f"N#{fold_name(display_name)}"
-        found = sorted((p for p in self.profiles.values() if p.get("NPK") == key), key=lambda p: p["NSK"])
-        return copy.deepcopy(found[:limit])
+    def find_by_name(self, display_name: str, limit: int = 20) -> list[Profile]:
+        # As the by_name index: only profiles with a display name, folded, in player id order.
+        key = fold_name(display_name)
+        found = [p for p in self.profiles.values() if p.display_name and fold_name(p.display_name) == key]
+        return sorted(found, key=lambda p: p.player_id)[:limit]
 
     # account status ---------------------------------------------------------------------
 
-    def get_account_status(self, player_id: str) -> dict[str, Any] | None:
-        status = self.statuses.get(player_id)
-        return copy.deepcopy(status) if status is not None else None
+    def get_account_status(self, player_id: str) -> AccountStatus | None:
+        return self.statuses.get(player_id)
 
     def mark_deleted(self, player_id: str, at: str, username: str = "", erase_again_at: str | None = None) -> None:
-        self.statuses[player_id] = {
-            "PK": account_pk(player_id), "SK": ACCOUNT_STATUS, "player_id": player_id, "status": DELETED,
-            "changed_at": at, **({"username": username} if username else {}),
-        }
+        self.statuses[player_id] = AccountStatus(
+            player_id=player_id, status=DELETED, changed_at=at, username=username or None
+        )
         if erase_again_at is not None:
             self.erase_again[f"{erase_again_at}#{player_id}"] = player_id
 
@@ -420,14 +434,13 @@ class FakePlayersRepository:
     def erase_again_done(self, queue_key: str) -> None:
         self.erase_again.pop(queue_key, None)
 
-    def set_ban(self, player_id: str, *, banned: bool, reason: str, by: str, at: str) -> dict[str, Any]:
-        current = self.statuses.get(player_id)
-        if current is not None and current.get("status") == DELETED:
-            raise ConditionFailed(item=copy.deepcopy(current))
-        item = self.statuses.setdefault(player_id, {"PK": account_pk(player_id), "SK": ACCOUNT_STATUS})
-        item.update(status=BANNED if banned else ACTIVE, reason=reason, changed_by=by, changed_at=at,
-                    player_id=player_id)
-        return copy.deepcopy(item)
+    def set_ban(self, player_id: str, *, banned: bool, reason: str, by: str, at: str) -> AccountStatus:
+        current = self.statuses.get(player_id) or AccountStatus(player_id=player_id)
+        if current.status == DELETED:
+            raise AccountDeletedMark(current)
+        changed = replace(current, status=BANNED if banned else ACTIVE, reason=reason, changed_by=by, changed_at=at)
+        self.statuses[player_id] = changed
+        return changed
 
     # email claims and rate limits -------------------------------------------------------
 
@@ -457,33 +470,32 @@ class FakePlayersRepository:
 
     # stats ------------------------------------------------------------------------------
 
-    def get_stats(self, player_id: str) -> dict[str, Any]:
-        return copy.deepcopy(self.stats.get(player_id, {}))
+    def get_stats(self, player_id: str) -> PlayerStats:
+        return self.stats.get(player_id) or PlayerStats(player_id)
 
     def stats_update(
         self, player_id: str, writes: list[StatWrite], now: str, write_id: str | None = None
     ) -> Any:
         return FakeStatsUpdate(player_id, list(writes), now, write_id)
 
-    def apply_stats(self, player_id: str, writes: list[StatWrite], now: str) -> dict[str, Any]:
+    def apply_stats(self, player_id: str, writes: list[StatWrite], now: str) -> PlayerStats:
         if not self._apply(FakeStatsUpdate(player_id, writes, now, None)):
-            raise ConditionFailed(item=self.get_stats(player_id))
+            raise StatsRefused(self.get_stats(player_id))
         return self.get_stats(player_id)
 
-    def apply_extreme(self, player_id: str, write: StatWrite, now: str) -> dict[str, Any]:
-        item = self.stats.get(player_id, {})
-        stored = item.get(STAT_PREFIX + write.name)
+    def apply_extreme(self, player_id: str, write: StatWrite, now: str) -> PlayerStats:
+        current = self.get_stats(player_id)
+        stored = current.values.get(write.name)
         better = stored is None or (write.value > stored if write.aggregation == "max" else write.value < stored)
         if better:
-            item = self.stats.setdefault(player_id, {"PK": players_pk(player_id), "SK": STATS})
-            item.update({STAT_PREFIX + write.name: write.value, "updated_at": now, "player_id": player_id})
+            self.stats[player_id] = replace(current, values={**current.values, write.name: write.value}, updated_at=now)
         return self.get_stats(player_id)
 
     def _apply(self, update: FakeStatsUpdate) -> bool:
         """The conditional update: every sum within its bounds, or nothing is written."""
-        item = self.stats.get(update.player_id, {})
+        current = self.get_stats(update.player_id)
         for w in update.writes:
-            stored = item.get(STAT_PREFIX + w.name)
+            stored = current.values.get(w.name)
             if w.aggregation != "sum":
                 continue
             if stored is None:
@@ -493,13 +505,12 @@ class FakePlayersRepository:
                 w.stored_at_least is not None and stored < w.stored_at_least
             ):
                 return False
-        item = self.stats.setdefault(update.player_id, {"PK": players_pk(update.player_id), "SK": STATS})
-        item.update({"updated_at": update.now, "player_id": update.player_id})
-        if update.write_id is not None:
-            item["write_id"] = update.write_id
+        values = dict(current.values)
         for w in update.writes:
-            key = STAT_PREFIX + w.name
-            item[key] = item.get(key, w.default) + w.value if w.aggregation == "sum" else w.value
+            values[w.name] = values.get(w.name, w.default) + w.value if w.aggregation == "sum" else w.value
+        self.stats[update.player_id] = replace(
+            current, values=values, updated_at=update.now, write_id=update.write_id or current.write_id
+        )
         return True
 
     def erase_player(self, player_id: str) -> int:
@@ -517,23 +528,39 @@ class FakeAchievementsRepository:
         self.items: dict[tuple[str, str], dict[str, Any]] = {}
         self.counters: dict[str, int] = {}
 
-    def records(self, player_id: str, bound: int = 1000) -> dict[str, dict[str, Any]]:
+    @staticmethod
+    def _as_record(player_id: str, achievement_id: str, item: dict[str, Any]) -> AchievementRecord:
+        return AchievementRecord(
+            player_id=player_id,
+            achievement_id=achievement_id,
+            progress=item.get("progress", 0),
+            unlocked_at=item.get("unlocked_at"),
+            reward_given=bool(item.get("reward_given", False)),
+            updated_at=item.get("updated_at"),
+        )
+
+    def records(self, player_id: str, bound: int = 1000) -> dict[str, AchievementRecord]:
         pk = achievements_pk(player_id)
         found = sorted((sk, i) for (p, sk), i in self.items.items() if p == pk and sk.startswith(RECORD_PREFIX))
-        return {sk[len(RECORD_PREFIX) :]: copy.deepcopy(i) for sk, i in found[:bound]}
+        return {
+            sk[len(RECORD_PREFIX) :]: self._as_record(player_id, sk[len(RECORD_PREFIX) :], i) for sk, i in found[:bound]
+        }
 
-    def record(self, player_id: str, achievement_id: str, consistent: bool = True) -> dict[str, Any]:
-        return copy.deepcopy(self.items.get((achievements_pk(player_id), RECORD_PREFIX + achievement_id), {}))
+    def record(self, player_id: str, achievement_id: str, consistent: bool = True) -> AchievementRecord | None:
+        item = self.items.get((achievements_pk(player_id), RECORD_PREFIX + achievement_id))
+        return self._as_record(player_id, achievement_id, item) if item is not None else None
 
-    def add_progress(self, player_id: str, achievement_id: str, steps: int, now: str) -> tuple[dict[str, Any], bool]:
+    def add_progress(
+        self, player_id: str, achievement_id: str, steps: int, now: str
+    ) -> tuple[AchievementRecord, bool]:
         key = (achievements_pk(player_id), RECORD_PREFIX + achievement_id)
         item = self.items.get(key)
         if item is not None and "unlocked_at" in item:
-            return copy.deepcopy(item), False
+            return self._as_record(player_id, achievement_id, item), False
         item = self.items.setdefault(key, {"PK": key[0], "SK": key[1]})
         item.update(progress=item.get("progress", 0) + steps, updated_at=now, player_id=player_id,
                     achievement_id=achievement_id)
-        return copy.deepcopy(item), True
+        return self._as_record(player_id, achievement_id, item), True
 
     def unlock(
         self,

@@ -18,13 +18,14 @@ if TYPE_CHECKING:
     from chalicelib.models.admin import AuditQuery
     from chalicelib.models.notifications import NotificationQuery
     from chalicelib.models.saves import SlotView
+    from chalicelib.storage.players import Profile
 
 
 bp = Blueprint(__name__)
 TAGS = ("admin",)
 
 
-def _profile(player_id: str) -> dict[str, Any]:
+def _profile(player_id: str) -> Profile:
     item = composition.players_repo().get_profile(player_id)
     if item is None:
         raise NotFound("no such player")
@@ -64,14 +65,14 @@ def admin_delete_player(call: Call, player_id: str) -> dict[str, Any]:
     repo = composition.players_repo()
     profile = repo.get_profile(player_id)
     if profile is None:
-        status = repo.get_account_status(player_id) or {}
-        if status.get("status") != account_status.DELETED:
+        status = repo.get_account_status(player_id)
+        if status is None or status.status != account_status.DELETED:
             raise NotFound("no such player")
         # A retried deletion: the account is refused everywhere already; finish the erasure.
         return players.finish_deletion(player_id=player_id, status=status, accounts=composition.accounts())
     return players.delete_account(
         player_id=player_id,
-        username=str(profile.get("username") or ""),
+        username=profile.username,
         config=composition.game_config(),
         repo=composition.players_repo(),
         accounts=composition.accounts(),

@@ -9,18 +9,19 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.clock import Clock, iso, system_clock
-from chalicelib.errors import AccountBanned, AccountDeleted, ConditionFailed, Conflict, NotFound
-from chalicelib.storage.players import ACTIVE, BANNED, DELETED, PlayersRepository
+from chalicelib.errors import AccountBanned, AccountDeleted, Conflict, NotFound
+from chalicelib.storage.players import ACTIVE, BANNED, DELETED, AccountDeletedMark, AccountStatus, PlayersRepository
 
 
-def status_view(player_id: str, item: dict[str, Any] | None) -> dict[str, Any]:
-    item = item or {}
+def status_view(player_id: str, status: AccountStatus | None) -> dict[str, Any]:
+    """An account's status as the admin routes answer it; no status is an active account."""
+    status = status or AccountStatus(player_id=player_id)
     return {
         "player_id": player_id,
-        "status": str(item.get("status", ACTIVE)),
-        "reason": item.get("reason"),
-        "changed_at": item.get("changed_at"),
-        "changed_by": item.get("changed_by"),
+        "status": status.status,
+        "reason": status.reason,
+        "changed_at": status.changed_at,
+        "changed_by": status.changed_by,
     }
 
 
@@ -34,8 +35,8 @@ def raise_for(status: str | None) -> None:
 
 def check_active(*, player_id: str, repo: PlayersRepository, allow_deleted: bool = False) -> str:
     """Refuse a deleted or banned account; returns the status (`active`, or `deleted` if allowed)."""
-    item = repo.get_account_status(player_id)
-    status = str(item.get("status", ACTIVE)) if item else ACTIVE
+    current = repo.get_account_status(player_id)
+    status = current.status if current else ACTIVE
     if status == DELETED and allow_deleted:
         return status
     raise_for(status)
@@ -69,9 +70,9 @@ def set_ban(
     if current is None and repo.get_profile(player_id) is None:
         raise NotFound("no such player", details={"field": "player_id"})
     try:
-        item = repo.set_ban(player_id, banned=banned, reason=reason, by=admin_id, at=iso(clock()))
-    except ConditionFailed as failed:
+        changed = repo.set_ban(player_id, banned=banned, reason=reason, by=admin_id, at=iso(clock()))
+    except AccountDeletedMark as refused:
         raise Conflict(
-            "this account was deleted", code="account_deleted", details=status_view(player_id, failed.item)
+            "this account was deleted", code="account_deleted", details=status_view(player_id, refused.status)
         ) from None
-    return status_view(player_id, item)
+    return status_view(player_id, changed)

@@ -17,7 +17,12 @@ from chalicelib.game_config.schema import AchievementDef, GameConfig
 from chalicelib.observability import logger, metrics
 from chalicelib.services import notify, stats
 from chalicelib.services.hooks import StatChange, stat_changed
-from chalicelib.storage.achievements import PLAYERS_COUNTER, AchievementsRepository, unlocks_counter
+from chalicelib.storage.achievements import (
+    PLAYERS_COUNTER,
+    AchievementRecord,
+    AchievementsRepository,
+    unlocks_counter,
+)
 from chalicelib.storage.players import PlayersRepository
 
 Reporter = Literal["client", "server"]
@@ -38,19 +43,19 @@ def achievement_view(
     ach_id: str,
     ach: AchievementDef,
     *,
-    record: dict[str, Any],
+    record: AchievementRecord | None,
     stat_values: dict[str, float | int],
     unlocks: int,
     players: int,
 ) -> dict[str, Any]:
     """One achievement as the player sees it; a hidden one shows no details until unlocked."""
-    unlocked_at = record.get("unlocked_at")
+    unlocked_at = record.unlocked_at if record is not None else None
     progress: float | None = None
     if ach.kind == "threshold" and ach.stat is not None and ach.target is not None:
         value = stat_values.get(ach.stat, 0)
         progress = ach.target if unlocked_at else (min(value, ach.target) if ach.comparison == "at_least" else value)
     elif ach.kind == "incremental" and ach.target is not None:
-        progress = ach.target if unlocked_at else min(record.get("progress", 0), ach.target)
+        progress = ach.target if unlocked_at else min(record.progress if record is not None else 0, ach.target)
     view: dict[str, Any] = {
         "id": ach_id,
         "kind": ach.kind,
@@ -71,6 +76,10 @@ def achievement_view(
         for key in ("title", "description", "stat", "comparison", "progress", "target", "reward"):
             view[key] = None
     return view
+
+
+def _unlocked(record: AchievementRecord | None) -> bool:
+    return record is not None and bool(record.unlocked_at)
 
 
 def _unlock(
@@ -137,19 +146,21 @@ def list_achievements(
     records = repo.records(player_id, bound=len(config.achievements) + 100)
     stat_values = stats.stats_view(config, players_repo.get_stats(player_id))
     for ach_id, ach in config.achievements.items():
-        if ach.kind != "threshold" or ach.stat is None or records.get(ach_id, {}).get("unlocked_at"):
+        if ach.kind != "threshold" or ach.stat is None or _unlocked(records.get(ach_id)):
             continue
         if meets(ach, stat_values.get(ach.stat, 0)) and _unlock(
             player_id=player_id, ach_id=ach_id, config=config, repo=repo, players_repo=players_repo, clock=clock
         ):
-            records[ach_id] = repo.record(player_id, ach_id)
+            found = repo.record(player_id, ach_id)
+            if found is not None:
+                records[ach_id] = found
     counts = repo.counts([*(unlocks_counter(a) for a in config.achievements), PLAYERS_COUNTER])
     players = counts[PLAYERS_COUNTER]
     views = [
         achievement_view(
             ach_id,
             ach,
-            record=records.get(ach_id, {}),
+            record=records.get(ach_id),
             stat_values=stat_values,
             unlocks=counts[unlocks_counter(ach_id)],
             players=players,
@@ -223,7 +234,7 @@ def report_progress(
         raise Invalid(f"steps: at most {ach.step_cap} per report for {achievement_id!r}", field="steps")
     record, applied = repo.add_progress(player_id, achievement_id, steps, iso(clock()))
     unlocked_now = False
-    if applied and record.get("progress", 0) >= ach.target:
+    if applied and record.progress >= ach.target:
         unlocked_now = _unlock(
             player_id=player_id, ach_id=achievement_id, config=config, repo=repo, players_repo=players_repo, clock=clock
         )
@@ -273,7 +284,7 @@ def evaluate_stat_change(
         if ach.stat in change.deltas and change.exact:
             if meets(ach, value - change.deltas[ach.stat]):
                 continue  # reached by an earlier update
-        elif repo.record(player_id=change.player_id, achievement_id=ach_id, consistent=False).get("unlocked_at"):
+        elif _unlocked(repo.record(player_id=change.player_id, achievement_id=ach_id, consistent=False)):
             continue
         if _unlock(
             player_id=change.player_id, ach_id=ach_id, config=config, repo=repo, players_repo=players_repo, clock=clock

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import asdict
 from typing import Any
 from urllib.parse import unquote
 
 from chalicelib.clock import Clock, iso, system_clock
 from chalicelib.observability import logger
 from chalicelib.services import cursors
-from chalicelib.storage.audit import AuditRepository, month_of, previous_month
+from chalicelib.storage.audit import AuditEntry, AuditRepository, StoredAuditEntry, month_of, previous_month
 
 MAX_REASON = 500
 MAX_DETAILS = 2000
@@ -46,33 +47,54 @@ def entry_for(
     body: dict[str, Any],
     header_reason: str | None,
     status: int,
-) -> dict[str, Any]:
+) -> AuditEntry:
     """The audit entry of one admin write (pure: what `record` stores)."""
     if header_reason:
         header_reason = unquote(header_reason)  # the header carries UTF-8, percent-encoded
     reason = body.get("reason") if isinstance(body.get("reason"), str) else header_reason
     details = json.dumps(body, sort_keys=True, default=str, separators=(",", ":"))
-    return {
-        "actor": actor,
-        "actor_id": actor_id,
-        "action": action,
-        "method": method,
-        "path": path,
-        "params": dict(params),
-        "target": target_of(params, body),
-        "reason": _clip(reason.strip(), MAX_REASON) if reason and reason.strip() else None,
-        "details": _clip(details, MAX_DETAILS),
-        "status": status,
+    return AuditEntry(
+        actor=actor,
+        actor_id=actor_id,
+        action=action,
+        method=method,
+        path=path,
+        params=dict(params),
+        target=target_of(params, body),
+        reason=_clip(reason.strip(), MAX_REASON) if reason and reason.strip() else None,
+        details=_clip(details, MAX_DETAILS),
+        status=status,
+    )
+
+
+def entry_view(stored: StoredAuditEntry) -> dict[str, Any]:
+    """An entry as the audit page answers it; an entry without a reason has no `reason` key."""
+    entry = stored.entry
+    view: dict[str, Any] = {
+        "id": stored.id,
+        "at": stored.at,
+        "actor": entry.actor,
+        "actor_id": entry.actor_id,
+        "action": entry.action,
+        "method": entry.method,
+        "path": entry.path,
+        "params": dict(entry.params),
+        "target": entry.target,
     }
+    if entry.reason is not None:
+        view["reason"] = entry.reason
+    view["details"] = entry.details
+    view["status"] = entry.status
+    return view
 
 
-def record(*, entry: dict[str, Any], repo: AuditRepository, clock: Clock = system_clock) -> dict[str, Any] | None:
+def record(*, entry: AuditEntry, repo: AuditRepository, clock: Clock = system_clock) -> StoredAuditEntry | None:
     """Store an entry. The write it describes is done already: a store failure is logged with
     the whole entry (so the logs keep it) and never turns the admin's success into an error."""
     try:
         return repo.append(entry, clock())
     except Exception:  # noqa: BLE001 - see above
-        logger.exception("audit entry not stored", extra={"audit": entry})
+        logger.exception("audit entry not stored", extra={"audit": asdict(entry)})
         return None
 
 
@@ -110,8 +132,8 @@ def list_entries(
         entries = entries[:limit]
         last = entries[-1] if entries else None
         return {
-            "entries": entries,
-            "next_cursor": encode_cursor(month, _sk_of(last), target=target) if more and last else None,
+            "entries": [entry_view(e) for e in entries],
+            "next_cursor": encode_cursor(month, repo.position(last), target=target) if more and last else None,
         }
     entries = []
     for _ in range(MONTHS_BACK):
@@ -119,10 +141,9 @@ def list_entries(
         entries.extend(page)
         if len(entries) > limit:
             entries = entries[:limit]
-            return {"entries": entries, "next_cursor": encode_cursor(month_of(entries[-1]["at"]), _sk_of(entries[-1]))}
+            return {
+                "entries": [entry_view(e) for e in entries],
+                "next_cursor": encode_cursor(month_of(entries[-1].at), repo.position(entries[-1])),
+            }
         month, before = previous_month(month), None
-    return {"entries": entries, "next_cursor": None}
-
-
-def _sk_of(entry: dict[str, Any]) -> str:
-    return str(entry["id"]).split("|", 1)[1]
+    return {"entries": [entry_view(e) for e in entries], "next_cursor": None}

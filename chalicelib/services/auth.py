@@ -104,7 +104,7 @@ def upgrade(
     profile = ensure_profile(
         player_id=player_id, username=username, repo=repo, is_guest=username.startswith(GUEST_PREFIX), clock=clock
     )
-    if not profile.get("is_guest", False):
+    if not profile.is_guest:
         raise Forbidden("only a guest account can be upgraded", code="not_a_guest")
     email = email.strip().lower()
     try:
@@ -112,5 +112,5 @@ def upgrade(
     except ConditionFailed:
         raise Conflict("that email belongs to another account", code="email_taken") from None
     accounts.set_email_and_password(username, email, password)
-    repo.update_profile(player_id, {"is_guest": False, "email": email})
+    repo.update_profile(player_id, is_guest=False, email=email)
     return asdict(accounts.password_auth(username, password))

@@ -22,7 +22,7 @@ from chalicelib.game_config.schema import BoardDef, GameConfig
 from chalicelib.observability import logger, metrics
 from chalicelib.services import cursors, notify, periods
 from chalicelib.services.players import default_display_name
-from chalicelib.storage.leaderboards import Entry, Layout, LeaderboardsRepository
+from chalicelib.storage.leaderboards import ArchivedPeriod, Entry, Layout, LeaderboardsRepository, Standing
 from chalicelib.storage.retry import retry
 
 Writer = Literal["client", "server"]
@@ -367,23 +367,23 @@ def chosen_players(
     }
 
 
-def _period_view(board: BoardDef, record: dict[str, Any], shown: dict[str, str]) -> dict[str, Any]:
+def _period_view(board: BoardDef, archived: ArchivedPeriod, shown: dict[str, str]) -> dict[str, Any]:
     return {
-        "period": record["period"],
-        "status": record.get("status", "closed"),
-        "started_at": record.get("started_at"),
-        "ended_at": record.get("ended_at"),
-        "closed_at": record.get("closed_at"),
-        "total_entries": record.get("total_entries", 0),
+        "period": archived.period,
+        "status": archived.status,
+        "started_at": archived.started_at,
+        "ended_at": archived.ended_at,
+        "closed_at": archived.closed_at,
+        "total_entries": archived.total_entries,
         "top": [
             {
-                "rank": t["rank"],
-                "player_id": t["player_id"],
-                "display_name": shown.get(t["player_id"]) or default_display_name(t["player_id"]),
-                "score": t["score"],
-                "reached_at": iso(t["t"] / 1000),
+                "rank": t.rank,
+                "player_id": t.player_id,
+                "display_name": shown.get(t.player_id) or default_display_name(t.player_id),
+                "score": t.score,
+                "reached_at": iso(t.reached_ms / 1000),
             }
-            for t in record.get("top", [])
+            for t in archived.top
         ],
     }
 
@@ -406,7 +406,7 @@ def archived_periods(
             cursor, scope, valid=lambda p: set(p) == {"before"} and _is_period(board, p["before"])
         )["before"]
     records, last = repo.list_periods(board_id, before, limit)
-    shown = _names_of(names, [t["player_id"] for r in records for t in r.get("top", [])])
+    shown = _names_of(names, [t.player_id for r in records for t in r.top])
     return {
         "board": board_id,
         "periods": [_period_view(board, r, shown) for r in records],
@@ -454,21 +454,20 @@ def close_period(
                 dedupe_key=f"leaderboard:{board_id}:{period}:{entry.player_id}",
             )
         )
-    record = {
-        "board": board_id,
-        "period": period,
-        "status": "closed",
-        "started_at": iso(start) if start is not None else None,
-        "ended_at": iso(end) if end is not None else None,
-        "closed_at": iso(clock()),
-        "total_entries": total,
-        "top": [
-            {"rank": r, "player_id": e.player_id, "score": e.score, "t": e.reached_ms}
+    archived = ArchivedPeriod(
+        board=board_id,
+        period=period,
+        status="closed",
+        started_at=iso(start) if start is not None else None,
+        ended_at=iso(end) if end is not None else None,
+        closed_at=iso(clock()),
+        total_entries=total,
+        top=tuple(
+            Standing(rank=r, player_id=e.player_id, score=e.score, reached_ms=e.reached_ms)
             for r, e in zip(final, entries, strict=True)
-        ],
-        "v": 0,
-    }
-    created = repo.create_period(record)
+        ),
+    )
+    created = repo.create_period(archived)
     if created:
         logger.info("period closed", extra={"board": board_id, "period": period, "entries": total})
     return created

@@ -123,7 +123,7 @@ def skill_of(player_id: str, queue: QueueDef, config: GameConfig, players: Playe
     if queue.skill_stat is None:
         return float(queue.default_rating)
     stat = config.stats[queue.skill_stat]
-    return float(players.stat_value(players.get_stats(player_id), queue.skill_stat, stat.default))
+    return float(players.get_stats(player_id).values.get(queue.skill_stat, stat.default))
 
 
 def _open_ticket_of(

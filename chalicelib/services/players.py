@@ -9,7 +9,7 @@ from chalicelib.display_names import shown_display_name
 from chalicelib.errors import ConditionFailed, NotFound
 from chalicelib.services import account_status, erasure, hooks
 from chalicelib.storage.accounts import AccountsGateway
-from chalicelib.storage.players import PlayersRepository
+from chalicelib.storage.players import AccountStatus, PlayersRepository, Profile
 
 if TYPE_CHECKING:
     from chalicelib.game_config.schema import GameConfig
@@ -24,14 +24,14 @@ def shown_names(names: dict[str, str]) -> dict[str, str]:
     return {pid: shown_display_name(name, default_display_name(pid)) for pid, name in names.items()}
 
 
-def profile_view(item: dict[str, Any]) -> dict[str, Any]:
+def profile_view(profile: Profile) -> dict[str, Any]:
     return {
-        "player_id": item["player_id"],
-        "display_name": shown_display_name(item.get("display_name"), default_display_name(item["player_id"])),
-        "created_at": item.get("created_at", ""),
-        "last_seen_at": item.get("last_seen_at"),
-        "is_guest": bool(item.get("is_guest", True)),
-        "email": item.get("email"),
+        "player_id": profile.player_id,
+        "display_name": shown_display_name(profile.display_name, default_display_name(profile.player_id)),
+        "created_at": profile.created_at,
+        "last_seen_at": profile.last_seen_at,
+        "is_guest": profile.is_guest,
+        "email": profile.email,
     }
 
 
@@ -43,17 +43,17 @@ def ensure_profile(
     is_guest: bool,
     display_name: str | None = None,
     clock: Clock = system_clock,
-) -> dict[str, Any]:
+) -> Profile:
     """The player's profile, created on first sight (idempotent)."""
     now = iso(clock())
-    profile = {
-        "player_id": player_id,
-        "username": username,
-        "display_name": display_name or default_display_name(player_id),
-        "created_at": now,
-        "last_seen_at": now,
-        "is_guest": is_guest,
-    }
+    profile = Profile(
+        player_id=player_id,
+        username=username,
+        display_name=display_name or default_display_name(player_id),
+        created_at=now,
+        last_seen_at=now,
+        is_guest=is_guest,
+    )
     if repo.create_profile(profile):
         hooks.player_created(player_id)
         return profile
@@ -76,7 +76,7 @@ def rename(
 ) -> dict[str, Any]:
     get_profile(player_id=player_id, username=username, repo=repo, clock=clock)
     try:
-        item = repo.update_profile(player_id, {"display_name": display_name})
+        item = repo.update_profile(player_id, display_name=display_name)
     except ConditionFailed:
         raise NotFound("no such player") from None
     return profile_view(item)
@@ -84,7 +84,7 @@ def rename(
 
 def touch(*, player_id: str, repo: PlayersRepository, clock: Clock = system_clock) -> None:
     try:
-        repo.update_profile(player_id, {"last_seen_at": iso(clock())})
+        repo.update_profile(player_id, last_seen_at=iso(clock()))
     except ConditionFailed:
         pass
 
@@ -110,13 +110,13 @@ def delete_account(
     tokens is refused and no profile can be created for it. A retried deletion (by the
     same token) finishes the erasure; each step is idempotent.
     """
-    profile = repo.get_profile(player_id) or {}
-    username = str(profile.get("username") or username)
+    profile = repo.get_profile(player_id)
+    username = (profile.username if profile else "") or username
     account_status.mark_deleted(
         player_id=player_id, repo=repo, username=username, erase_again_in=erase_again_delay(config)
     )
-    if profile.get("email"):  # before the profile is erased, so a retry still knows it
-        repo.release_email(profile["email"])
+    if profile is not None and profile.email:  # before the profile is erased, so a retry still knows it
+        repo.release_email(profile.email)
     erased = erasure.erase_everything(player_id)
     accounts.delete_user(username)
     return {"player_id": player_id, "deleted": True, "erased": erased}
@@ -141,10 +141,10 @@ def erase_again_job(*, repo: PlayersRepository, clock: Clock = system_clock, bat
             return done
 
 
-def finish_deletion(*, player_id: str, status: dict[str, Any], accounts: AccountsGateway) -> dict[str, Any]:
+def finish_deletion(*, player_id: str, status: AccountStatus, accounts: AccountsGateway) -> dict[str, Any]:
     """A retried deletion whose profile is already erased: erase what is left and remove
     the sign-in account, named by the deletion mark."""
     erased = erasure.erase_everything(player_id)
-    if status.get("username"):
-        accounts.delete_user(str(status["username"]))
+    if status.username:
+        accounts.delete_user(status.username)
     return {"player_id": player_id, "deleted": True, "erased": erased}

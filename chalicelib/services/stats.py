@@ -11,7 +11,7 @@ from chalicelib.errors import ConditionFailed, Forbidden, Invalid, Throttled
 from chalicelib.game_config.schema import GameConfig, StatDef
 from chalicelib.observability import logger, metrics
 from chalicelib.services.hooks import StatChange, StatWritePlan, stat_changed, stat_feeds
-from chalicelib.storage.players import PlayersRepository, StatWrite
+from chalicelib.storage.players import PlayersRepository, PlayerStats, StatsRefused, StatWrite
 from chalicelib.storage.retry import retry
 
 Writer = Literal["client", "server"]
@@ -19,18 +19,18 @@ Writer = Literal["client", "server"]
 FEED_ATTEMPTS = 25
 
 
-def stats_view(config: GameConfig, item: dict[str, Any]) -> dict[str, float | int]:
+def stats_view(config: GameConfig, stored: PlayerStats) -> dict[str, float | int]:
     """Every declared stat, stored or default."""
     out: dict[str, float | int] = {}
     for name, stat in config.stats.items():
-        value = PlayersRepository.stat_value(item, name, stat.default)
+        value = stored.values.get(name, stat.default)
         out[name] = int(value) if stat.type == "int" else float(value)
     return out
 
 
 def get_stats(*, player_id: str, config: GameConfig, repo: PlayersRepository) -> dict[str, Any]:
-    item = repo.get_stats(player_id)
-    return {"player_id": player_id, "stats": stats_view(config, item), "updated_at": item.get("updated_at")}
+    stored = repo.get_stats(player_id)
+    return {"player_id": player_id, "stats": stats_view(config, stored), "updated_at": stored.updated_at}
 
 
 def _check_value(name: str, stat: StatDef, value: Any) -> float:
@@ -81,12 +81,12 @@ def plan_writes(updates: dict[str, Any], config: GameConfig, writer: Writer) -> 
     return writes
 
 
-def _out_of_bounds(simple: list[StatWrite], current: dict[str, Any]) -> Invalid:
+def _out_of_bounds(simple: list[StatWrite], current: PlayerStats) -> Invalid:
     """The 400 naming the sum stat whose stored value made its bound condition fail."""
     for w in simple:
         if w.aggregation != "sum":
             continue
-        stored = PlayersRepository.stat_value(current, w.name)
+        stored = current.values.get(w.name)
         if (stored is None and not w.absent_ok) or (
             stored is not None
             and (
@@ -102,28 +102,28 @@ def _out_of_bounds(simple: list[StatWrite], current: dict[str, Any]) -> Invalid:
 
 def _apply_simple(
     *, player_id: str, simple: list[StatWrite], plan: StatWritePlan, repo: PlayersRepository
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[PlayerStats, bool]:
     """Sums and latest values in one conditional write; with the feeds' operations (a sum
     board's entry) in the same transaction, built again when an entry moved meanwhile.
 
-    Returns the stats item and whether it is exactly the state this write produced. A
-    transaction returns no item, so the item is read after it; another update of the same
-    player can land in between, and then the item is not exact.
+    Returns the stats and whether they are exactly the state this write produced. A
+    transaction returns no item, so the stats are read after it; another update of the
+    same player can land in between, and then they are not exact.
     """
     now = iso(plan.at)
 
-    def once(_attempt: int) -> tuple[dict[str, Any], bool]:
+    def once(_attempt: int) -> tuple[PlayerStats, bool]:
         ops = [op for feed in stat_feeds() for op in feed.ops(plan)]
         try:
             if not ops:
                 return repo.apply_stats(player_id, simple, now), True
             write_id = uuid.uuid4().hex
             repo.apply_stats_with(player_id, simple, now, ops, write_id)
-            item = repo.get_stats(player_id)
-            return item, item.get("write_id") == write_id
+            stored = repo.get_stats(player_id)
+            return stored, stored.write_id == write_id
+        except StatsRefused as refused:
+            raise _out_of_bounds(simple, refused.stats) from None
         except ConditionFailed as failed:
-            if not ops:
-                raise _out_of_bounds(simple, failed.item or {}) from None
             if repo.bounds_refused(failed):
                 raise _out_of_bounds(simple, repo.get_stats(player_id)) from None
             # A fed entry moved (the same player's concurrent update): nothing was written.
@@ -166,13 +166,13 @@ def update_stats(
     )
     for feed in stat_feeds():
         feed.before(plan)
-    item: dict[str, Any] = {}
+    stored = PlayerStats(player_id)
     exact = True
     for w in extremes:
-        item = repo.apply_extreme(player_id, w, iso(now))
+        stored = repo.apply_extreme(player_id, w, iso(now))
     if simple:
-        item, exact = _apply_simple(player_id=player_id, simple=simple, plan=plan, repo=repo)
-    stats = stats_view(config, item)
+        stored, exact = _apply_simple(player_id=player_id, simple=simple, plan=plan, repo=repo)
+    stats = stats_view(config, stored)
     metrics.add_metric(name="StatUpdates", unit="Count", value=1)
     reactions = stat_changed(
         StatChange(
@@ -187,6 +187,6 @@ def update_stats(
     unlocked = [str(a) for a in reactions.get("achievements") or []]
     if any(config.achievements[a].reward is not None for a in unlocked if a in config.achievements):
         # A reward the same update earned: answer the stats with it.
-        item = repo.get_stats(player_id)
-        stats = stats_view(config, item)
-    return {"player_id": player_id, "stats": stats, "updated_at": item.get("updated_at"), "unlocked": unlocked}
+        stored = repo.get_stats(player_id)
+        stats = stats_view(config, stored)
+    return {"player_id": player_id, "stats": stats, "updated_at": stored.updated_at, "unlocked": unlocked}

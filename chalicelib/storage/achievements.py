@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -39,6 +41,30 @@ def _shard_key(counter: str, shard: int) -> dict[str, Any]:
     return to_item({"PK": f"COUNT#{counter}#{shard}", "SK": "N"})
 
 
+@dataclass(frozen=True)
+class AchievementRecord:
+    """A player's record of one achievement: the progress reported so far, and when it was
+    unlocked (with its reward given or not)."""
+
+    player_id: str
+    achievement_id: str
+    progress: float = 0
+    unlocked_at: str | None = None
+    reward_given: bool = False
+    updated_at: str | None = None
+
+
+def _record(player_id: str, achievement_id: str, item: Mapping[str, Any]) -> AchievementRecord:
+    return AchievementRecord(
+        player_id=player_id,
+        achievement_id=achievement_id,
+        progress=item.get("progress", 0),
+        unlocked_at=item.get("unlocked_at"),
+        reward_given=bool(item.get("reward_given", False)),
+        updated_at=item.get("updated_at"),
+    )
+
+
 class _Held(Exception):
     """Another transaction held one of the unlock's items."""
 
@@ -50,9 +76,9 @@ class AchievementsRepository(TableRepository):
 
     # per-player records -----------------------------------------------------------------
 
-    def records(self, player_id: str, bound: int = 1000) -> dict[str, dict[str, Any]]:
+    def records(self, player_id: str, bound: int = 1000) -> dict[str, AchievementRecord]:
         """The player's achievement records by id (a Query, paged, at most `bound` items)."""
-        out: dict[str, dict[str, Any]] = {}
+        out: dict[str, AchievementRecord] = {}
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "PK = :pk AND begins_with(SK, :a)",
@@ -64,21 +90,26 @@ class AchievementsRepository(TableRepository):
             resp = self.client.query(**kwargs)
             for raw in resp.get("Items", []):
                 item = from_item(raw)
-                out[item["SK"][len(RECORD_PREFIX) :]] = item
+                achievement_id = item["SK"][len(RECORD_PREFIX) :]
+                out[achievement_id] = _record(player_id, achievement_id, item)
             if not resp.get("LastEvaluatedKey"):
                 break
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
         return out
 
-    def record(self, player_id: str, achievement_id: str, consistent: bool = True) -> dict[str, Any]:
+    def record(self, player_id: str, achievement_id: str, consistent: bool = True) -> AchievementRecord | None:
+        """The player's record of one achievement, None when there is none yet."""
         resp = self.client.get_item(
             TableName=self.table,
             Key=to_item({"PK": player_pk(player_id), "SK": RECORD_PREFIX + achievement_id}),
             ConsistentRead=consistent,
         )
-        return from_item(resp.get("Item"))
+        item = from_item(resp.get("Item"))
+        return _record(player_id, achievement_id, item) if item else None
 
-    def add_progress(self, player_id: str, achievement_id: str, steps: int, now: str) -> tuple[dict[str, Any], bool]:
+    def add_progress(
+        self, player_id: str, achievement_id: str, steps: int, now: str
+    ) -> tuple[AchievementRecord, bool]:
         """Add steps unless already unlocked: (the record after, whether the steps were added)."""
         try:
             resp = self.client.update_item(
@@ -90,10 +121,11 @@ class AchievementsRepository(TableRepository):
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-            return from_item(resp.get("Attributes")), True
+            return _record(player_id, achievement_id, from_item(resp.get("Attributes"))), True
         except ClientError as exc:
             if condition_failed(exc):
-                return from_item(exc.response.get("Item")), False  # type: ignore[arg-type]
+                old = from_item(exc.response.get("Item"))  # type: ignore[arg-type]
+                return _record(player_id, achievement_id, old), False
             raise
 
     def unlock(

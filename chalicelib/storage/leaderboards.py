@@ -177,6 +177,54 @@ def entry_from(item: dict[str, Any]) -> Entry:
     )
 
 
+@dataclass(frozen=True)
+class Standing:
+    """One player's final place in a closed period."""
+
+    rank: int
+    player_id: str
+    score: float
+    reached_ms: int
+
+
+@dataclass(frozen=True)
+class ArchivedPeriod:
+    """A closed period of a board: its bounds, when it was closed, its final top standings."""
+
+    board: str
+    period: str
+    status: str = "closed"
+    started_at: str | None = None
+    ended_at: str | None = None
+    closed_at: str | None = None
+    total_entries: int = 0
+    top: tuple[Standing, ...] = ()
+
+
+def _period_key(board_id: str, period: str) -> dict[str, Any]:
+    return to_item({"PK": f"B#{board_id}", "SK": f"P#{period}"})
+
+
+def _standing_item(standing: Standing) -> dict[str, Any]:
+    return {"rank": standing.rank, "player_id": standing.player_id, "score": standing.score, "t": standing.reached_ms}
+
+
+def _archived(item: dict[str, Any]) -> ArchivedPeriod:
+    return ArchivedPeriod(
+        board=str(item["board"]),
+        period=str(item["period"]),
+        status=str(item.get("status", "closed")),
+        started_at=item.get("started_at"),
+        ended_at=item.get("ended_at"),
+        closed_at=item.get("closed_at"),
+        total_entries=item.get("total_entries", 0),
+        top=tuple(
+            Standing(rank=t["rank"], player_id=t["player_id"], score=t["score"], reached_ms=t["t"])
+            for t in item.get("top", [])
+        ),
+    )
+
+
 def counter_deltas(layout: Layout, old_key: int | None, new_key: int | None) -> dict[tuple[int, int], dict[int, int]]:
     """Per tree node, the change of each child count when an entry moves old -> new."""
     deltas: dict[tuple[int, int], dict[int, int]] = defaultdict(lambda: defaultdict(int))
@@ -431,15 +479,29 @@ class LeaderboardsRepository(TableRepository):
 
     # periods ----------------------------------------------------------------------------
 
-    def get_period(self, board_id: str, period: str) -> dict[str, Any] | None:
-        resp = self.client.get_item(
-            TableName=self.table, Key=to_item({"PK": f"B#{board_id}", "SK": f"P#{period}"}), ConsistentRead=True
-        )
-        return from_item(resp.get("Item")) or None
+    def _period_item(self, board_id: str, period: str) -> dict[str, Any]:
+        resp = self.client.get_item(TableName=self.table, Key=_period_key(board_id, period), ConsistentRead=True)
+        return from_item(resp.get("Item"))
 
-    def create_period(self, record: dict[str, Any]) -> bool:
+    def get_period(self, board_id: str, period: str) -> ArchivedPeriod | None:
+        item = self._period_item(board_id, period)
+        return _archived(item) if item else None
+
+    def create_period(self, archived: ArchivedPeriod) -> bool:
         """Write a period's archive once; False when it already exists."""
-        item = {"PK": f"B#{record['board']}", "SK": f"P#{record['period']}", **record}
+        item = {
+            "PK": f"B#{archived.board}",
+            "SK": f"P#{archived.period}",
+            "board": archived.board,
+            "period": archived.period,
+            "status": archived.status,
+            "started_at": archived.started_at,
+            "ended_at": archived.ended_at,
+            "closed_at": archived.closed_at,
+            "total_entries": archived.total_entries,
+            "top": [_standing_item(t) for t in archived.top],
+            "v": 0,
+        }
         try:
             self.client.put_item(
                 TableName=self.table, Item=to_item(item), ConditionExpression="attribute_not_exists(PK)"
@@ -450,7 +512,7 @@ class LeaderboardsRepository(TableRepository):
                 return False
             raise
 
-    def list_periods(self, board_id: str, before: str | None, limit: int) -> tuple[list[dict[str, Any]], str | None]:
+    def list_periods(self, board_id: str, before: str | None, limit: int) -> tuple[list[ArchivedPeriod], str | None]:
         """Archived periods, newest first; the second value is the last period id when more may follow."""
         vals: dict[str, Any] = {":pk": f"B#{board_id}", ":lo": "P#"}
         expr = "PK = :pk AND begins_with(SK, :lo)"
@@ -464,22 +526,22 @@ class LeaderboardsRepository(TableRepository):
             ScanIndexForward=False,
             Limit=limit + 1,
         )
-        records = [from_item(i) for i in resp.get("Items", [])]
-        records = [r for r in records if r["period"] != before][:limit]
+        records = [_archived(from_item(i)) for i in resp.get("Items", [])]
+        records = [r for r in records if r.period != before][:limit]
         more = len(resp.get("Items", [])) > limit or bool(resp.get("LastEvaluatedKey"))
-        return records, (records[-1]["period"] if more and records else None)
+        return records, (records[-1].period if more and records else None)
 
     def remove_from_period(self, board_id: str, period: str, player_id: str) -> bool:
         """Drop a player from a closed period's standings snapshot (account deletion)."""
         def once(_attempt: int) -> bool:
-            record = self.get_period(board_id, period)
-            if record is None or not any(t["player_id"] == player_id for t in record.get("top", [])):
+            record = self._period_item(board_id, period)
+            if not record or not any(t["player_id"] == player_id for t in record.get("top", [])):
                 return False
             top = [t for t in record["top"] if t["player_id"] != player_id]
             try:
                 self.client.update_item(
                     TableName=self.table,
-                    Key=to_item({"PK": f"B#{board_id}", "SK": f"P#{period}"}),
+                    Key=_period_key(board_id, period),
                     UpdateExpression="SET #top = :top, #v = :v1",
                     ConditionExpression="#v = :v0",
                     ExpressionAttributeNames={"#top": "top", "#v": "v"},

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -49,6 +50,91 @@ def _account_key(player_id: str) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class Profile:
+    """A player's profile. `display_name` is the stored one, which may break today's rule."""
+
+    player_id: str
+    username: str = ""
+    display_name: str | None = None
+    created_at: str = ""
+    last_seen_at: str | None = None
+    is_guest: bool = True
+    email: str | None = None
+
+
+def _profile(item: Mapping[str, Any]) -> Profile:
+    return Profile(
+        player_id=str(item["player_id"]),
+        username=str(item.get("username") or ""),
+        display_name=item.get("display_name"),
+        created_at=str(item.get("created_at", "")),
+        last_seen_at=item.get("last_seen_at"),
+        is_guest=bool(item.get("is_guest", True)),
+        email=item.get("email"),
+    )
+
+
+@dataclass(frozen=True)
+class AccountStatus:
+    """An account's status: `active`, `banned` or `deleted` (final), who set it and why.
+    A deletion mark keeps the sign-in `username`."""
+
+    player_id: str
+    status: str = ACTIVE
+    reason: str | None = None
+    changed_at: str | None = None
+    changed_by: str | None = None
+    username: str | None = None
+
+
+def _account_status(player_id: str, item: Mapping[str, Any]) -> AccountStatus:
+    return AccountStatus(
+        player_id=str(item.get("player_id") or player_id),
+        status=str(item.get("status", ACTIVE)),
+        reason=item.get("reason"),
+        changed_at=item.get("changed_at"),
+        changed_by=item.get("changed_by"),
+        username=item.get("username") or None,
+    )
+
+
+class AccountDeletedMark(ConditionFailed):
+    """A ban or unban found the account deleted: `status` is its deletion mark."""
+
+    def __init__(self, status: AccountStatus) -> None:
+        super().__init__()
+        self.status = status
+
+
+@dataclass(frozen=True)
+class PlayerStats:
+    """A player's stored stats: the value of each stat written so far, by name (a stat never
+    written is absent), when they were last written, and the id of that write if it had one."""
+
+    player_id: str
+    values: Mapping[str, float] = field(default_factory=dict)
+    updated_at: str | None = None
+    write_id: str | None = None
+
+
+def _stats(player_id: str, item: Mapping[str, Any]) -> PlayerStats:
+    return PlayerStats(
+        player_id=player_id,
+        values={k[len(STAT_PREFIX) :]: v for k, v in item.items() if k.startswith(STAT_PREFIX)},
+        updated_at=item.get("updated_at"),
+        write_id=item.get("write_id"),
+    )
+
+
+class StatsRefused(ConditionFailed):
+    """A stats update whose bound conditions failed: nothing was written; `stats` is what is stored."""
+
+    def __init__(self, stats: PlayerStats) -> None:
+        super().__init__()
+        self.stats = stats
+
+
+@dataclass(frozen=True)
 class StatWrite:
     """One stat's part of an update, planned by the stats service."""
 
@@ -70,25 +156,25 @@ class PlayersRepository(TableRepository):
 
     # profiles ---------------------------------------------------------------------------
 
-    def get_profile(self, player_id: str) -> dict[str, Any] | None:
+    def get_profile(self, player_id: str) -> Profile | None:
         resp = self.client.get_item(
             TableName=self.table,
             Key=to_item({"PK": player_pk(player_id), "SK": PROFILE}),
             ConsistentRead=True,
         )
         item = from_item(resp.get("Item"))
-        return item or None
+        return _profile(item) if item else None
 
-    def create_profile(self, profile: dict[str, Any]) -> bool:
+    def create_profile(self, profile: Profile) -> bool:
         """Create the profile unless it exists; True when created.
 
         One transaction with a check that the account was never deleted, so a token that
         outlives its account can never bring a profile back. Raises AccountDeleted.
         """
-        player_id = profile["player_id"]
-        item = {"PK": player_pk(player_id), "SK": PROFILE, **profile}
-        if profile.get("display_name"):
-            item.update(_name_keys(player_id, profile["display_name"]))
+        player_id = profile.player_id
+        item = {"PK": player_pk(player_id), "SK": PROFILE, **asdict(profile)}
+        if profile.display_name:
+            item.update(_name_keys(player_id, profile.display_name))
         try:
             self.client.transact_write_items(
                 TransactItems=[
@@ -120,9 +206,27 @@ class PlayersRepository(TableRepository):
                 raise AccountDeleted() from exc
             return False
 
-    def update_profile(self, player_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-        if changes.get("display_name"):
-            changes = {**changes, **_name_keys(player_id, changes["display_name"])}
+    def update_profile(
+        self,
+        player_id: str,
+        *,
+        display_name: str | None = None,
+        last_seen_at: str | None = None,
+        is_guest: bool | None = None,
+        email: str | None = None,
+    ) -> Profile:
+        """Set the given fields of an existing profile; ConditionFailed if there is none."""
+        changes: dict[str, Any] = {
+            k: v
+            for k, v in (
+                ("display_name", display_name), ("last_seen_at", last_seen_at), ("is_guest", is_guest), ("email", email)
+            )
+            if v is not None
+        }
+        if not changes:
+            raise ValueError("update_profile: nothing to change")
+        if display_name:
+            changes.update(_name_keys(player_id, display_name))
         names = {f"#f{i}": k for i, k in enumerate(changes)}
         vals = {f":f{i}": v for i, v in enumerate(changes.values())}
         expr = "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(changes)))
@@ -141,19 +245,19 @@ class PlayersRepository(TableRepository):
             if failed:
                 raise failed from exc
             raise
-        return from_item(resp.get("Attributes"))
+        return _profile(from_item(resp.get("Attributes")))
 
     # account status (deleted, banned) ----------------------------------------------------
 
-    def get_account_status(self, player_id: str) -> dict[str, Any] | None:
-        """The account's status item, or None for an account never banned nor deleted."""
+    def get_account_status(self, player_id: str) -> AccountStatus | None:
+        """The account's status, or None for an account never banned nor deleted."""
         resp = self.client.get_item(
             TableName=self.table,
             Key=_account_key(player_id),
             ConsistentRead=True,
         )
         item = from_item(resp.get("Item"))
-        return item or None
+        return _account_status(player_id, item) if item else None
 
     def mark_deleted(self, player_id: str, at: str, username: str = "", erase_again_at: str | None = None) -> None:
         """Deleted is final: nothing ever changes the status back. The sign-in username is
@@ -186,8 +290,8 @@ class PlayersRepository(TableRepository):
     def erase_again_done(self, queue_key: str) -> None:
         self.client.delete_item(TableName=self.table, Key=to_item({"PK": ERASE_AGAIN_PK, "SK": queue_key}))
 
-    def set_ban(self, player_id: str, *, banned: bool, reason: str, by: str, at: str) -> dict[str, Any]:
-        """Ban or unban an account that is not deleted; ConditionFailed (with the item) if it is."""
+    def set_ban(self, player_id: str, *, banned: bool, reason: str, by: str, at: str) -> AccountStatus:
+        """Ban or unban an account that is not deleted; AccountDeletedMark if it is."""
         try:
             resp = self.client.update_item(
                 TableName=self.table,
@@ -204,9 +308,10 @@ class PlayersRepository(TableRepository):
             )
         except ClientError as exc:
             if condition_failed(exc):
-                raise ConditionFailed(item=from_item(exc.response.get("Item"))) from exc  # type: ignore[arg-type]
+                mark = from_item(exc.response.get("Item"))  # type: ignore[arg-type]
+                raise AccountDeletedMark(_account_status(player_id, mark)) from exc
             raise
-        return from_item(resp.get("Attributes"))
+        return _account_status(player_id, from_item(resp.get("Attributes")))
 
     def display_names(self, player_ids: list[str]) -> dict[str, str]:
         """Display names of up to 100 players, in one BatchGetItem (plus retries)."""
@@ -226,7 +331,7 @@ class PlayersRepository(TableRepository):
                 break
         return found
 
-    def find_by_name(self, display_name: str, limit: int = 20) -> list[dict[str, Any]]:
+    def find_by_name(self, display_name: str, limit: int = 20) -> list[Profile]:
         """Profiles whose display name matches, ignoring case: one Query of `by_name`."""
         resp = self.client.query(
             TableName=self.table,
@@ -235,7 +340,7 @@ class PlayersRepository(TableRepository):
             ExpressionAttributeValues=values({":n": f"N#{fold_name(display_name)}"}),
             Limit=limit,
         )
-        return [from_item(raw) for raw in resp.get("Items", [])]
+        return [_profile(from_item(raw)) for raw in resp.get("Items", [])]
 
     def player_for_email(self, email: str) -> str | None:
         """The player holding an email claim (one GetItem), or None."""
@@ -245,18 +350,13 @@ class PlayersRepository(TableRepository):
 
     # stats ------------------------------------------------------------------------------
 
-    @staticmethod
-    def stat_value(item: dict[str, Any], name: str, default: Any = None) -> Any:
-        """One stat's stored value in a stats item from `get_stats` (`default` if never written)."""
-        return item.get(STAT_PREFIX + name, default)
-
-    def get_stats(self, player_id: str) -> dict[str, Any]:
+    def get_stats(self, player_id: str) -> PlayerStats:
         resp = self.client.get_item(
             TableName=self.table,
             Key=to_item({"PK": player_pk(player_id), "SK": STATS}),
             ConsistentRead=True,
         )
-        return from_item(resp.get("Item"))
+        return _stats(player_id, from_item(resp.get("Item")))
 
     def stats_update(
         self, player_id: str, writes: list[StatWrite], now: str, write_id: str | None = None
@@ -309,10 +409,10 @@ class PlayersRepository(TableRepository):
             kwargs["ConditionExpression"] = " AND ".join(conditions)
         return kwargs
 
-    def apply_stats(self, player_id: str, writes: list[StatWrite], now: str) -> dict[str, Any]:
-        """Apply sum/latest writes in ONE conditional UpdateItem; returns the new item.
+    def apply_stats(self, player_id: str, writes: list[StatWrite], now: str) -> PlayerStats:
+        """Apply sum/latest writes in ONE conditional UpdateItem; returns the new stats.
 
-        Raises ConditionFailed with the current item when a sum would leave its bounds.
+        Raises StatsRefused with the stored stats when a sum would leave its bounds.
         """
         kwargs = {**self.stats_update(player_id, writes, now), "ReturnValues": "ALL_NEW"}
         if "ConditionExpression" in kwargs:
@@ -321,9 +421,9 @@ class PlayersRepository(TableRepository):
             resp = self.client.update_item(**kwargs)
         except ClientError as exc:
             if condition_failed(exc):
-                raise ConditionFailed(item=from_item(exc.response.get("Item"))) from exc  # type: ignore[arg-type]
+                raise StatsRefused(_stats(player_id, from_item(exc.response.get("Item")))) from exc  # type: ignore[arg-type]
             raise
-        return from_item(resp.get("Attributes"))
+        return _stats(player_id, from_item(resp.get("Attributes")))
 
     def apply_stats_with(
         self, player_id: str, writes: list[StatWrite], now: str, ops: list[dict[str, Any]], write_id: str
@@ -352,8 +452,9 @@ class PlayersRepository(TableRepository):
         first operation), rather than on one of the other operations or a concurrent write."""
         return bool(failed.reasons) and failed.reasons[0] == CONDITION
 
-    def apply_extreme(self, player_id: str, write: StatWrite, now: str) -> dict[str, Any]:
-        """Apply one max/min write; a value that is not better leaves the item as it is."""
+    def apply_extreme(self, player_id: str, write: StatWrite, now: str) -> PlayerStats:
+        """Apply one max/min write; a value that is not better leaves the stats as they are.
+        Returns the stats after it."""
         op = ">" if write.aggregation == "max" else "<"
         try:
             resp = self.client.update_item(
@@ -370,10 +471,10 @@ class PlayersRepository(TableRepository):
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-            return from_item(resp.get("Attributes"))
+            return _stats(player_id, from_item(resp.get("Attributes")))
         except ClientError as exc:
             if condition_failed(exc):
-                return from_item(exc.response.get("Item"))  # type: ignore[arg-type]
+                return _stats(player_id, from_item(exc.response.get("Item")))  # type: ignore[arg-type]
             raise
 
     # email claims (unique emails for upgraded accounts) ----------------------------------

@@ -17,7 +17,12 @@ import pytest
 
 from chalicelib.errors import AccountDeleted, ConditionFailed, Conflict, Unauthorized
 from chalicelib.storage.accounts import AccountsGateway
-from chalicelib.storage.achievements import PLAYERS_COUNTER, AchievementsRepository, unlocks_counter
+from chalicelib.storage.achievements import (
+    PLAYERS_COUNTER,
+    AchievementRecord,
+    AchievementsRepository,
+    unlocks_counter,
+)
 from chalicelib.storage.items import to_item
 from chalicelib.storage.notifications import (
     BROADCAST_PK,
@@ -26,7 +31,15 @@ from chalicelib.storage.notifications import (
     Notification,
     NotificationsRepository,
 )
-from chalicelib.storage.players import STAT_PREFIX, PlayersRepository, StatWrite
+from chalicelib.storage.players import (
+    AccountDeletedMark,
+    AccountStatus,
+    PlayersRepository,
+    PlayerStats,
+    Profile,
+    StatsRefused,
+    StatWrite,
+)
 from chalicelib.storage.saves import (
     PendingUpload,
     SavesRepository,
@@ -45,6 +58,7 @@ from tests.fakes import (
 )
 
 NOW = "2026-01-01T00:00:00Z"
+LATER_ISO = "2026-01-02T00:00:00Z"
 # Items the cases store never expire while the case runs: the stand-in's Time to Live
 # housekeeping must not race them.
 LATER = 10**10
@@ -418,43 +432,50 @@ def _sum(name: str, value: float, *, at_most: float | None = None, absent_ok: bo
 def test_stats_sums_latest_and_bounds(achievements_repos):
     _, players = achievements_repos
     player = _player()
-    assert players.get_stats(player) == {}
-    item = players.apply_stats(player, [_sum("xp", 40, at_most=100), StatWrite("level", "latest", 3)], NOW)
-    assert (item[STAT_PREFIX + "xp"], item[STAT_PREFIX + "level"], item["updated_at"]) == (40, 3, NOW)
-    item = players.apply_stats(player, [_sum("xp", 60, at_most=100), StatWrite("level", "latest", 2)], NOW)
-    assert (item[STAT_PREFIX + "xp"], item[STAT_PREFIX + "level"]) == (100, 2)
-    with pytest.raises(ConditionFailed) as over:
+    assert players.get_stats(player) == PlayerStats(player)
+    stored = players.apply_stats(player, [_sum("xp", 40, at_most=100), StatWrite("level", "latest", 3)], NOW)
+    assert stored == PlayerStats(player, values={"xp": 40, "level": 3}, updated_at=NOW)
+    stored = players.apply_stats(player, [_sum("xp", 60, at_most=100), StatWrite("level", "latest", 2)], LATER_ISO)
+    assert stored == PlayerStats(player, values={"xp": 100, "level": 2}, updated_at=LATER_ISO)
+    assert players.get_stats(player) == stored
+    with pytest.raises(StatsRefused) as over:
         players.apply_stats(player, [_sum("xp", 1, at_most=100), StatWrite("level", "latest", 9)], NOW)
-    assert over.value.item[STAT_PREFIX + "xp"] == 100  # the stored item, nothing written
-    assert players.get_stats(player)[STAT_PREFIX + "level"] == 2
-    with pytest.raises(ConditionFailed):
+    assert over.value.stats == stored  # what is stored, nothing written
+    assert players.get_stats(player) == stored
+    with pytest.raises(StatsRefused) as absent:
         players.apply_stats(player, [_sum("gold", 5, absent_ok=False)], NOW)
-    assert STAT_PREFIX + "gold" not in players.get_stats(player)
-    assert players.apply_stats(player, [_sum("xp", -30)], NOW)[STAT_PREFIX + "xp"] == 70
+    assert absent.value.stats == stored and "gold" not in players.get_stats(player).values
+    assert players.apply_stats(player, [_sum("xp", -30)], NOW).values["xp"] == 70
+    # A refusal before anything was ever stored carries empty stats.
+    other = _player()
+    with pytest.raises(StatsRefused) as never:
+        players.apply_stats(other, [_sum("gold", 5, absent_ok=False)], NOW)
+    assert never.value.stats == PlayerStats(other) == players.get_stats(other)
 
 
 def test_stats_extremes_keep_the_better_value(achievements_repos):
     _, players = achievements_repos
     player = _player()
-    assert players.apply_extreme(player, StatWrite("best", "max", 10), NOW)[STAT_PREFIX + "best"] == 10
-    assert players.apply_extreme(player, StatWrite("best", "max", 7), NOW)[STAT_PREFIX + "best"] == 10
-    assert players.apply_extreme(player, StatWrite("best", "max", 10), NOW)[STAT_PREFIX + "best"] == 10
-    assert players.apply_extreme(player, StatWrite("best", "max", 12.5), NOW)[STAT_PREFIX + "best"] == 12.5
-    assert players.apply_extreme(player, StatWrite("lap", "min", 30), NOW)[STAT_PREFIX + "lap"] == 30
-    assert players.apply_extreme(player, StatWrite("lap", "min", 31), NOW)[STAT_PREFIX + "lap"] == 30
-    assert players.apply_extreme(player, StatWrite("lap", "min", 29), NOW)[STAT_PREFIX + "lap"] == 29
-    assert players.erase_player(player) == 1 and players.get_stats(player) == {}
+    assert players.apply_extreme(player, StatWrite("best", "max", 10), NOW).values["best"] == 10
+    assert players.apply_extreme(player, StatWrite("best", "max", 7), NOW).values["best"] == 10
+    assert players.apply_extreme(player, StatWrite("best", "max", 10), NOW).values["best"] == 10
+    assert players.apply_extreme(player, StatWrite("best", "max", 12.5), NOW).values["best"] == 12.5
+    assert players.apply_extreme(player, StatWrite("lap", "min", 30), NOW).values["lap"] == 30
+    assert players.apply_extreme(player, StatWrite("lap", "min", 31), NOW).values["lap"] == 30
+    assert players.apply_extreme(player, StatWrite("lap", "min", 29), NOW).values["lap"] == 29
+    assert players.get_stats(player) == PlayerStats(player, values={"best": 12.5, "lap": 29}, updated_at=NOW)
+    assert players.erase_player(player) == 1 and players.get_stats(player) == PlayerStats(player)
 
 
-def _profile(player: str, name: str | None = None) -> dict[str, Any]:
-    return {
-        "player_id": player,
-        "username": f"user-{player}",
-        "display_name": name or f"Name {player}",
-        "created_at": NOW,
-        "last_seen_at": NOW,
-        "is_guest": True,
-    }
+def _profile(player: str, name: str | None = None) -> Profile:
+    return Profile(
+        player_id=player,
+        username=f"user-{player}",
+        display_name=name or f"Name {player}",
+        created_at=NOW,
+        last_seen_at=NOW,
+        is_guest=True,
+    )
 
 
 def test_profiles_created_once_renamed_and_found_by_name(achievements_repos):
@@ -463,18 +484,22 @@ def test_profiles_created_once_renamed_and_found_by_name(achievements_repos):
     name = f"Ace {uuid.uuid4().hex[:8]}"
     assert players.get_profile(player) is None
     with pytest.raises(ConditionFailed):
-        players.update_profile(player, {"last_seen_at": NOW})
+        players.update_profile(player, last_seen_at=NOW)
     assert players.get_profile(player) is None  # an update never creates a profile
     assert players.create_profile(_profile(player, name)) is True
     assert players.create_profile(_profile(player, "Someone Else")) is False
-    stored = players.get_profile(player)
-    assert {k: stored[k] for k in _profile(player)} == _profile(player, name)
+    assert players.get_profile(player) == _profile(player, name)
     players.create_profile(_profile(other, name.upper()))
     found = players.find_by_name(f"  {name.lower()} ")
-    assert sorted(p["player_id"] for p in found) == sorted([player, other])
-    updated = players.update_profile(player, {"display_name": "Renamed " + name, "is_guest": False})
-    assert updated["display_name"] == "Renamed " + name and updated["is_guest"] is False
-    assert [p["player_id"] for p in players.find_by_name(name)] == [other]
+    assert sorted(found, key=lambda p: p.player_id) == sorted(
+        [_profile(player, name), _profile(other, name.upper())], key=lambda p: p.player_id
+    )
+    updated = players.update_profile(player, display_name="Renamed " + name, is_guest=False)
+    assert updated == replace(_profile(player, name), display_name="Renamed " + name, is_guest=False)
+    assert players.get_profile(player) == updated
+    updated = players.update_profile(player, last_seen_at=LATER_ISO, email="a@example.com")
+    assert (updated.last_seen_at, updated.email, updated.display_name) == (LATER_ISO, "a@example.com", "Renamed " + name)
+    assert [p.player_id for p in players.find_by_name(name)] == [other]
     assert players.display_names([player, other, _player(), player]) == {
         player: "Renamed " + name,
         other: name.upper(),
@@ -491,21 +516,22 @@ def test_account_status_ban_unban_and_deletion_is_final(achievements_repos):
     player = _player()
     assert players.get_account_status(player) is None
     banned = players.set_ban(player, banned=True, reason="cheating", by="admin", at=NOW)
-    assert (banned["status"], banned["reason"], banned["changed_by"], banned["player_id"]) == (
-        "banned", "cheating", "admin", player
-    )
-    assert players.set_ban(player, banned=False, reason="appeal", by="admin", at=NOW)["status"] == "active"
+    assert banned == AccountStatus(player_id=player, status="banned", reason="cheating", changed_at=NOW, changed_by="admin")
+    assert players.get_account_status(player) == banned
+    unbanned = players.set_ban(player, banned=False, reason="appeal", by="admin", at=LATER_ISO)
+    assert unbanned == replace(banned, status="active", reason="appeal", changed_at=LATER_ISO)
     players.mark_deleted(player, NOW)
-    assert players.get_account_status(player)["status"] == "deleted"
-    with pytest.raises(ConditionFailed) as refused:
+    mark = AccountStatus(player_id=player, status="deleted", changed_at=NOW)
+    assert players.get_account_status(player) == mark
+    with pytest.raises(AccountDeletedMark) as refused:
         players.set_ban(player, banned=True, reason="again", by="admin", at=NOW)
-    assert refused.value.item["status"] == "deleted"
+    assert refused.value.status == mark
     # No profile can be created for a deleted account; erasure leaves its status.
     with pytest.raises(AccountDeleted):
         players.create_profile(_profile(player))
     assert players.get_profile(player) is None
     players.erase_player(player)
-    assert players.get_account_status(player)["status"] == "deleted"
+    assert players.get_account_status(player) == mark
 
 
 def test_deletion_mark_keeps_the_username_and_queues_a_second_erasure(achievements_repos):
@@ -513,8 +539,10 @@ def test_deletion_mark_keeps_the_username_and_queues_a_second_erasure(achievemen
     player, other = _player(), _player()
     players.mark_deleted(player, NOW, "guest-name", "2031-05-01T00:10:00.000Z")
     players.mark_deleted(other, NOW)  # not queued
-    assert players.get_account_status(player)["username"] == "guest-name"
-    assert "username" not in players.get_account_status(other)
+    assert players.get_account_status(player) == AccountStatus(
+        player_id=player, status="deleted", changed_at=NOW, username="guest-name"
+    )
+    assert players.get_account_status(other) == AccountStatus(player_id=other, status="deleted", changed_at=NOW)
     ours = lambda due: [(k, p) for k, p in due if p in (player, other)]  # noqa: E731 (the stand-in is shared)
     assert ours(players.erasures_due("2031-05-01T00:09:59.999Z", 1000)) == []
     due = ours(players.erasures_due("2031-05-01T00:10:00.001Z", 1000))
@@ -548,16 +576,17 @@ def test_email_claims_and_rate_windows(achievements_repos):
 def test_achievement_progress_stops_at_the_unlock(achievements_repos):
     repo, _ = achievements_repos
     player, ach = _player(), f"c{uuid.uuid4().hex[:10]}"
-    assert repo.record(player, ach) == {} and repo.records(player) == {}
+    assert repo.record(player, ach) is None and repo.records(player) == {}
     record, applied = repo.add_progress(player, ach, 3, NOW)
-    assert applied and record["progress"] == 3 and record["achievement_id"] == ach
-    record, applied = repo.add_progress(player, ach, 4, NOW)
-    assert applied and record["progress"] == 7
+    assert applied and record == AchievementRecord(player, ach, progress=3, updated_at=NOW)
+    record, applied = repo.add_progress(player, ach, 4, LATER_ISO)
+    assert applied and record == AchievementRecord(player, ach, progress=7, updated_at=LATER_ISO)
+    assert repo.record(player, ach) == record
     assert repo.unlock(player, ach, now=NOW, progress=10) == "unlocked"
-    record, applied = repo.add_progress(player, ach, 5, NOW)
-    assert not applied and record["progress"] == 10 and record["unlocked_at"] == NOW
-    assert set(repo.records(player)) == {ach}
-    assert repo.record(player, ach)["reward_given"] is False
+    unlocked = AchievementRecord(player, ach, progress=10, unlocked_at=NOW, reward_given=False, updated_at=NOW)
+    record, applied = repo.add_progress(player, ach, 5, LATER_ISO)
+    assert not applied and record == unlocked
+    assert repo.records(player) == {ach: unlocked} and repo.record(player, ach) == unlocked
 
 
 def test_achievement_unlocks_once_with_its_reward_and_counts(achievements_repos):
@@ -568,15 +597,17 @@ def test_achievement_unlocks_once_with_its_reward_and_counts(achievements_repos)
     reward = players.stats_update(player, [_sum("xp", 50, at_most=100)], NOW)
     assert repo.unlock(player, ach, now=NOW, progress=None, reward=reward) == "rewarded"
     assert repo.unlock(player, ach, now=NOW, progress=None, reward=reward) is None  # once, reward too
-    assert players.get_stats(player)[STAT_PREFIX + "xp"] == 50
+    assert players.get_stats(player).values["xp"] == 50
     assert repo.counts([counter])[counter] == 1
     # A reward that would leave its bounds: unlocked without it, still once.
     players.apply_stats(player, [_sum("xp", 30)], NOW)
     reward = players.stats_update(player, [_sum("xp", 50, at_most=100)], NOW)
     assert repo.unlock(player, other, now=NOW, progress=1, reward=reward) == "reward_refused"
-    assert players.get_stats(player)[STAT_PREFIX + "xp"] == 80
+    assert players.get_stats(player).values["xp"] == 80
     record = repo.record(player, other)
-    assert record["reward_given"] is False and record["progress"] == 1
+    assert record is not None and record.reward_given is False and record.progress == 1
+    assert repo.record(player, ach) == AchievementRecord(player, ach, progress=0, unlocked_at=NOW,
+                                                         reward_given=True, updated_at=NOW)
     assert repo.counts([unlocks_counter(other)])[unlocks_counter(other)] == 1
 
 

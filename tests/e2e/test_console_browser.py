@@ -329,7 +329,7 @@ def _xss_player(backend: Backend) -> dict[str, Any]:
     guest = _guest(backend)
     from chalicelib.storage.players import PlayersRepository
 
-    PlayersRepository().update_profile(guest["player_id"], {"display_name": XSS})
+    PlayersRepository().update_profile(guest["player_id"], display_name=XSS)
     return guest
 
 

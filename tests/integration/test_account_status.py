@@ -125,7 +125,7 @@ def test_a_banned_account_is_refused_everywhere_until_unbanned(api, admin, new_p
     assert login.status == 403 and login.json["code"] == "account_banned"
     refresh = api.post("/auth/refresh", {"refresh_token": player.refresh_token})
     assert refresh.status == 403 and refresh.json["code"] == "account_banned"
-    assert PlayersRepository().get_stats(player.player_id)["s_kills"] == 2  # nothing written
+    assert PlayersRepository().get_stats(player.player_id).values["kills"] == 2  # nothing written
     status = api.get(f"/admin/players/{player.player_id}/status", player=admin)
     assert status.status == 200 and status.json["status"] == "banned"
 

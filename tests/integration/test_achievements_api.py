@@ -91,9 +91,9 @@ def test_twenty_concurrent_updates_unlock_once_and_reward_once(standin, new_play
             )
         ),
     )
-    assert repo.get_stats(player.player_id)["s_xp"] == 1000
+    assert repo.get_stats(player.player_id).values["xp"] == 1000
     records = AchievementsRepository().records(player.player_id)
-    assert records["high_roller"]["unlocked_at"] and records["high_roller"]["reward_given"] is True
+    assert records["high_roller"].unlocked_at and records["high_roller"].reward_given is True
     # And 20 sum updates, each big enough to cross first_blood's target together.
     other = new_player()
     # kills feeds the weekly_kills sum board in the same transaction: under contention an
@@ -106,8 +106,8 @@ def test_twenty_concurrent_updates_unlock_once_and_reward_once(standin, new_play
             )
         ),
     )
-    item = repo.get_stats(other.player_id)
-    assert item["s_kills"] == 100 and item["s_xp"] == 50 + 500  # first_blood and centurion, once each
+    stored = repo.get_stats(other.player_id).values
+    assert stored["kills"] == 100 and stored["xp"] == 50 + 500  # first_blood and centurion, once each
 
 
 def test_concurrent_grants_unlock_once(standin, new_player):
@@ -121,7 +121,7 @@ def test_concurrent_grants_unlock_once(standin, new_player):
         ),
     )
     assert outcomes.count(True) == 1
-    assert PlayersRepository().get_stats(player.player_id)["s_xp"] == 2000
+    assert PlayersRepository().get_stats(player.player_id).values["xp"] == 2000
 
 
 def test_progress_bad_input_is_400_and_writes_nothing(api, new_player):

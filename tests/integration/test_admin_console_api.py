@@ -346,7 +346,8 @@ def test_audit_entry_is_clipped_and_a_store_failure_never_fails_the_write():
         actor="a", actor_id="b", action="x", method="POST", path="/admin/x", params={},
         body={"reason": "r" * 900, "blob": "y" * 5000}, header_reason=None, status=200,
     )
-    assert len(entry["reason"]) == audit.MAX_REASON and len(entry["details"]) == audit.MAX_DETAILS
+    assert entry.reason is not None and len(entry.reason) == audit.MAX_REASON
+    assert len(entry.details) == audit.MAX_DETAILS
 
     class Broken(AuditRepository):
         def append(self, entry, now):  # type: ignore[no-untyped-def]

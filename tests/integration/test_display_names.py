@@ -77,7 +77,7 @@ def test_profile_and_admin_renames_share_the_rule(api, admin, new_player):
 
 def test_names_stored_before_the_rule_are_shown_safely(api, new_player):
     player = new_player()
-    PlayersRepository().update_profile(player.player_id, {"display_name": "<b>\u202eevil\u200b</b>"})
+    PlayersRepository().update_profile(player.player_id, display_name="<b>\u202eevil\u200b</b>")
     shown = api.get("/players/me", player=player).json["display_name"]
     assert shown.startswith("Player-") and "<" not in shown
     api.post("/leaderboards/daily_score/scores", {"score": 3}, player=player)

@@ -306,7 +306,7 @@ def test_erasure_fixes_counters_and_archives(standin):
     ranks, total = repo.ranks(layout, list(repo.get_entries(layout, players).values()))
     assert total == 4 and ranks == {p: i for i, p in enumerate(players) if i}
     record = repo.get_period(board_id, "2026-01")
-    assert players[0] not in [t["player_id"] for t in record["top"]]
+    assert record is not None and players[0] not in [t.player_id for t in record.top]
     assert lb.erase_player(config=config, player_id=players[0], repo=repo) == 0
 
 

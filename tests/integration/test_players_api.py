@@ -240,11 +240,11 @@ def test_delete_account_erases_everything(api, new_player):
     resp = api.delete("/players/me", player=player)
     assert resp.status == 200, resp.body
     assert resp.json["erased"]["players"] >= 2
-    from chalicelib.storage.players import PlayersRepository
+    from chalicelib.storage.players import PlayersRepository, PlayerStats
 
     repo = PlayersRepository()
     assert repo.get_profile(player.player_id) is None
-    assert repo.get_stats(player.player_id) == {}
+    assert repo.get_stats(player.player_id) == PlayerStats(player.player_id)
     assert api.post("/auth/login", {"username": player.username, "password": player.password}).status == 401
 
 

@@ -11,7 +11,7 @@ from chalicelib.errors import Forbidden, Invalid, NotFound
 from chalicelib.game_config import get_game_config
 from chalicelib.services import achievements, notify
 from chalicelib.services.hooks import StatChange
-from chalicelib.storage.players import STAT_PREFIX, StatWrite
+from chalicelib.storage.players import StatWrite
 from tests.fakes import FakeAchievementsRepository, FakePlayersRepository
 
 PLAYER = "player-1"
@@ -69,7 +69,7 @@ def stat_change(
     """Apply sum deltas to the stats and tell achievements, as the stats service does."""
     players.apply_stats(player_id, [StatWrite(n, "sum", v) for n, v in deltas.items()], NOW)
     stored = players.get_stats(player_id)
-    after = {n: stored[STAT_PREFIX + n] for n in deltas}
+    after = {n: stored.values[n] for n in deltas}
     return achievements.evaluate_stat_change(
         StatChange(player_id=player_id, changed=after, stats=after, deltas=deltas, exact=exact),
         config=get_game_config(),
@@ -105,7 +105,7 @@ def test_threshold_unlocks_once_with_its_reward_and_notifies(repo, players, told
     first = by_id(result)["first_blood"]
     assert first["unlocked"] is True and first["progress"] == 1
     assert result["unlocked_count"] == 1 and result["points_earned"] == 5
-    assert players.get_stats(PLAYER)[STAT_PREFIX + "xp"] == 50
+    assert players.get_stats(PLAYER).values["xp"] == 50
     (notice,) = told["notices"]
     assert (notice.kind, notice.dedupe_key, notice.data) == (
         "achievement_unlocked", "achievement:first_blood", {"achievement_id": "first_blood", "points": 5}
@@ -115,7 +115,7 @@ def test_threshold_unlocks_once_with_its_reward_and_notifies(repo, players, told
     assert (reward.changed, reward.deltas) == ({"xp": 50}, {"xp": 50})
     # More kills: no second unlock, no second reward.
     assert stat_change(repo, players, PLAYER, {"kills": 3}) == []
-    assert players.get_stats(PLAYER)[STAT_PREFIX + "xp"] == 50 and len(told["notices"]) == 1
+    assert players.get_stats(PLAYER).values["xp"] == 50 and len(told["notices"]) == 1
 
 
 def test_an_exact_change_only_unlocks_on_the_crossing(repo, players, told):
@@ -134,7 +134,7 @@ def test_a_reward_past_its_stat_bound_unlocks_without_it(repo, players, told):
         player_id=PLAYER, achievement_id="founder", config=get_game_config(), repo=repo, players_repo=players
     )
     assert granted["granted"] is True and granted["achievement"]["unlocked"] is True
-    assert players.get_stats(PLAYER)[STAT_PREFIX + "xp"] == xp.max - 10
+    assert players.get_stats(PLAYER).values["xp"] == xp.max - 10
     assert told["stat_changes"] == [] and len(told["notices"]) == 1
 
 
@@ -204,3 +204,17 @@ def test_rarity_is_unlocks_over_players_counted(repo, players, told):
     repo.erase_player(ids[0])
     result = listing(repo, players, ids[3])
     assert result["players_counted"] == 3 and by_id(result)["explorer"]["rarity_percent"] == round(100 / 3, 2)
+
+
+def test_an_achievement_item_becomes_a_record():
+    from chalicelib.storage.achievements import AchievementRecord, _record
+
+    item = {"PK": "P#p1", "SK": "A#founder", "player_id": "p1", "achievement_id": "founder", "progress": 3,
+            "unlocked_at": NOW, "updated_at": NOW, "reward_given": True}
+    assert _record("p1", "founder", item) == AchievementRecord(
+        player_id="p1", achievement_id="founder", progress=3, unlocked_at=NOW, reward_given=True, updated_at=NOW
+    )
+    # Unlocked without a progress count (a manual grant): progress reads as 0, as views always took it.
+    assert _record("p1", "dev_friend", {"unlocked_at": NOW, "reward_given": False}) == AchievementRecord(
+        player_id="p1", achievement_id="dev_friend", unlocked_at=NOW
+    )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from chalicelib.errors import Invalid
 from chalicelib.services import audit
-from chalicelib.storage.audit import AuditRepository, previous_month
+from chalicelib.storage.audit import AuditEntry, AuditRepository, StoredAuditEntry, previous_month
 
 
 class MemoryAudit(AuditRepository):
@@ -20,24 +21,24 @@ class MemoryAudit(AuditRepository):
         self.items: list[dict[str, Any]] = []
         self.seq = 0
 
-    def append(self, entry: dict[str, Any], now: float) -> dict[str, Any]:
+    def append(self, entry: AuditEntry, now: float) -> StoredAuditEntry:
         at = dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
         self.seq += 1
         sk = f"{at}#{self.seq:08x}"
-        record = {**entry, "id": f"{at[:7]}|{sk}", "at": at}
+        record = StoredAuditEntry(id=f"{at[:7]}|{sk}", at=at, entry=entry)
         self.items.append({"month": at[:7], "sk": sk, "record": record})
         return record
 
-    def month_page(self, month: str, before: str | None, limit: int) -> list[dict[str, Any]]:
+    def month_page(self, month: str, before: str | None, limit: int) -> list[StoredAuditEntry]:
         rows = [i for i in self.items if i["month"] == month and (before is None or i["sk"] < before)]
         return [i["record"] for i in sorted(rows, key=lambda i: i["sk"], reverse=True)[:limit]]
 
-    def target_page(self, target: str, before: str | None, limit: int) -> list[dict[str, Any]]:
-        rows = [i for i in self.items if i["record"]["target"] == target and (before is None or i["sk"] < before)]
+    def target_page(self, target: str, before: str | None, limit: int) -> list[StoredAuditEntry]:
+        rows = [i for i in self.items if i["record"].entry.target == target and (before is None or i["sk"] < before)]
         return [i["record"] for i in sorted(rows, key=lambda i: i["sk"], reverse=True)[:limit]]
 
 
-def _entry(target: str) -> dict[str, Any]:
+def _entry(target: str) -> AuditEntry:
     return audit.entry_for(
         actor="admin", actor_id="a1", action="admin_post_stats", method="POST", path="/admin/x",
         params={"player_id": target}, body={}, header_reason=None, status=200,
@@ -67,7 +68,7 @@ def test_pages_cover_every_month_newest_first_without_loss_or_repeat(limit):
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    assert seen == [r["record"]["id"] for r in sorted(repo.items, key=lambda i: i["sk"], reverse=True)]
+    assert seen == [r["record"].id for r in sorted(repo.items, key=lambda i: i["sk"], reverse=True)]
     only = audit.list_entries(target="p1", cursor=None, limit=50, repo=repo, clock=lambda: now)["entries"]
     assert [e["target"] for e in only] == ["p1"] * 3
 
@@ -97,9 +98,37 @@ def test_target_and_reason_of_an_entry():
         actor="admin", actor_id="a", action="x", method="POST", path="/p", params={}, body={},
         header_reason="caf%C3%A9%20fix", status=201,
     )
-    assert entry["reason"] == "café fix"
+    assert entry.reason == "café fix"
     blank = audit.entry_for(
         actor="admin", actor_id="a", action="x", method="POST", path="/p", params={}, body={"reason": "  "},
         header_reason="ignored", status=200,
     )
-    assert blank["reason"] is None
+    assert blank.reason is None
+
+
+def test_an_entry_is_answered_with_its_id_and_time_and_no_reason_key_without_a_reason():
+    entry = audit.entry_for(
+        actor="admin", actor_id="a1", action="admin_ban", method="POST", path="/admin/players/p1/ban",
+        params={"player_id": "p1"}, body={"reason": "cheating"}, header_reason=None, status=200,
+    )
+    stored = StoredAuditEntry(id="2026-01|2026-01-02T03:04:05.000Z#0000abcd", at="2026-01-02T03:04:05.000Z", entry=entry)
+    assert audit.entry_view(stored) == {
+        "id": stored.id, "at": stored.at, "actor": "admin", "actor_id": "a1", "action": "admin_ban", "method": "POST",
+        "path": "/admin/players/p1/ban", "params": {"player_id": "p1"}, "target": "p1", "reason": "cheating",
+        "details": '{"reason":"cheating"}', "status": 200,
+    }
+    # A reason-less entry is stored without one, and answered without the key, as it always was.
+    silent = StoredAuditEntry(id=stored.id, at=stored.at, entry=replace(entry, reason=None))
+    assert "reason" not in audit.entry_view(silent)
+    assert AuditRepository.position(stored) == "2026-01-02T03:04:05.000Z#0000abcd"
+
+
+def test_a_stored_item_reads_back_as_the_entry_that_was_appended():
+    from chalicelib.storage.audit import _entry as read_item
+    from chalicelib.storage.audit import _fields
+    from chalicelib.storage.items import to_item
+
+    entry = _entry("p1")
+    stored = StoredAuditEntry(id="2026-01|2026-01-02T03:04:05.000Z#0000abcd", at="2026-01-02T03:04:05.000Z", entry=entry)
+    item = {"PK": "AUDIT#2026-01", "SK": "2026-01-02T03:04:05.000Z#0000abcd", "TPK": "T#p1", **_fields(stored)}
+    assert read_item(to_item(item)) == stored

@@ -136,3 +136,26 @@ def test_run_ranks_match_a_count_of_better_scores(board: list[int], start: int) 
         ahead = sum(1 for s in board if s > first)
         tied = sum(1 for s in board if s == first)
         assert lb.run_ranks(run, ahead, tied) == [1 + sum(1 for o in board if o > e.score) for e in run]
+
+
+def test_an_archived_period_reads_back_from_its_stored_item():
+    from chalicelib.storage.leaderboards import ArchivedPeriod, Standing, _archived, _standing_item
+
+    archived = ArchivedPeriod(
+        board="daily_score",
+        period="2026-01-02",
+        started_at="2026-01-02T00:00:00.000Z",
+        ended_at="2026-01-03T00:00:00.000Z",
+        closed_at="2026-01-03T00:10:00.000Z",
+        total_entries=7,
+        top=(Standing(1, "p1", 12.5, 1_790_000_000_000), Standing(2, "p2", 10, 1_790_000_000_001)),
+    )
+    item = {
+        "PK": "B#daily_score", "SK": "P#2026-01-02", "v": 3, "board": "daily_score", "period": "2026-01-02",
+        "status": "closed", "started_at": archived.started_at, "ended_at": archived.ended_at,
+        "closed_at": archived.closed_at, "total_entries": 7, "top": [_standing_item(t) for t in archived.top],
+    }
+    assert _archived(item) == archived
+    assert item["top"][0] == {"rank": 1, "player_id": "p1", "score": 12.5, "t": 1_790_000_000_000}
+    # A period without bounds (or written before they were kept) reads with none.
+    assert _archived({"board": "b", "period": "p"}) == ArchivedPeriod(board="b", period="p")

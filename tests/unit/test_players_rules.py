@@ -53,12 +53,12 @@ def test_a_guest_gets_a_profile_once_and_is_announced_once(repo, accounts, creat
     assert made["username"].startswith(auth.GUEST_PREFIX) and made["password"]
     assert made["player_id"] and made["id_token"] and made["refresh_token"]
     profile = repo.get_profile(made["player_id"])
-    assert (profile["display_name"], profile["is_guest"]) == ("Ace Pilot", True)
+    assert profile is not None and (profile.display_name, profile.is_guest) == ("Ace Pilot", True)
     assert created == [made["player_id"]]
     again = players.ensure_profile(
         player_id=made["player_id"], username=made["username"], repo=repo, is_guest=True, display_name="Other"
     )
-    assert again["display_name"] == "Ace Pilot" and created == [made["player_id"]]
+    assert again.display_name == "Ace Pilot" and created == [made["player_id"]]
 
 
 def test_no_profile_can_be_created_for_a_deleted_account(repo, created):
@@ -74,7 +74,7 @@ def test_a_profile_on_first_sight_then_renamed(repo, created):
     renamed = players.rename(player_id="p1", username="admin", display_name="Ёжик_42", repo=repo)
     assert renamed["display_name"] == "Ёжик_42"
     # A name stored before the display-name rule is shown as the default.
-    repo.update_profile("p1", {"display_name": "<b>\u202eevil</b>"})
+    repo.update_profile("p1", display_name="<b>\u202eevil</b>")
     assert players.get_profile(player_id="p1", username="admin", repo=repo)["display_name"] == (
         players.default_display_name("p1")
     )
@@ -113,7 +113,7 @@ def test_login_refresh_and_upgrade_keep_the_same_player(repo, accounts, created)
     )
     assert up["player_id"] == pid
     profile = repo.get_profile(pid)
-    assert (profile["is_guest"], profile["email"]) == (False, "me@example.com")
+    assert profile is not None and (profile.is_guest, profile.email) == (False, "me@example.com")
     by_email = auth.login(username="me@example.com", password="Strong-pass-1", repo=repo, accounts=accounts)
     assert by_email["player_id"] == pid
     # The old device password no longer works; upgrading twice is refused; an email is one player's.
@@ -127,7 +127,7 @@ def test_login_refresh_and_upgrade_keep_the_same_player(repo, accounts, created)
         auth.upgrade(player_id=other["player_id"], username=other["username"], email="me@example.com",
                      password="Strong-pass-1", repo=repo, accounts=accounts)
     assert taken.value.code == "email_taken"
-    assert repo.get_profile(other["player_id"])["is_guest"] is True
+    assert repo.get_profile(other["player_id"]).is_guest is True
 
 
 def test_a_banned_or_deleted_account_cannot_sign_in_or_refresh(repo, accounts, created):
