@@ -11,6 +11,9 @@ moto, as shipped, grows without bound under play:
   background (the deletion is a stream record with a service `userIdentity`).
 - Cognito keeps every ID and access token it ever issued, long after they expired.
 - A read of a missing item in a table with a sort key leaves an empty partition behind.
+- Every model object moto makes (each item version, stream record, token) is kept in a
+  class-level list for its dashboard, even once replaced, deleted or trimmed: memory grows
+  with the number of writes. The stand-in keeps none (it has no dashboard).
 - (Fidelity, not memory) an UpdateItem creating an item writes two INSERT stream records.
 
 `housekeep(now)` does the periodic part; the stand-in runs it every minute under its
@@ -166,6 +169,8 @@ def install_moto_patches() -> None:
     if _installed:
         return
     import moto.dynamodb.models as models
+    from moto.core.common_models import BaseModel
+    from moto.core.model_instances import reset_model_data
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import StreamShard
 
@@ -176,7 +181,18 @@ def install_moto_patches() -> None:
     )
     DynamoDBBackend.update_item = _update_item_one_record(DynamoDBBackend.update_item)  # type: ignore[method-assign]
     StreamShard.get = _stream_get(StreamShard.get)  # type: ignore[method-assign]
+    BaseModel.__new__ = staticmethod(_untracked_new(BaseModel))  # type: ignore[method-assign,assignment]
+    reset_model_data()  # what was tracked before
     _installed = True
+
+
+def _untracked_new(base: type) -> Any:
+    """moto's `BaseModel.__new__` without appending the instance to `instances_tracked`."""
+
+    def new(cls: type, *args: Any, **kwargs: Any) -> Any:
+        return super(base, cls).__new__(cls)
+
+    return new
 
 
 # -- the periodic part ----------------------------------------------------------------

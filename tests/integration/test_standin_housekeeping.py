@@ -218,6 +218,36 @@ def test_stream_records_older_than_a_day_are_trimmed(standin: StandIn) -> None:
     assert int(after[0]["dynamodb"]["SequenceNumber"]) > int(sequence[-1])
 
 
+def _only_item(table: str) -> Any:
+    (partition,) = _moto_table(table).items.values()
+    (item,) = partition.values()
+    return item
+
+
+def test_replaced_deleted_and_trimmed_objects_are_freed(standin: StandIn) -> None:
+    """moto keeps every model object it ever made (items, stream records, tokens) in a list
+    for its dashboard; the stand-in does not, so memory follows the live data, not the
+    number of writes."""
+    import gc
+    import weakref
+
+    ddb = _client(standin)
+    table = _table(standin)
+    ddb.put_item(TableName=table, Item={**_key("a"), "n": {"N": "1"}})
+    first = weakref.ref(_only_item(table))
+    ddb.put_item(TableName=table, Item={**_key("a"), "n": {"N": "2"}})  # replaces it
+    second = weakref.ref(_only_item(table))
+    ddb.delete_item(TableName=table, Key=_key("a"))
+    record = weakref.ref(_moto_table(table).stream_shard.items[0])
+    old = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(hours=25)
+    for stream_record in _moto_table(table).stream_shard.items:
+        stream_record.record["dynamodb"]["ApproximateCreationDateTime"] = old
+    assert standin.housekeep().stream_records >= 3
+
+    gc.collect()
+    assert [ref() is None for ref in (first, second, record)] == [True, True, True]
+
+
 def test_reads_of_missing_items_leave_nothing_behind(standin: StandIn) -> None:
     ddb = _client(standin)
     table = _table(standin)
