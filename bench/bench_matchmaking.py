@@ -21,9 +21,9 @@ from moto import mock_aws
 from bench.harness import Figure, count_requests
 from chalicelib.game_config.schema import QueueDef
 from chalicelib.services import matchmaking as mm
+from chalicelib.storage.batch import batch_write
 from chalicelib.storage.items import to_item
 from chalicelib.storage.matchmaking import MatchmakingRepository, Ticket, new_ticket_id
-from chalicelib.storage.players import batch_write_all
 from chalicelib.storage.schema import MATCHMAKING
 from tools.provision import ensure_table
 
@@ -98,7 +98,7 @@ def _seed(client: Any, n: int, rng: random.Random) -> dict[str, int]:
         for _ in range(n)
     ]
     for start in range(0, n, 25):
-        batch_write_all(client, table, requests[start : start + 25])
+        batch_write(client, table, requests[start : start + 25])
     with count_requests(client) as counted:
         client.scan(
             TableName=table,

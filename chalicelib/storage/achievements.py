@@ -9,7 +9,6 @@ Keys:
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.errors import Throttled
 from chalicelib.storage.base import TableRepository
+from chalicelib.storage.batch import batch_get_items
 from chalicelib.storage.cancellation import cancellation, condition_failed
 from chalicelib.storage.items import from_item, to_item, values
 from chalicelib.storage.retry import retry
@@ -231,20 +231,16 @@ class AchievementsRepository(TableRepository):
         """Sum every shard of each counter: ceil(len * SHARDS / 100) BatchGetItems."""
         keys = [_shard_key(c, s) for c in dict.fromkeys(counters) for s in range(SHARDS)]
         totals = dict.fromkeys(counters, 0)
-        for start in range(0, len(keys), 100):
-            request: dict[str, Any] = {self.table: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
-            for _ in range(8):
-                resp = self.client.batch_get_item(RequestItems=request)
-                for raw in resp.get("Responses", {}).get(self.table, []):
-                    item = from_item(raw)
-                    counter = item["PK"][len("COUNT#") :].rsplit("#", 1)[0]
-                    totals[counter] = totals.get(counter, 0) + int(item.get("n", 0))
-                request = resp.get("UnprocessedKeys") or {}  # type: ignore[assignment]
-                if not request:
-                    break
-                time.sleep(0.05)
-            else:
-                raise Throttled("rarity counters could not be read")
+        read = batch_get_items(
+            self.client,
+            self.table,
+            keys,
+            consistent=True,
+            exhausted=lambda: Throttled("rarity counters could not be read"),
+        )
+        for item in read:
+            counter = item["PK"][len("COUNT#") :].rsplit("#", 1)[0]
+            totals[counter] = totals.get(counter, 0) + int(item.get("n", 0))
         return totals
 
     def count_player(self, player_id: str) -> bool:

@@ -19,16 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from chalicelib.storage.base import TableRepository
-from chalicelib.storage.items import from_item, to_item, values
+from chalicelib.storage.batch import batch_get_items
+from chalicelib.storage.items import to_item, values
 from chalicelib.storage.players import delete_partition
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-BATCH_GET_MAX = 100
 FIRST = "FIRST"
 
 
@@ -79,13 +77,12 @@ class AnalyticsRepository(TableRepository):
         """Every counter of the given days, summed over shards: days x shards keys, no scan."""
         totals: dict[str, Counter[str]] = {day: Counter() for day in days}
         keys = [counter_key(day, shard) for day in days for shard in range(shards)]
-        for start in range(0, len(keys), BATCH_GET_MAX):
-            for raw in self._batch_get(keys[start : start + BATCH_GET_MAX]):
-                item = from_item(raw)
-                day = str(item["PK"])[2:]
-                for name, value in item.items():
-                    if name not in ("PK", "SK", "expires_at") and isinstance(value, int):
-                        totals.setdefault(day, Counter())[name] += value
+        read = batch_get_items(self.client, self.table, keys, consistent=True, attempts=self.attempts, sleep=self.sleep)
+        for item in read:
+            day = str(item["PK"])[2:]
+            for name, value in item.items():
+                if name not in ("PK", "SK", "expires_at") and isinstance(value, int):
+                    totals.setdefault(day, Counter())[name] += value
         return totals
 
     def marker_put(self, marker: Marker) -> dict[str, Any]:
@@ -121,18 +118,3 @@ class AnalyticsRepository(TableRepository):
     def erase_player(self, player_id: str) -> int:
         """Delete the player's markers; counters hold no personal data and stay."""
         return delete_partition(self.client, self.table, marker_pk(player_id))
-
-    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
-        for attempt in range(self.attempts):
-            resp = self.client.batch_get_item(RequestItems=request)
-            out.extend(resp.get("Responses", {}).get(self.table, []))
-            request = resp.get("UnprocessedKeys") or {}  # type: ignore[assignment]
-            if not request:
-                return out
-            self.sleep(min(0.025 * 2**attempt, 0.5))
-        raise ClientError(
-            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "keys left unprocessed"}},
-            "BatchGetItem",
-        )

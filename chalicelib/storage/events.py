@@ -25,15 +25,15 @@ from botocore.exceptions import ClientError
 from chalicelib.observability import logger
 from chalicelib.storage.analytics import FIRST, AnalyticsRepository, Marker, day_marker, marker_key
 from chalicelib.storage.base import TableRepository
+from chalicelib.storage.batch import BATCH_GET_MAX, batch_get
 from chalicelib.storage.cancellation import cancellation
 from chalicelib.storage.errors import error_code, is_throttling
-from chalicelib.storage.items import from_item, to_item, values
+from chalicelib.storage.items import to_item, values
 from chalicelib.storage.players import delete_partition
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-BATCH_GET_MAX = 100
 TRANSACTION_MAX = 100
 
 
@@ -205,20 +205,4 @@ class EventsRepository(TableRepository):
         return delete_partition(self.client, self.table, event_pk(player_id))
 
     def _batch_get(self, request: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        out: list[tuple[str, dict[str, Any]]] = []
-        for attempt in range(self.attempts):
-            resp = self.client.batch_get_item(RequestItems=request)
-            for table, raws in resp.get("Responses", {}).items():
-                out.extend((table, from_item(raw)) for raw in raws)
-            request = resp.get("UnprocessedKeys") or {}  # type: ignore[assignment]
-            if not request:
-                return out
-            self.sleep(_backoff(attempt))
-        raise ClientError(
-            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "keys left unprocessed"}},
-            "BatchGetItem",
-        )
-
-
-def _backoff(attempt: int) -> float:
-    return float(min(0.025 * 2**attempt, 0.5))
+        return batch_get(self.client, request, attempts=self.attempts, sleep=self.sleep)

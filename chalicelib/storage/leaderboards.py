@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import random
 import re
-import time
 import uuid
 import zlib
 from collections import defaultdict
@@ -30,6 +29,7 @@ from botocore.exceptions import ClientError
 from chalicelib.errors import ConditionFailed, Throttled
 from chalicelib.game_config.schema import BoardDef
 from chalicelib.storage.base import TableRepository
+from chalicelib.storage.batch import batch_get_items
 from chalicelib.storage.cancellation import cancellation, condition_failed
 from chalicelib.storage.items import from_item, to_item, values
 from chalicelib.storage.retry import retry
@@ -41,7 +41,6 @@ KEY_DIGITS = 16
 TIME_DIGITS = 13
 COUNTER_SK = "N"
 STATE_SK = "STATE"
-BATCH_GET_MAX = 100
 _PAGE_POSITION = re.compile(rf"^\d{{{KEY_DIGITS}}}#\d{{{TIME_DIGITS}}}#[\w\-:.@]{{1,128}}$")
 T = TypeVar("T")
 R = TypeVar("R")
@@ -584,16 +583,6 @@ class LeaderboardsRepository(TableRepository):
     # helpers ----------------------------------------------------------------------------
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        for start in range(0, len(keys), BATCH_GET_MAX):
-            request: dict[str, Any] = {self.table: {"Keys": keys[start : start + BATCH_GET_MAX]}}
-            for attempt in range(8):
-                resp = self.client.batch_get_item(RequestItems=request)
-                found.extend(from_item(i) for i in resp.get("Responses", {}).get(self.table, []))
-                request = resp.get("UnprocessedKeys") or {}  # type: ignore[assignment]
-                if not request:
-                    break
-                time.sleep(min(0.05 * 2**attempt, 1.0))
-            if request:
-                raise Throttled("the leaderboard store is busy, retry shortly")
-        return found
+        return batch_get_items(
+            self.client, self.table, keys, exhausted=lambda: Throttled("the leaderboard store is busy, retry shortly")
+        )

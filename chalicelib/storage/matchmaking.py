@@ -27,9 +27,10 @@ from botocore.exceptions import ClientError
 
 from chalicelib.errors import ConditionFailed
 from chalicelib.storage.base import TableRepository
+from chalicelib.storage.batch import batch_write
 from chalicelib.storage.cancellation import cancellation, condition_failed
 from chalicelib.storage.items import from_item, serialize, to_item, values
-from chalicelib.storage.players import batch_write_all, delete_partition
+from chalicelib.storage.players import delete_partition
 
 ACTIVE = "ACTIVE"
 WAIT_SLOTS = 16
@@ -340,7 +341,7 @@ class MatchmakingRepository(TableRepository):
         """Bulk-load tickets without pointers (benchmarks and fixtures), 25 per request."""
         requests = [{"PutRequest": {"Item": to_item(_ticket_item(t))}} for t in tickets]
         for start in range(0, len(requests), 25):
-            batch_write_all(self.client, self.table, requests[start : start + 25])
+            batch_write(self.client, self.table, requests[start : start + 25])
 
     def join_ticket(
         self,

@@ -12,7 +12,6 @@ without its letter, the order shared by inbox items and broadcasts):
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -21,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.errors import Throttled
 from chalicelib.storage.base import TableRepository
+from chalicelib.storage.batch import batch_get_items
 from chalicelib.storage.cancellation import cancellation, condition_failed
 from chalicelib.storage.items import from_item, to_item, values
 from chalicelib.storage.players import delete_partition
@@ -339,21 +339,15 @@ class NotificationsRepository(TableRepository):
             to_item({"PK": player_pk(player_id) if i[0] == "n" else BROADCAST_PK, "SK": _sk(i)})
             for i in dict.fromkeys(ids)
         ]
-        found: dict[str, Notification] = {}
-        for start in range(0, len(keys), 100):
-            request: dict[str, Any] = {self.table: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
-            for _ in range(8):
-                resp = self.client.batch_get_item(RequestItems=request)
-                for raw in resp.get("Responses", {}).get(self.table, []):
-                    note = _notification(from_item(raw))
-                    found[note.id] = note
-                request = resp.get("UnprocessedKeys") or {}  # type: ignore[assignment]
-                if not request:
-                    break
-                time.sleep(0.05)
-            else:
-                raise Throttled("notifications could not be read")
-        return found
+        read = batch_get_items(
+            self.client,
+            self.table,
+            keys,
+            consistent=True,
+            exhausted=lambda: Throttled("notifications could not be read"),
+        )
+        notes = (_notification(item) for item in read)
+        return {note.id: note for note in notes}
 
     # erasure ----------------------------------------------------------------------------
 

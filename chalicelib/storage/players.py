@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.errors import AccountDeleted, ConditionFailed, Throttled
+from chalicelib.errors import AccountDeleted, ConditionFailed
 from chalicelib.storage.base import TableRepository
+from chalicelib.storage.batch import batch_get, batch_write
 from chalicelib.storage.cancellation import CONDITION, cancellation, condition_failed
 from chalicelib.storage.items import from_item, serialize, to_item, values
 
@@ -319,17 +320,10 @@ class PlayersRepository(TableRepository):
         if not unique:
             return {}
         keys = [to_item({"PK": player_pk(p), "SK": PROFILE}) for p in unique]
-        found: dict[str, str] = {}
-        request: dict[str, Any] = {self.table: {"Keys": keys, "ProjectionExpression": "player_id, display_name"}}
-        for _ in range(5):
-            resp = self.client.batch_get_item(RequestItems=request)
-            for raw in resp.get("Responses", {}).get(self.table, []):
-                item = from_item(raw)
-                found[item["player_id"]] = item.get("display_name", "")
-            request = resp.get("UnprocessedKeys") or {}  # type: ignore[assignment]
-            if not request:
-                break
-        return found
+        request = {self.table: {"Keys": keys, "ProjectionExpression": "player_id, display_name"}}
+        # Names only decorate a listing: what could be read, rather than an error.
+        got = batch_get(self.client, request, attempts=5, allow_partial=True)
+        return {item["player_id"]: item.get("display_name", "") for _, item in got}
 
     def find_by_name(self, display_name: str, limit: int = 20) -> list[Profile]:
         """Profiles whose display name matches, ignoring case: one Query of `by_name`."""
@@ -542,7 +536,7 @@ def delete_partition(client: DynamoDBClient, table: str, pk: str, sk_prefix: str
         resp = client.query(**kwargs)
         keys = resp.get("Items", [])
         for start in range(0, len(keys), 25):
-            batch_write_all(client, table, [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]])
+            batch_write(client, table, [{"DeleteRequest": {"Key": k}} for k in keys[start : start + 25]])
         deleted += len(keys)
         last = resp.get("LastEvaluatedKey")
         if not last:
@@ -550,15 +544,3 @@ def delete_partition(client: DynamoDBClient, table: str, pk: str, sk_prefix: str
         kwargs["ExclusiveStartKey"] = last
 
 
-def batch_write_all(client: DynamoDBClient, table: str, requests: list[dict[str, Any]], attempts: int = 8) -> None:
-    """BatchWriteItem until every request is done; raises if some never are."""
-    import time
-
-    pending = requests
-    for attempt in range(attempts):
-        resp = client.batch_write_item(RequestItems={table: pending})  # type: ignore[dict-item]
-        pending = (resp.get("UnprocessedItems") or {}).get(table, [])  # type: ignore[assignment]
-        if not pending:
-            return
-        time.sleep(min(0.05 * 2**attempt, 1.0))
-    raise Throttled(f"{len(pending)} writes were not processed")
