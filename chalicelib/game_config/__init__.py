@@ -23,6 +23,11 @@ GAME_CONFIG_PATH = Path(__file__).with_name("game.json")
 CHECKED_SHA256 = "593a4e85c7d6409b30514bd7887b1f5c8a4c6f245eee49c5e68b7518ed5c039e"
 
 
+def digest(data: bytes) -> str:
+    """The SHA-256 of a config file, whatever its line endings (a Windows checkout's CRLF)."""
+    return hashlib.sha256(data.replace(b"\r\n", b"\n")).hexdigest()
+
+
 class GameConfigError(ValueError):
     """The game config is invalid; the message names every bad entry."""
 
@@ -47,7 +52,7 @@ def parse_game_config(raw: dict[str, Any], source: str = "game config") -> GameC
 def load_game_config(path: Path = GAME_CONFIG_PATH) -> GameConfig:
     data = path.read_bytes()
     raw = json.loads(data)
-    if hashlib.sha256(data).hexdigest() == CHECKED_SHA256:
+    if digest(data) == CHECKED_SHA256:
         config: GameConfig = from_checked(GameConfig, raw)
         return config
     return parse_game_config(raw, source=path.name)

@@ -21,6 +21,7 @@ from chalicelib.game_config import (
     GAME_CONFIG_PATH,
     GameConfigError,
     declarations,
+    digest,
     load_game_config,
     parse_game_config,
     schema,
@@ -43,12 +44,17 @@ PAIRS: list[tuple[type[Any], type[BaseModel]]] = [
 
 
 def test_the_shipped_game_json_is_the_checked_one() -> None:
-    digest = hashlib.sha256(GAME_CONFIG_PATH.read_bytes()).hexdigest()
+    found = digest(GAME_CONFIG_PATH.read_bytes())
     assert parse_game_config(RAW, source="game.json")  # the schema accepts it
-    assert digest == CHECKED_SHA256, (
+    assert found == CHECKED_SHA256, (
         f"game.json changed: once the schema accepts it, set CHECKED_SHA256 in "
-        f"chalicelib/game_config/__init__.py to {digest!r} (until then it is checked at every load)"
+        f"chalicelib/game_config/__init__.py to {found!r} (until then it is checked at every load)"
     )
+
+
+def test_the_digest_ignores_line_endings() -> None:
+    lf = GAME_CONFIG_PATH.read_bytes().replace(b"\r\n", b"\n")
+    assert digest(lf.replace(b"\n", b"\r\n")) == digest(lf) == hashlib.sha256(lf).hexdigest()
 
 
 @pytest.mark.parametrize(("plain", "model"), PAIRS, ids=[p.__name__ for p, _ in PAIRS])
