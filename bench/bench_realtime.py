@@ -23,14 +23,16 @@ daily players per day, for a profile of MATCHES_PER_DAY matches each.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from typing import Any
 
 from bench.harness import Figure, count_requests
 from bench.moto_env import moto_tables
-from chalicelib.game_config import get_game_config
-from chalicelib.game_config.schema import GameConfig, QueueDef
+from chalicelib.game_config import declarations, get_game_config
+from chalicelib.game_config.declarations import GameConfig
+from chalicelib.game_config.schema import QueueDef
 from chalicelib.observability import logger
 from chalicelib.services import account_status, notify, realtime
 from chalicelib.services import matchmaking as mm
@@ -72,7 +74,7 @@ class CountingConnections:
 
 def _config(size: int, mode: str) -> tuple[GameConfig, str]:
     config = get_game_config()
-    queue = QueueDef.model_validate(
+    queue = declarations.from_model(declarations.QueueDef, QueueDef.model_validate(
         {
             "teams": 2,
             "team_size": size // 2,
@@ -81,12 +83,12 @@ def _config(size: int, mode: str) -> tuple[GameConfig, str]:
             "window": {"initial": 100, "growth_per_second": 0, "max": 100},
             "ticket_timeout_seconds": 600,
         }
-    )
+    ))
     # A queue per scenario: a queue's ring of recent waits (a match's slot is drawn from its
     # random id) would otherwise hold the earlier scenarios' samples, one fewer when two
     # collide, and the items read would change from run to run.
     queue_id = f"bench{size}{mode.replace('_', '')}"
-    return config.model_copy(update={"queues": {**config.queues, queue_id: queue}}), queue_id
+    return dataclasses.replace(config, queues={**config.queues, queue_id: queue}), queue_id
 
 
 def _connect(player: str, when: float, connections: ConnectionsRepository, players: PlayersRepository) -> None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
 
-    from chalicelib.game_config.schema import GameConfig
+    from chalicelib.game_config.declarations import GameConfig
     from chalicelib.services.hooks import StatChange, StatWritePlan
     from chalicelib.services.notify import Notice
     from chalicelib.storage.accounts import AccountsGateway

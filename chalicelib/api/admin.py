@@ -291,7 +291,9 @@ def admin_matchmaking(call: Call) -> dict[str, Any]:
 @route(bp, "/admin/config", auth="admin", response="chalicelib.models.admin:AdminConfigView", tags=TAGS)
 def admin_config(call: Call) -> dict[str, Any]:
     """The whole game config as deployed (read-only)."""
-    return {"config": composition.game_config().model_dump(mode="json")}
+    from chalicelib.game_config.declarations import as_json
+
+    return {"config": as_json(composition.game_config())}
 
 
 @route(bp, "/admin/audit", auth="admin", query="chalicelib.models.admin:AuditQuery", response="chalicelib.models.admin:AuditPage", tags=TAGS, errors=(400,))

@@ -3,11 +3,14 @@
 `route(...)` registers a Chalice view and records the route (models, auth, status) in
 ROUTES, from which `/openapi.json` is generated, so the document cannot drift. A route
 names its models as `"module:Name"`: they (and pydantic) are imported when the route first
-runs or the document is built, not when `import app` declares the routes.
+runs or the document is built, not when `import app` declares the routes. A route may
+also name a plain check of its body (`chalicelib.models.checks`): a body the check accepts
+needs no model, so the commonest requests run without pydantic.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import json
@@ -224,7 +227,18 @@ def to_jsonable(result: Any) -> Any:
     pydantic = sys.modules.get("pydantic")
     if pydantic is not None and isinstance(result, pydantic.BaseModel):
         return result.model_dump(mode="json", exclude_none=False)
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        return dataclasses.asdict(result)  # a body a plain check accepted
     return result
+
+
+def check_of(ref: str | None) -> Callable[[Any], Any] | None:
+    """The plain body check a route names, imported on first use."""
+    if ref is None:
+        return None
+    module, _, name = ref.partition(":")
+    check: Callable[[Any], Any] = getattr(importlib.import_module(module), name)
+    return check
 
 
 def check_storable(value: Any, path: str = "") -> None:
@@ -256,6 +270,7 @@ def run_view(
     deleted_ok: bool = False,
     idempotent: bool = False,
     lambda_context: Any = None,
+    body_check: str | None = None,
 ) -> Response:
     from chalicelib.services import account_status
 
@@ -280,8 +295,12 @@ def run_view(
             call.extra["account_status"] = account
         if body_model is not None or raw_body:
             data = parse_json_body(request)
-            body_class = model_of(body_model)
-            call.body = validate_body(body_class, data) if body_class is not None else data
+            check = check_of(body_check)
+            # The check vouches for the body it accepts; the model words what it refuses.
+            call.body = check(data) if check is not None else None
+            if call.body is None:
+                body_class = model_of(body_model)
+                call.body = validate_body(body_class, data) if body_class is not None else data
         query_class = model_of(query_model)
         if query_class is not None:
             call.query = validate_query(query_class, request)
@@ -394,12 +413,15 @@ def route(
     produces: tuple[str, ...] = (),
     deleted_ok: bool = False,
     idempotent: bool = False,
+    body_check: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a thin route: `handler(call, **path_params)` returns a model or a dict.
 
     Every route with a caller refuses a deleted (401 `account_deleted`) or banned (403
     `account_banned`) account; `deleted_ok` lets a deleted one through (finishing its erasure).
     `idempotent` routes honour an `Idempotency-Key` header (chalicelib.api.idempotency).
+    `body_check` names a plain check (`"module:function"`) giving the body it accepts, as
+    the `body` model would, or None to let the model validate it.
     """
 
     def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
@@ -407,7 +429,8 @@ def route(
         def view(**params: Any) -> Response:
             context = bp.lambda_context if idempotent else None
             return run_view(
-                bp.current_request, auth, body, query, status, handler, params, raw_body, deleted_ok, idempotent, context
+                bp.current_request, auth, body, query, status, handler, params, raw_body, deleted_ok, idempotent, context,
+                body_check,
             )
 
         kwargs: dict[str, Any] = {"methods": list(methods), "content_types": list(content_types)}

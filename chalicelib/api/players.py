@@ -68,6 +68,7 @@ def get_my_stats(call: Call) -> dict[str, Any]:
     "/players/me/stats",
     methods=("POST",),
     body="chalicelib.models.players:StatsUpdate",
+    body_check="chalicelib.models.checks:stats_update",
     response="chalicelib.models.players:StatsView",
     tags=("stats",),
     errors=(400, 403),

@@ -1,4 +1,7 @@
-"""Schema of the game config: what a game may declare, checked by pydantic at load."""
+"""Schema of the game config: what a game may declare, checked by pydantic at load.
+
+What it accepts becomes the plain declarations the app runs on (declarations.py).
+"""
 
 from __future__ import annotations
 

@@ -7,8 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict
 
-# DynamoDB numbers hold 38 digits up to 1e125; games need far less.
-MAX_ABS_NUMBER = 1e15
+from chalicelib.models.checks import MAX_ABS_NUMBER, STAT_NAME_MAX
 
 
 def _finite(value: float) -> float:
@@ -21,7 +20,7 @@ def _finite(value: float) -> float:
 
 # Strict: a JSON number only (no numeric strings, no booleans).
 FiniteNumber = Annotated[float, Strict(), AfterValidator(_finite)]
-StatName = Annotated[str, Field(min_length=1, max_length=40)]
+StatName = Annotated[str, Field(min_length=1, max_length=STAT_NAME_MAX)]
 
 
 class RequestModel(BaseModel):

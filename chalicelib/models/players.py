@@ -13,6 +13,7 @@ from chalicelib.display_names import (
     DISPLAY_NAME_PATTERN,
     normalize_display_name,
 )
+from chalicelib.models.checks import STAT_UPDATES_MAX
 from chalicelib.models.common import MAX_ABS_NUMBER, FiniteNumber, RequestModel, ResponseModel, StatName
 
 DisplayName = Annotated[
@@ -67,7 +68,7 @@ class StatsUpdate(RequestModel):
 
     model_config = ConfigDict(json_schema_extra=lambda schema: _document_stats(schema, "client"))
 
-    updates: dict[StatName, FiniteNumber] = Field(min_length=1, max_length=50)
+    updates: dict[StatName, FiniteNumber] = Field(min_length=1, max_length=STAT_UPDATES_MAX)
 
 
 class ServerStatsUpdate(RequestModel):
@@ -75,7 +76,7 @@ class ServerStatsUpdate(RequestModel):
 
     model_config = ConfigDict(json_schema_extra=lambda schema: _document_stats(schema, "server"))
 
-    updates: dict[StatName, FiniteNumber] = Field(min_length=1, max_length=50)
+    updates: dict[StatName, FiniteNumber] = Field(min_length=1, max_length=STAT_UPDATES_MAX)
 
 
 class StatsView(ResponseModel):

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from chalicelib.clock import Clock, iso, system_clock
 from chalicelib.errors import Forbidden, Invalid, NotFound
-from chalicelib.game_config.schema import AchievementDef, GameConfig
+from chalicelib.game_config.declarations import AchievementDef, GameConfig
 from chalicelib.observability import logger, metrics
 from chalicelib.services import notify, stats
 from chalicelib.services.hooks import StatChange, stat_changed
@@ -70,7 +70,7 @@ def achievement_view(
         "unlocked": bool(unlocked_at),
         "unlocked_at": unlocked_at,
         "rarity_percent": rarity_percent(unlocks, players),
-        "reward": ach.reward.model_dump() if ach.reward else None,
+        "reward": {"stat": ach.reward.stat, "amount": ach.reward.amount} if ach.reward else None,
     }
     if ach.hidden and not unlocked_at:
         for key in ("title", "description", "stat", "comparison", "progress", "target", "reward"):

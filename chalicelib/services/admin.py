@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.clock import Clock, iso, system_clock
-from chalicelib.game_config.schema import GameConfig
+from chalicelib.game_config.declarations import GameConfig, as_json
 from chalicelib.services.players import profile_view
 from chalicelib.storage.matchmaking import MatchmakingRepository
 from chalicelib.storage.players import PlayersRepository
@@ -50,7 +50,7 @@ def matchmaking_overview(
         for region in queue.regions:
             waiting = repo.count_waiting(queue_id, region, WAITING_CAP)
             regions.append({"region": region, "waiting": waiting, "capped": waiting >= WAITING_CAP})
-        queues.append({"queue": queue_id, "rules": queue.model_dump(mode="json"), "regions": regions})
+        queues.append({"queue": queue_id, "rules": as_json(queue), "regions": regions})
     since = now - 3600
     count = repo.count_recent_matches(since, now, MATCHES_CAP)
     recent = repo.recent_matches(since, now, RECENT_SHOWN)

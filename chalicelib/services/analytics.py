@@ -18,7 +18,7 @@ from typing import Any
 
 from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import Invalid
-from chalicelib.game_config.schema import EventsDef
+from chalicelib.game_config.declarations import EventsDef
 from chalicelib.models.events import MAX_SUMMARY_DAYS
 from chalicelib.storage.analytics import FIRST, AnalyticsRepository, Marker, day_marker
 from chalicelib.storage.events import Counts, StoredEvent

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from chalicelib.clock import Clock, system_clock
 from chalicelib.errors import Invalid, TooLarge
-from chalicelib.game_config.schema import EventsDef
+from chalicelib.game_config.declarations import EventsDef
 from chalicelib.models.events import MAX_BATCH, EventIn, SeedEvent
 from chalicelib.observability import logger, metrics
 from chalicelib.services import analytics

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from chalicelib.clock import Clock, iso, system_clock
 from chalicelib.errors import ConditionFailed, Conflict, Forbidden, Invalid, NotFound, Throttled
-from chalicelib.game_config.schema import BoardDef, GameConfig
+from chalicelib.game_config.declarations import BoardDef, GameConfig
 from chalicelib.observability import logger, metrics
 from chalicelib.services import cursors, notify, periods
 from chalicelib.services.players import default_display_name

@@ -15,7 +15,7 @@ from typing import Any
 
 from chalicelib.clock import Clock, iso, system_clock
 from chalicelib.errors import ConditionFailed, Conflict, Invalid, NotFound
-from chalicelib.game_config.schema import GameConfig, QueueDef
+from chalicelib.game_config.declarations import GameConfig, QueueDef
 from chalicelib.observability import logger, metrics
 from chalicelib.services.matchmaking_rules import (
     OPEN,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from chalicelib.game_config.schema import QueueDef
+from chalicelib.game_config.declarations import QueueDef
 from chalicelib.storage.matchmaking import Ticket
 
 OPEN = ("forming", "searching")

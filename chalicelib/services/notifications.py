@@ -16,7 +16,7 @@ from typing import Any
 
 from chalicelib.clock import Clock, iso, system_clock
 from chalicelib.errors import ConditionFailed, Invalid, NotFound
-from chalicelib.game_config.schema import GameConfig
+from chalicelib.game_config.declarations import GameConfig
 from chalicelib.observability import logger
 from chalicelib.services import cursors, notify
 from chalicelib.storage.notifications import BroadcastMarks, Notification, NotificationsRepository

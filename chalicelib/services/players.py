@@ -12,7 +12,7 @@ from chalicelib.storage.accounts import AccountsGateway
 from chalicelib.storage.players import AccountStatus, PlayersRepository, Profile
 
 if TYPE_CHECKING:
-    from chalicelib.game_config.schema import GameConfig
+    from chalicelib.game_config.declarations import GameConfig
 
 
 def default_display_name(player_id: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from chalicelib.clock import Clock, iso, system_clock
 from chalicelib.errors import Conflict, Invalid, NotFound, TooLarge
-from chalicelib.game_config.schema import SavesConfig
+from chalicelib.game_config.declarations import SavesConfig
 from chalicelib.models.saves import SLOT_PATTERN
 from chalicelib.observability import logger, metrics
 from chalicelib.storage.saves import (

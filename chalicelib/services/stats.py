@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from chalicelib.clock import Clock, iso, system_clock
 from chalicelib.errors import ConditionFailed, Forbidden, Invalid, Throttled
-from chalicelib.game_config.schema import GameConfig, StatDef
+from chalicelib.game_config.declarations import GameConfig, StatDef
 from chalicelib.observability import logger, metrics
 from chalicelib.services.hooks import StatChange, StatWritePlan, stat_changed, stat_feeds
 from chalicelib.storage.players import PlayersRepository, PlayerStats, StatsRefused, StatWrite

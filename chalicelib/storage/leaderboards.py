@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from botocore.exceptions import ClientError
 
 from chalicelib.errors import ConditionFailed, Throttled
-from chalicelib.game_config.schema import BoardDef
+from chalicelib.game_config.declarations import BoardDef
 from chalicelib.storage.base import TableRepository
 from chalicelib.storage.batch import batch_get_items
 from chalicelib.storage.cancellation import cancellation, condition_failed

@@ -122,7 +122,13 @@ def test_a_stat_update_loads_what_reacts_to_it_and_nothing_else(
     )
     assert loaded["status"] == 200
     services = _services(loaded["after_request"])
-    assert "chalicelib.models.players" in loaded["after_request"]  # the body's model, loaded by the route
+    # A valid body passes the route's plain check, and the game config is the checked
+    # game.json: neither the body's model nor the config's schema (nor pydantic) loads.
+    assert "chalicelib.models.checks" in loaded["after_request"]
+    assert not [m for m in loaded["after_request"] if m.startswith("chalicelib.models.") and m != "chalicelib.models.checks"]
+    assert "chalicelib.game_config.declarations" in loaded["after_request"]
+    assert "chalicelib.game_config.schema" not in loaded["after_request"]
+    assert "pydantic" not in loaded["after_request"]
     # The stat feed (leaderboards) and the listener (achievements) ran: the process was wired.
     assert {"chalicelib.services.stats", "chalicelib.services.leaderboards",
             "chalicelib.services.achievements"} <= services
@@ -130,3 +136,18 @@ def test_a_stat_update_loads_what_reacts_to_it_and_nothing_else(
         f"chalicelib.services.{name}" for name in ("matchmaking", "saves", "events", "analytics", "admin", "audit",
                                                    "auth")
     }
+
+
+def test_a_refused_stat_update_is_worded_by_its_model(standin: Any, new_player: Callable[[], Player]) -> None:
+    """What the plain check does not vouch for goes to the model (pydantic), as before."""
+    player = new_player()
+    loaded = _run(
+        {
+            "method": "POST",
+            "path": "/players/me/stats",
+            "headers": {**player.auth, "Content-Type": "application/json"},
+            "body": json.dumps({"updates": {"kills": "1"}}),
+        }
+    )
+    assert loaded["status"] == 400
+    assert {"chalicelib.models.players", "pydantic"} <= set(loaded["after_request"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 
 import pytest
@@ -90,7 +91,7 @@ def test_bad_scores_are_400_and_write_nothing(api, new_player):
     from chalicelib.services import leaderboards
     from chalicelib.storage.leaderboards import LeaderboardsRepository
 
-    lap_board = get_game_config().leaderboards["monthly_lap"].model_copy(update={"direct_scores": True})
+    lap_board = dataclasses.replace(get_game_config().leaderboards["monthly_lap"], direct_scores=True)
     with pytest.raises(Invalid, match="decimals"):
         leaderboards.submit_score(
             board_id="monthly_lap", board=lap_board, player_id=p.player_id, score=61.0001, writer="client",
@@ -105,7 +106,7 @@ def test_sum_boards_cap_the_change_and_keep_their_bounds(standin, new_player):
     from chalicelib.services import leaderboards
     from chalicelib.storage.leaderboards import LeaderboardsRepository
 
-    board = get_game_config().leaderboards["weekly_kills"].model_copy(update={"direct_scores": True})
+    board = dataclasses.replace(get_game_config().leaderboards["weekly_kills"], direct_scores=True)
     p = new_player()
 
     def submit(score: float) -> dict:

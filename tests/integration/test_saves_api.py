@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import threading
@@ -114,7 +115,7 @@ def test_concurrent_writes_on_one_version_one_wins_whole(standin, new_player):
 
 def test_concurrent_creations_respect_the_slot_cap(standin, new_player):
     player = new_player()
-    config = get_game_config().saves.model_copy(update={"max_slots": 3})
+    config = dataclasses.replace(get_game_config().saves, max_slots=3)
     repo = SavesRepository()
     barrier = threading.Barrier(8)
     outcomes: list[Any] = [None] * 8

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import Any
 
@@ -142,7 +143,7 @@ def test_direct_scores_to_a_fed_board_are_403(api, new_player, board, score):
 
 def test_a_board_declared_to_take_both_accepts_direct_scores(standin, new_player):
     config = get_game_config()
-    board = config.leaderboards["global"].model_copy(update={"direct_scores": True})
+    board = dataclasses.replace(config.leaderboards["global"], direct_scores=True)
     player = new_player()
     result = leaderboards.submit_score(
         board_id="global", board=board, player_id=player.player_id, score=77, writer="client",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 
 from chalicelib.errors import Conflict, Invalid, NotFound, TooLarge
 from chalicelib.game_config import get_game_config
-from chalicelib.game_config.schema import SavesConfig
+from chalicelib.game_config.declarations import SavesConfig
 from chalicelib.services import saves
 from tests.fakes import FakeSavesRepository
 
@@ -160,7 +161,7 @@ def test_recreated_slot_continues_its_versions(repo, config, clock):
 
 
 def test_slot_cap_refuses_one_more_and_a_deletion_frees_a_place(repo, config, clock):
-    capped = config.model_copy(update={"max_slots": 3})
+    capped = dataclasses.replace(config, max_slots=3)
     for i in range(3):
         put(repo, capped, clock, f"s{i}", i, 0)
     with pytest.raises(Conflict) as cap:
