@@ -19,6 +19,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	@touch $(STAMP)
 
+# game.json checked by its schema, and the check recorded (see chalicelib/game_config):
+# an invalid config stops here with the schema's message; a checked one ships in the
+# package and loads without pydantic.
+CHECKED := chalicelib/game_config/game.json.checked
+$(CHECKED): chalicelib/game_config/game.json chalicelib/game_config/schema.py $(STAMP)
+	$(BIN)/python -m chalicelib.game_config
+
 $(CHECKOV_STAMP): requirements-checkov.txt
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
@@ -28,7 +35,7 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 ##      make run PORT=8100 AWS_PORT=4600 WS_PORT=8101 HOST=127.0.0.1 STATE_DIR=.local VERBOSE=1
 RUN_FLAGS = $(if $(PORT),--port $(PORT)) $(if $(AWS_PORT),--aws-port $(AWS_PORT)) $(if $(HOST),--host $(HOST)) \
 	$(if $(STATE_DIR),--state-dir $(STATE_DIR)) $(if $(VERBOSE),--verbose) $(if $(WS_PORT),--ws-port $(WS_PORT))
-run: $(STAMP)
+run: $(STAMP) $(CHECKED)
 	$(BIN)/python -m local_backend.run $(RUN_FLAGS)
 
 ## test: lint, type-check and run every test (TEST_WORKERS=auto: one pytest-xdist worker per
@@ -36,7 +43,7 @@ run: $(STAMP)
 ##       time of each layer before pytest's closing line. Files keep the collection order
 ##       (tests/conftest.py puts the Unity client first and schemathesis last on its worker)
 TEST_WORKERS ?= auto
-test: $(STAMP) $(CHECKOV_STAMP)
+test: $(STAMP) $(CHECKOV_STAMP) $(CHECKED)
 	@start=$$(date +%s); $(MAKE) --no-print-directory lint || exit $$?; \
 	export LINT_SECONDS=$$(( $$(date +%s) - start )); \
 	$(BIN)/python -m pytest -q $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
@@ -47,20 +54,20 @@ lint: $(STAMP)
 
 ## load: a bounded mixed load (make load PLAYERS=30 SECONDS=60 [BASE_URL=http://127.0.0.1:8000]);
 ##       starts its own backend unless BASE_URL names one; results in build/load/
-load: $(STAMP)
+load: $(STAMP) $(CHECKED)
 	$(BIN)/python -m local_backend.load $(if $(PLAYERS),--players $(PLAYERS)) $(if $(SECONDS),--seconds $(SECONDS)) \
 		$(if $(BASE_URL),--base-url $(BASE_URL))
 
 ## bench: print the benchmark figures and write bench/results.json (QUICK=1: small sizes)
-bench: $(STAMP)
+bench: $(STAMP) $(CHECKED)
 	BENCH_QUICK=$(QUICK) $(BIN)/python -m bench.run
 
 ## cost: dollars per 1,000 daily players per month, from a session played on the stand-in
-cost: $(STAMP)
+cost: $(STAMP) $(CHECKED)
 	$(BIN)/python -m bench.cost
 
 ## package: the stage's CloudFormation template and code in build/package (no AWS call, no region needed)
-package: $(STAMP)
+package: $(STAMP) $(CHECKED)
 	$(BIN)/python -m tools.cfn --stage $(STAGE) --out build/package
 
 ## policy: print the functions' IAM policy as the stack attaches it (names from the definitions)
@@ -68,7 +75,7 @@ policy: $(STAMP)
 	$(BIN)/python -m tools.iam --stage $(STAGE)
 
 ## deploy: create or update the stage's stack in the account and region of your AWS credentials
-deploy: $(STAMP)
+deploy: $(STAMP) $(CHECKED)
 	$(BIN)/python -m tools.deploy deploy --stage $(STAGE)
 
 ## outputs: print the deployed stage's API URL, user pool id and app client id
@@ -80,7 +87,7 @@ destroy: $(STAMP)
 	$(BIN)/python -m tools.deploy destroy --stage $(STAGE) $(if $(filter yes,$(DELETE_DATA)),--delete-data --yes)
 
 ## chalice-deploy: a development stage the Chalice way (data stack + chalice deploy), STAGE=dev
-chalice-deploy: $(STAMP)
+chalice-deploy: $(STAMP) $(CHECKED)
 	$(BIN)/python -m tools.deploy chalice --stage $(STAGE)
 
 ## wipe: forget all local data (accounts, tables, saves)
@@ -88,4 +95,4 @@ wipe:
 	rm -rf .local
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .local build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .local build .pytest_cache .mypy_cache .ruff_cache $(CHECKED)

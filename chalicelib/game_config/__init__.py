@@ -1,9 +1,11 @@
 """The game's declarations (game.json): checked by the schema, loaded once per container.
 
-The schema (pydantic) checks a config before the app uses it. The shipped game.json that
-the schema has accepted is recorded by its digest (CHECKED_SHA256, kept current by the
-tests): a container loading exactly that file builds the declarations without loading
-pydantic. Any other file, or any other config, goes through the schema.
+The schema (pydantic) checks a config before the app uses it. `python -m
+chalicelib.game_config` checks game.json and, if the schema accepts it, writes the digest
+of the file and of the schema beside it (`game.json.checked`, git-ignored; `make run`,
+`make test`, `make package` and `make deploy` run it first, so it ships in the package). A
+container loading exactly the checked file with the same schema builds the declarations
+without loading pydantic; any other file, or none checked, goes through the schema.
 """
 
 from __future__ import annotations
@@ -17,15 +19,27 @@ from typing import Any
 from chalicelib.game_config.declarations import GameConfig, from_checked, from_model
 
 GAME_CONFIG_PATH = Path(__file__).with_name("game.json")
-
-# SHA-256 of the game.json the schema accepted (tests/unit/test_game_config_declarations.py
-# says the new value when the file changes; until then the file is checked at load).
-CHECKED_SHA256 = "593a4e85c7d6409b30514bd7887b1f5c8a4c6f245eee49c5e68b7518ed5c039e"
+SCHEMA_PATH = Path(__file__).with_name("schema.py")
 
 
-def digest(data: bytes) -> str:
-    """The SHA-256 of a config file, whatever its line endings (a Windows checkout's CRLF)."""
-    return hashlib.sha256(data.replace(b"\r\n", b"\n")).hexdigest()
+def checked_path(path: Path) -> Path:
+    return path.with_name(path.name + ".checked")
+
+
+def digest(data: bytes, schema_source: bytes | None = None) -> str:
+    """The SHA-256 of a config file and of the schema that checks it, whatever their line
+    endings (a Windows checkout's CRLF)."""
+    schema_bytes = SCHEMA_PATH.read_bytes() if schema_source is None else schema_source
+    hashed = hashlib.sha256(data.replace(b"\r\n", b"\n"))
+    hashed.update(b"\0" + schema_bytes.replace(b"\r\n", b"\n"))
+    return hashed.hexdigest()
+
+
+def _checked_digest(path: Path) -> str | None:
+    try:
+        return checked_path(path).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 class GameConfigError(ValueError):
@@ -52,10 +66,21 @@ def parse_game_config(raw: dict[str, Any], source: str = "game config") -> GameC
 def load_game_config(path: Path = GAME_CONFIG_PATH) -> GameConfig:
     data = path.read_bytes()
     raw = json.loads(data)
-    if digest(data) == CHECKED_SHA256:
+    if digest(data) == _checked_digest(path):
         config: GameConfig = from_checked(GameConfig, raw)
         return config
     return parse_game_config(raw, source=path.name)
+
+
+def check_game_config(path: Path = GAME_CONFIG_PATH) -> GameConfig:
+    """Check a config file with the schema and record it as checked; GameConfigError (and
+    no record) if the schema refuses it."""
+    record = checked_path(path)
+    record.unlink(missing_ok=True)
+    data = path.read_bytes()
+    config = parse_game_config(json.loads(data), source=path.name)
+    record.write_text(digest(data) + "\n", encoding="ascii")
+    return config
 
 
 @lru_cache(maxsize=1)

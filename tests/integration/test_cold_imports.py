@@ -14,9 +14,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.app_fixtures import Player
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _game_json_checked() -> None:
+    """As `make` does before running anything: the shipped game.json checked and recorded."""
+    from chalicelib.game_config import check_game_config
+
+    check_game_config()
 
 PROBE = """
 import json, sys
@@ -122,8 +132,8 @@ def test_a_stat_update_loads_what_reacts_to_it_and_nothing_else(
     )
     assert loaded["status"] == 200
     services = _services(loaded["after_request"])
-    # A valid body passes the route's plain check, and the game config is the checked
-    # game.json: neither the body's model nor the config's schema (nor pydantic) loads.
+    # A valid body passes the route's plain check, and the game config is the game.json
+    # recorded as checked: neither the body's model nor the config's schema (nor pydantic) loads.
     assert "chalicelib.models.checks" in loaded["after_request"]
     assert not [m for m in loaded["after_request"] if m.startswith("chalicelib.models.") and m != "chalicelib.models.checks"]
     assert "chalicelib.game_config.declarations" in loaded["after_request"]

@@ -59,6 +59,14 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     sam = PROJECT_DIR / "build" / "package" / "sam.json"
     assert (sam.parent / "deployment.zip").stat().st_size > 0
+    # game.json ships checked, so a cold start loads it without pydantic.
+    import zipfile
+
+    from chalicelib.game_config import GAME_CONFIG_PATH, digest
+
+    with zipfile.ZipFile(sam.parent / "deployment.zip") as code:
+        shipped = code.read("chalicelib/game_config/game.json.checked").decode().strip()
+    assert shipped == digest(GAME_CONFIG_PATH.read_bytes())
     # The checks' environment, made by the repo's Makefile from its pinned file.
     made = subprocess.run(
         ["make", ".venv-checkov/.installed", "PYTHON=" + sys.executable],

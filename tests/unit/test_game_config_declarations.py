@@ -1,14 +1,13 @@
 """The declarations the app runs on are exactly what the schema makes of the config.
 
-A container loading the checked game.json builds them without pydantic; every other
-config goes through the schema. Both ways must give the same objects, value for value
+A container loading a game.json recorded as checked (`python -m chalicelib.game_config`)
+builds them without pydantic; every other config goes through the schema. Both ways must give the same objects, value for value
 and type for type (an int is not a float: the JSON answers would differ).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -16,10 +15,13 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+import chalicelib.game_config as game_config
 from chalicelib.game_config import (
-    CHECKED_SHA256,
     GAME_CONFIG_PATH,
+    SCHEMA_PATH,
     GameConfigError,
+    check_game_config,
+    checked_path,
     declarations,
     digest,
     load_game_config,
@@ -43,18 +45,84 @@ PAIRS: list[tuple[type[Any], type[BaseModel]]] = [
 ]
 
 
-def test_the_shipped_game_json_is_the_checked_one() -> None:
-    found = digest(GAME_CONFIG_PATH.read_bytes())
-    assert parse_game_config(RAW, source="game.json")  # the schema accepts it
-    assert found == CHECKED_SHA256, (
-        f"game.json changed: once the schema accepts it, set CHECKED_SHA256 in "
-        f"chalicelib/game_config/__init__.py to {found!r} (until then it is checked at every load)"
+def _copy(tmp_path: Path, raw: dict[str, Any] | None = None) -> Path:
+    path = tmp_path / "game.json"
+    path.write_text(json.dumps(RAW if raw is None else raw))
+    return path
+
+
+def _schema_unused(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every load that goes through the schema."""
+    through: list[str] = []
+    real = game_config.parse_game_config
+
+    def parse(raw: dict[str, Any], source: str = "game config") -> declarations.GameConfig:
+        through.append(source)
+        return real(raw, source)
+
+    monkeypatch.setattr(game_config, "parse_game_config", parse)
+    return through
+
+
+def test_a_checked_file_loads_without_the_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _copy(tmp_path)
+    checked = check_game_config(path)
+    assert checked_path(path).read_text().strip() == digest(path.read_bytes())
+    through = _schema_unused(monkeypatch)
+    assert repr(load_game_config(path)) == repr(checked) == repr(parse_game_config(RAW))
+    assert through == []
+
+
+def test_an_edit_after_the_check_or_no_check_goes_through_the_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    through = _schema_unused(monkeypatch)
+    path = _copy(tmp_path)
+    load_game_config(path)  # never checked
+    check_game_config(path)
+    raw = json.loads(json.dumps(RAW))
+    raw["stats"]["kills"]["max_delta"] = 0  # the schema refuses it
+    path.write_text(json.dumps(raw))
+    with pytest.raises(GameConfigError, match=r"stats\.kills\.max_delta"):
+        load_game_config(path)  # the record is of the file before the edit
+    assert through == ["game.json", "game.json", "game.json"]
+
+
+def test_a_refused_file_is_not_recorded_and_forgets_an_older_record(tmp_path: Path) -> None:
+    path = _copy(tmp_path)
+    check_game_config(path)
+    raw = json.loads(json.dumps(RAW))
+    raw["stats"]["kills"]["max_delta"] = 0
+    path.write_text(json.dumps(raw))
+    with pytest.raises(GameConfigError, match=r"stats\.kills\.max_delta"):
+        check_game_config(path)
+    assert not checked_path(path).exists()
+
+
+def test_the_check_command_names_the_bad_entry(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    project = Path(__file__).resolve().parents[2]
+    raw = json.loads(json.dumps(RAW))
+    raw["stats"]["kills"]["max_delta"] = 0
+    bad = _copy(tmp_path, raw)
+    probe = (
+        "import sys, pathlib, chalicelib.game_config as g, chalicelib.game_config.__main__ as m;"
+        f"g.GAME_CONFIG_PATH = m.GAME_CONFIG_PATH = pathlib.Path({str(bad)!r}); sys.exit(m.main())"
     )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=project, capture_output=True, text=True, check=False)
+    assert done.returncode == 1
+    assert "stats.kills.max_delta: Input should be greater than 0" in done.stderr
+    assert not checked_path(bad).exists()
 
 
-def test_the_digest_ignores_line_endings() -> None:
+def test_the_digest_covers_the_schema_and_ignores_line_endings() -> None:
     lf = GAME_CONFIG_PATH.read_bytes().replace(b"\r\n", b"\n")
-    assert digest(lf.replace(b"\n", b"\r\n")) == digest(lf) == hashlib.sha256(lf).hexdigest()
+    source = SCHEMA_PATH.read_bytes()
+    assert digest(lf.replace(b"\n", b"\r\n")) == digest(lf) == digest(lf, source)
+    assert digest(lf, source.replace(b"\n", b"\r\n")) == digest(lf, source)
+    assert digest(lf, source + b"# another rule\n") != digest(lf, source)
 
 
 @pytest.mark.parametrize(("plain", "model"), PAIRS, ids=[p.__name__ for p, _ in PAIRS])
@@ -97,16 +165,3 @@ def test_the_checked_file_loads_as_the_schema_makes_it(raw: dict[str, Any]) -> N
     assert repr(checked.client_view()) == repr(validated.client_view())
     for queue_id, queue in checked.queues.items():  # what the console shows of a queue
         assert json.dumps(declarations.as_json(queue)) == json.dumps(validated.queues[queue_id].model_dump(mode="json"))
-
-
-def test_the_shipped_config_loads_without_the_schema_and_any_other_through_it(tmp_path: Path) -> None:
-    assert repr(load_game_config()) == repr(parse_game_config(RAW))
-    edited = tmp_path / "game.json"
-    raw = json.loads(json.dumps(RAW))
-    raw["stats"]["kills"]["max_delta"] = 0  # the schema refuses it
-    edited.write_text(json.dumps(raw))
-    with pytest.raises(GameConfigError, match=r"stats\.kills\.max_delta"):
-        load_game_config(edited)
-    raw["stats"]["kills"]["max_delta"] = 5
-    edited.write_text(json.dumps(raw))
-    assert load_game_config(edited).stats["kills"].max_delta == 5.0
