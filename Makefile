@@ -50,6 +50,7 @@ test: $(STAMP) $(CHECKOV_STAMP) $(CHECKED)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 ## load: a bounded mixed load (make load PLAYERS=30 SECONDS=60 [BASE_URL=http://127.0.0.1:8000]);

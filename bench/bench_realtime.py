@@ -74,16 +74,19 @@ class CountingConnections:
 
 def _config(size: int, mode: str) -> tuple[GameConfig, str]:
     config = get_game_config()
-    queue = declarations.from_model(declarations.QueueDef, QueueDef.model_validate(
-        {
-            "teams": 2,
-            "team_size": size // 2,
-            "regions": ["eu-west-1"],
-            "default_rating": 1000,
-            "window": {"initial": 100, "growth_per_second": 0, "max": 100},
-            "ticket_timeout_seconds": 600,
-        }
-    ))
+    queue = declarations.from_model(
+        declarations.QueueDef,
+        QueueDef.model_validate(
+            {
+                "teams": 2,
+                "team_size": size // 2,
+                "regions": ["eu-west-1"],
+                "default_rating": 1000,
+                "window": {"initial": 100, "growth_per_second": 0, "max": 100},
+                "ticket_timeout_seconds": 600,
+            }
+        ),
+    )
     # A queue per scenario: a queue's ring of recent waits (a match's slot is drawn from its
     # random id) would otherwise hold the earlier scenarios' samples, one fewer when two
     # collide, and the items read would change from run to run.
@@ -162,8 +165,14 @@ def _scenario(size: int, mode: str, run: str = "") -> dict[str, float]:
                 request()
                 account_status.check_active(player_id=player, repo=players)
                 view = mm.create_ticket(
-                    player_id=player, queue_id=queue_id, region="eu-west-1", party=None, config=config,
-                    repo=repo, players=players, clock=clock,
+                    player_id=player,
+                    queue_id=queue_id,
+                    region="eu-west-1",
+                    party=None,
+                    config=config,
+                    repo=repo,
+                    players=players,
+                    clock=clock,
                 )
                 tickets[i] = view["ticket_id"]
                 if view["status"] == "matched":
@@ -183,8 +192,9 @@ def _scenario(size: int, mode: str, run: str = "") -> dict[str, float]:
     assert len(done) == size or pushing, "every polling player saw its match"
     # How late a player learns of the match (simulated seconds): polling, at its next poll;
     # pushed, within the request that made the match.
-    delays = [0.0 if pushing else next(t for t in poll_times(a, matched_at) if t >= matched_at) - matched_at
-              for a in arrivals]
+    delays = [
+        0.0 if pushing else next(t for t in poll_times(a, matched_at) if t >= matched_at) - matched_at for a in arrivals
+    ]
     return {
         "notice_delay_seconds": sum(delays) / size,
         "http_requests": http / size,
@@ -208,8 +218,13 @@ def run() -> list[Figure]:
                     for name, value in measured.items():
                         unit = {"dynamodb_items_read": "items", "notice_delay_seconds": "s"}.get(name, "requests")
                         figures.append(Figure(f"realtime.ticket_to_match.{mode}.{size}p.{name}", value, unit))
-                    for name in ("http_requests", "ws_messages", "lambda_invocations", "dynamodb_requests",
-                                 "dynamodb_items_read"):
+                    for name in (
+                        "http_requests",
+                        "ws_messages",
+                        "lambda_invocations",
+                        "dynamodb_requests",
+                        "dynamodb_items_read",
+                    ):
                         per_day = measured[name] * MATCHES_PER_DAY * 1000
                         unit = "items/day" if name.endswith("items_read") else "requests/day"
                         figures.append(Figure(f"realtime.per_1000_daily_players.{mode}.{size}p.{name}", per_day, unit))

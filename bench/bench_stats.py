@@ -38,7 +38,9 @@ def run() -> list[Figure]:
             with count_requests(aws.dynamodb(), peek=peek) as counted:
                 update_stats(player_id="p1", updates=updates, writer="client", config=config, repo=repo)
             # A sum stat feeding a board is one transaction with the board's entry.
-            writes = counted.requests["UpdateItem"] + counted.requests["PutItem"] + counted.requests["TransactWriteItems"]
+            writes = (
+                counted.requests["UpdateItem"] + counted.requests["PutItem"] + counted.requests["TransactWriteItems"]
+            )
             reads = counted.requests["GetItem"] + counted.requests["Query"] + counted.requests["BatchGetItem"]
             figures += [
                 Figure(f"stats.update.{name}.requests", counted.total_requests, "requests"),

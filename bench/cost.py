@@ -334,10 +334,9 @@ def monthly(
     invocations = (day.http_calls + day.stream_invocations + day.ws_invocations) * scale + job_runs
     reads = day.read_units * scale + sum(runs * u.read_units for runs, u in jobs.values())
     writes = day.write_units * scale + sum(runs * u.write_units for runs, u in jobs.values())
-    log_bytes = (
-        (day.log_bytes + day.access_log_bytes) * scale
-        + invocations * prices["lambda_platform_log_bytes"]["value"]
-    )
+    log_bytes = (day.log_bytes + day.access_log_bytes) * scale + invocations * prices["lambda_platform_log_bytes"][
+        "value"
+    ]
     on = deployed()
     # The stage's sampling rule records this share of the REST calls; functions trace
     # nothing else (WebSocket, stream and scheduled invocations are not sampled).
@@ -365,7 +364,8 @@ def monthly(
         "cloudwatch_logs": log_bytes / 1e9 * p["cloudwatch_logs_ingest_per_gb"],
         # Every custom metric (name and dimensions) published through the month, whatever the traffic.
         "cloudwatch_metrics": len(day.metrics) * p["cloudwatch_custom_metric_month"] if on["metrics"] else 0.0,
-        "xray": max(0.0, traces - prices["xray_traces_recorded_per_million"]["free_traces"]) / 1e6
+        "xray": max(0.0, traces - prices["xray_traces_recorded_per_million"]["free_traces"])
+        / 1e6
         * p["xray_traces_recorded_per_million"]
         if on["tracing"]
         else 0.0,
@@ -386,7 +386,10 @@ def main(argv: list[str] | None = None) -> int:
     profile = json.loads(args.profile.read_text())
     prices = json.loads(args.prices.read_text())
     first, returning = Day(), Day()
-    with app_on_standin(realtime=bool(profile.get("realtime")), metrics=deployed()["metrics"]) as stage, app_clock(first_day_start(time.time())) as advance:
+    with (
+        app_on_standin(realtime=bool(profile.get("realtime")), metrics=deployed()["metrics"]) as stage,
+        app_clock(first_day_start(time.time())) as advance,
+    ):
         players = [stage.guest() for _ in range(PLAYERS)]
         versions: dict[str, int] = {}
         play(stage, profile, first, players, versions)
@@ -421,7 +424,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cost.session.read_units {day.read_units / PLAYERS:g} units")
     print(f"cost.session.write_units {day.write_units / PLAYERS:g} units")
     for name, (runs, used) in jobs.items():
-        print(f"# job {name}: {runs} runs a month, {used.read_units:.3g} read and {used.write_units:.3g} write units a run")
+        print(
+            f"# job {name}: {runs} runs a month, {used.read_units:.3g} read and {used.write_units:.3g} write units a run"
+        )
     table = {dau: monthly(day, jobs, stored, profile, prices, dau) for dau in SCALES}
     print("# usd per month by service at " + ", ".join(f"{d:,} daily players" for d in SCALES))
     for service in table[SCALES[0]]:

@@ -91,9 +91,7 @@ class _CountingStream(io.TextIOBase):
 
 
 class Stage:
-    def __init__(
-        self, client: Any, app_module: Any, endpoint: str, state_dir: Path, gateway: Any = None
-    ) -> None:
+    def __init__(self, client: Any, app_module: Any, endpoint: str, state_dir: Path, gateway: Any = None) -> None:
         from chalicelib.observability import logger
         from chalicelib.storage import aws
         from local_backend.events import EventRunner
@@ -149,9 +147,7 @@ class Stage:
                 for metric in directive["Metrics"]:
                     used.metrics.add((directive["Namespace"], metric["Name"], dimensions))
 
-    def call(
-        self, method: str, path: str, body: Any = None, player: Player | None = None, check: bool = True
-    ) -> Used:
+    def call(self, method: str, path: str, body: Any = None, player: Player | None = None, check: bool = True) -> Used:
         headers = {"Content-Type": "application/json"}
         if player is not None:
             headers["Authorization"] = f"Bearer {player.id_token}"

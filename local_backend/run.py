@@ -295,7 +295,9 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         gateway, ws_url, management_url = started
         child_env["WEBSOCKET_MANAGEMENT_URL"] = management_url
-        BANNER_EXTRAS.append(lambda _context: [f"WebSocket API at {ws_url} (token in the Authorization header or ?token=)"])
+        BANNER_EXTRAS.append(
+            lambda _context: [f"WebSocket API at {ws_url} (token in the Authorization header or ?token=)"]
+        )
         # No autoreload (as `chalice local --no-autoreload`): chalice's watcher polls every
         # file under the project (the virtualenv included) and restarts on every state save.
         chalice = subprocess.Popen(

@@ -367,9 +367,7 @@ class StandIn:
         install_moto_patches()
         _reset_services()
         self._load()
-        self._app = _SerializedApp(
-            DomainDispatcherApplication(create_backend_app), clock=self.clock
-        )
+        self._app = _SerializedApp(DomainDispatcherApplication(create_backend_app), clock=self.clock)
         self._server = make_server(
             self.host,
             self.requested_port,

@@ -467,8 +467,16 @@ def start_process(
     import subprocess
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "local_backend.ws_gateway", "--host", host, "--port", str(port),
-         *(["--verbose"] if verbose else [])],
+        [
+            sys.executable,
+            "-m",
+            "local_backend.ws_gateway",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            *(["--verbose"] if verbose else []),
+        ],
         cwd=PROJECT_ROOT,
         env=env,
         start_new_session=True,
@@ -514,8 +522,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
-    gateway = Gateway({}, host=args.host, port=args.port, management_port=args.management_port,
-                      idle_timeout=args.idle_timeout)
+    gateway = Gateway(
+        {}, host=args.host, port=args.port, management_port=args.management_port, idle_timeout=args.idle_timeout
+    )
     gateway.bind_management()
     # The app pushes through this gateway, in this process too (pongs, pushes on connect).
     os.environ["WEBSOCKET_MANAGEMENT_URL"] = gateway.management_url

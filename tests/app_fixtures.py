@@ -35,8 +35,15 @@ class Api:
     def __init__(self, client: Client) -> None:
         self.client = client
 
-    def call(self, method: str, path: str, body: Any = None, player: Player | None = None,
-             headers: dict[str, str] | None = None, raw: bytes | str | None = None) -> Response:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        player: Player | None = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | str | None = None,
+    ) -> Response:
         hdrs = {"Content-Type": "application/json", **(player.auth if player else {}), **(headers or {})}
         payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
         resp = self.client.http.request(method, path, headers=hdrs, body=payload)
@@ -91,8 +98,14 @@ def new_player(api: Api) -> Callable[[], Player]:
         resp = api.post("/auth/guest", {})
         assert resp.status == 201, resp.body
         data = resp.json
-        return Player(data["player_id"], data["id_token"], data["access_token"], data["refresh_token"],
-                      data["username"], data["password"])
+        return Player(
+            data["player_id"],
+            data["id_token"],
+            data["access_token"],
+            data["refresh_token"],
+            data["username"],
+            data["password"],
+        )
 
     return make
 
@@ -102,5 +115,6 @@ def admin(api: Api, standin: Any) -> Player:
     resp = api.post("/auth/login", {"username": "admin", "password": "Admin-local-1"})
     assert resp.status == 200, resp.body
     data = resp.json
-    return Player(data["player_id"], data["id_token"], data["access_token"], data["refresh_token"], "admin",
-                  "Admin-local-1")
+    return Player(
+        data["player_id"], data["id_token"], data["access_token"], data["refresh_token"], "admin", "Admin-local-1"
+    )

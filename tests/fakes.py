@@ -137,9 +137,7 @@ class FakeSavesRepository:
         """What a client's PUT to an upload URL leaves in the bucket (S3 keeps the
         checksum the request carried; without one, the commit reads the object back)."""
         self.objects[key] = body
-        self.object_checksums[key] = (
-            base64.b64encode(hashlib.sha256(body).digest()).decode() if with_checksum else None
-        )
+        self.object_checksums[key] = base64.b64encode(hashlib.sha256(body).digest()).decode() if with_checksum else None
 
     def head_object(self, key: str) -> ObjectInfo | None:
         if key not in self.objects:
@@ -395,7 +393,10 @@ class FakePlayersRepository:
         changes = {
             k: v
             for k, v in (
-                ("display_name", display_name), ("last_seen_at", last_seen_at), ("is_guest", is_guest), ("email", email)
+                ("display_name", display_name),
+                ("last_seen_at", last_seen_at),
+                ("is_guest", is_guest),
+                ("email", email),
             )
             if v is not None
         }
@@ -473,9 +474,7 @@ class FakePlayersRepository:
     def get_stats(self, player_id: str) -> PlayerStats:
         return self.stats.get(player_id) or PlayerStats(player_id)
 
-    def stats_update(
-        self, player_id: str, writes: list[StatWrite], now: str, write_id: str | None = None
-    ) -> Any:
+    def stats_update(self, player_id: str, writes: list[StatWrite], now: str, write_id: str | None = None) -> Any:
         return FakeStatsUpdate(player_id, list(writes), now, write_id)
 
     def apply_stats(self, player_id: str, writes: list[StatWrite], now: str) -> PlayerStats:
@@ -550,16 +549,15 @@ class FakeAchievementsRepository:
         item = self.items.get((achievements_pk(player_id), RECORD_PREFIX + achievement_id))
         return self._as_record(player_id, achievement_id, item) if item is not None else None
 
-    def add_progress(
-        self, player_id: str, achievement_id: str, steps: int, now: str
-    ) -> tuple[AchievementRecord, bool]:
+    def add_progress(self, player_id: str, achievement_id: str, steps: int, now: str) -> tuple[AchievementRecord, bool]:
         key = (achievements_pk(player_id), RECORD_PREFIX + achievement_id)
         item = self.items.get(key)
         if item is not None and "unlocked_at" in item:
             return self._as_record(player_id, achievement_id, item), False
         item = self.items.setdefault(key, {"PK": key[0], "SK": key[1]})
-        item.update(progress=item.get("progress", 0) + steps, updated_at=now, player_id=player_id,
-                    achievement_id=achievement_id)
+        item.update(
+            progress=item.get("progress", 0) + steps, updated_at=now, player_id=player_id, achievement_id=achievement_id
+        )
         return self._as_record(player_id, achievement_id, item), True
 
     def unlock(
@@ -578,8 +576,13 @@ class FakeAchievementsRepository:
         if reward is not None:
             outcome = "rewarded" if self.players._apply(reward) else "reward_refused"
         item = self.items.setdefault(key, {"PK": key[0], "SK": key[1]})
-        item.update(unlocked_at=now, updated_at=now, player_id=player_id, achievement_id=achievement_id,
-                    reward_given=outcome == "rewarded")
+        item.update(
+            unlocked_at=now,
+            updated_at=now,
+            player_id=player_id,
+            achievement_id=achievement_id,
+            reward_given=outcome == "rewarded",
+        )
         if progress is not None:
             item["progress"] = progress
         self._count(unlocks_counter(achievement_id), 1)

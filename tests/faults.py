@@ -53,8 +53,9 @@ class _Raw:
 
 
 @contextlib.contextmanager
-def throttle(client: Any, *operations: str, times: int | None = 1,
-             code: str = "ProvisionedThroughputExceededException") -> Iterator[Throttle]:
+def throttle(
+    client: Any, *operations: str, times: int | None = 1, code: str = "ProvisionedThroughputExceededException"
+) -> Iterator[Throttle]:
     """Throttle `operations` of a DynamoDB client for the `with` block."""
     hook = Throttle(set(operations), times, code)
     client.meta.events.register_first("before-send.dynamodb", hook, unique_id=f"throttle-{id(hook)}")

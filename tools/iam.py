@@ -180,7 +180,9 @@ def build_policy(
     if deployment.websocket is not None:
         ws = deployment.websocket
         statements.append(
-            _statement("WebSocketConnections", WEBSOCKET_ACTIONS, names.connections_arns(ws.stage, ws.management_methods))
+            _statement(
+                "WebSocketConnections", WEBSOCKET_ACTIONS, names.connections_arns(ws.stage, ws.management_methods)
+            )
         )
     log_group = names.log_group_arn()
     log_actions = (*LOG_ACTIONS, "logs:CreateLogGroup") if names.functions_create_log_groups else LOG_ACTIONS

@@ -20,7 +20,11 @@ bp = Blueprint(__name__)
 
 
 def _deps() -> dict[str, Any]:
-    return {"config": composition.game_config(), "repo": composition.achievements_repo(), "players_repo": composition.players_repo()}
+    return {
+        "config": composition.game_config(),
+        "repo": composition.achievements_repo(),
+        "players_repo": composition.players_repo(),
+    }
 
 
 @route(bp, "/achievements", response="chalicelib.models.achievements:AchievementList", tags=("achievements",))

@@ -32,7 +32,14 @@ def _profile(player_id: str) -> Profile:
     return item
 
 
-@route(bp, "/admin/players", auth="admin", query="chalicelib.models.admin:PlayerSearchQuery", response="chalicelib.models.admin:PlayerSearchResult", tags=TAGS)
+@route(
+    bp,
+    "/admin/players",
+    auth="admin",
+    query="chalicelib.models.admin:PlayerSearchQuery",
+    response="chalicelib.models.admin:PlayerSearchResult",
+    tags=TAGS,
+)
 def admin_search_players(call: Call) -> dict[str, Any]:
     """Find players by id, email or display name (any case); no Scan."""
     from chalicelib.services import admin
@@ -40,7 +47,14 @@ def admin_search_players(call: Call) -> dict[str, Any]:
     return admin.search_players(q=call.query.q, repo=composition.players_repo())
 
 
-@route(bp, "/admin/players/{player_id}", auth="admin", response="chalicelib.models.players:PlayerPublic", tags=TAGS, errors=(403, 404))
+@route(
+    bp,
+    "/admin/players/{player_id}",
+    auth="admin",
+    response="chalicelib.models.players:PlayerPublic",
+    tags=TAGS,
+    errors=(403, 404),
+)
 def admin_get_player(call: Call, player_id: str) -> dict[str, Any]:
     """Look up a player's profile by id."""
     from chalicelib.services import players
@@ -99,7 +113,14 @@ def admin_rename_player(call: Call, player_id: str) -> dict[str, Any]:
     return players.rename(player_id=player_id, username="", display_name=call.body.display_name, repo=repo)
 
 
-@route(bp, "/admin/players/{player_id}/stats", auth="admin", response="chalicelib.models.players:StatsView", tags=TAGS, errors=(403,))
+@route(
+    bp,
+    "/admin/players/{player_id}/stats",
+    auth="admin",
+    response="chalicelib.models.players:StatsView",
+    tags=TAGS,
+    errors=(403,),
+)
 def admin_get_stats(call: Call, player_id: str) -> dict[str, Any]:
     """Read any player's stats."""
     from chalicelib.services import stats
@@ -151,7 +172,11 @@ def _set_ban(call: Call, player_id: str, *, banned: bool) -> dict[str, Any]:
     from chalicelib.services import account_status
 
     return account_status.set_ban(
-        player_id=player_id, banned=banned, reason=call.body.reason, admin_id=call.player_id, repo=composition.players_repo()
+        player_id=player_id,
+        banned=banned,
+        reason=call.body.reason,
+        admin_id=call.player_id,
+        repo=composition.players_repo(),
     )
 
 
@@ -196,7 +221,12 @@ def admin_unban(call: Call, player_id: str) -> dict[str, Any]:
 
 
 @route(
-    bp, "/admin/players/{player_id}/achievements", auth="admin", response="chalicelib.models.achievements:AchievementList", tags=TAGS, errors=(404,)
+    bp,
+    "/admin/players/{player_id}/achievements",
+    auth="admin",
+    response="chalicelib.models.achievements:AchievementList",
+    tags=TAGS,
+    errors=(404,),
 )
 def admin_player_achievements(call: Call, player_id: str) -> dict[str, Any]:
     """A player's achievements: progress, unlocks and rarity (hidden ones shown too)."""
@@ -212,7 +242,12 @@ def admin_player_achievements(call: Call, player_id: str) -> dict[str, Any]:
 
 
 @route(
-    bp, "/admin/players/{player_id}/saves", auth="admin", query="chalicelib.models.saves:SaveListQuery", response="chalicelib.models.saves:SlotList", tags=TAGS,
+    bp,
+    "/admin/players/{player_id}/saves",
+    auth="admin",
+    query="chalicelib.models.saves:SaveListQuery",
+    response="chalicelib.models.saves:SlotList",
+    tags=TAGS,
     errors=(404,),
 )
 def admin_player_saves(call: Call, player_id: str) -> dict[str, Any]:
@@ -229,13 +264,22 @@ def admin_player_saves(call: Call, player_id: str) -> dict[str, Any]:
     )
 
 
-@route(bp, "/admin/players/{player_id}/saves/{slot}", auth="admin", response="chalicelib.models.saves:SlotView", tags=TAGS, errors=(404,))
+@route(
+    bp,
+    "/admin/players/{player_id}/saves/{slot}",
+    auth="admin",
+    response="chalicelib.models.saves:SlotView",
+    tags=TAGS,
+    errors=(404,),
+)
 def admin_player_save(call: Call, player_id: str, slot: str) -> SlotView:
     """One of a player's slots with its content (inline data or a download URL)."""
     from chalicelib.models.saves import SlotView
     from chalicelib.services import saves
 
-    view = saves.get_slot(player_id=player_id, slot=slot, config=composition.game_config().saves, repo=composition.saves_repo())
+    view = saves.get_slot(
+        player_id=player_id, slot=slot, config=composition.game_config().saves, repo=composition.saves_repo()
+    )
     return SlotView.model_validate(view)
 
 
@@ -255,7 +299,11 @@ def admin_player_inbox(call: Call, player_id: str) -> dict[str, Any]:
     _profile(player_id)
     q: NotificationQuery = call.query
     return notifications.list_notifications(
-        player_id=player_id, limit=q.limit, cursor=q.cursor, unread_only=q.unread_only, repo=composition.notifications_repo()
+        player_id=player_id,
+        limit=q.limit,
+        cursor=q.cursor,
+        unread_only=q.unread_only,
+        repo=composition.notifications_repo(),
     )
 
 
@@ -276,7 +324,11 @@ def admin_remove_entry(call: Call, board_id: str, player_id: str) -> dict[str, A
 
     board = leaderboards.board_of(composition.game_config(), board_id)
     return leaderboards.remove_entry(
-        board_id=board_id, board=board, player_id=player_id, period=call.query.period, repo=composition.leaderboards_repo()
+        board_id=board_id,
+        board=board,
+        player_id=player_id,
+        period=call.query.period,
+        repo=composition.leaderboards_repo(),
     )
 
 
@@ -296,7 +348,15 @@ def admin_config(call: Call) -> dict[str, Any]:
     return {"config": as_json(composition.game_config())}
 
 
-@route(bp, "/admin/audit", auth="admin", query="chalicelib.models.admin:AuditQuery", response="chalicelib.models.admin:AuditPage", tags=TAGS, errors=(400,))
+@route(
+    bp,
+    "/admin/audit",
+    auth="admin",
+    query="chalicelib.models.admin:AuditQuery",
+    response="chalicelib.models.admin:AuditPage",
+    tags=TAGS,
+    errors=(400,),
+)
 def admin_audit(call: Call) -> dict[str, Any]:
     """The audit log of admin writes, newest first (all, or about one `target`); read-only."""
     from chalicelib.services import audit

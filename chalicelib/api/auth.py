@@ -54,7 +54,10 @@ def login(call: Call) -> dict[str, Any]:
     from chalicelib.services import auth
 
     return auth.login(
-        username=call.body.identity, password=call.body.password, repo=composition.players_repo(), accounts=composition.accounts()
+        username=call.body.identity,
+        password=call.body.password,
+        repo=composition.players_repo(),
+        accounts=composition.accounts(),
     )
 
 
@@ -72,7 +75,9 @@ def refresh(call: Call) -> dict[str, Any]:
     """New ID and access tokens from a refresh token."""
     from chalicelib.services import auth
 
-    return auth.refresh(refresh_token=call.body.refresh_token, repo=composition.players_repo(), accounts=composition.accounts())
+    return auth.refresh(
+        refresh_token=call.body.refresh_token, repo=composition.players_repo(), accounts=composition.accounts()
+    )
 
 
 @route(

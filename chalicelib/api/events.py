@@ -33,7 +33,10 @@ def post_events(call: Call) -> dict[str, Any]:
     from chalicelib.services import events
 
     return events.ingest(
-        player_id=call.player_id, events=call.body.events, config=composition.game_config().events, repo=composition.events_repo()
+        player_id=call.player_id,
+        events=call.body.events,
+        config=composition.game_config().events,
+        repo=composition.events_repo(),
     )
 
 
@@ -51,7 +54,10 @@ def admin_analytics_summary(call: Call) -> dict[str, Any]:
     from chalicelib.services import analytics
 
     return analytics.summary(
-        first=call.query.from_, last=call.query.to, config=composition.game_config().events, repo=composition.analytics_repo()
+        first=call.query.from_,
+        last=call.query.to,
+        config=composition.game_config().events,
+        repo=composition.analytics_repo(),
     )
 
 

@@ -245,8 +245,9 @@ def check_storable(value: Any, path: str = "") -> None:
     """Every number of a body must be finite and storable (DynamoDB: 38 digits, 1e-130..1e126)."""
     if isinstance(value, float):
         if not math.isfinite(value) or abs(value) > _MAX_MAGNITUDE or (value and abs(value) < _MIN_MAGNITUDE):
-            raise Invalid(f"{path or 'body'}: numbers must be finite, within 1e-120 to 1e120 in magnitude",
-                          field=path or "body")
+            raise Invalid(
+                f"{path or 'body'}: numbers must be finite, within 1e-120 to 1e120 in magnitude", field=path or "body"
+            )
     elif isinstance(value, int) and not isinstance(value, bool):
         if abs(value) >= 10**38:
             raise Invalid(f"{path or 'body'}: integers may have at most 38 digits", field=path or "body")
@@ -429,7 +430,17 @@ def route(
         def view(**params: Any) -> Response:
             context = bp.lambda_context if idempotent else None
             return run_view(
-                bp.current_request, auth, body, query, status, handler, params, raw_body, deleted_ok, idempotent, context,
+                bp.current_request,
+                auth,
+                body,
+                query,
+                status,
+                handler,
+                params,
+                raw_body,
+                deleted_ok,
+                idempotent,
+                context,
                 body_check,
             )
 

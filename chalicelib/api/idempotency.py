@@ -75,20 +75,26 @@ def run_once(
         return {"body": handler(), "replayed": False}
 
     once = idempotent_function(
-        execute, data_keyword_argument="record", persistence_store=_persistence(), config=config,
+        execute,
+        data_keyword_argument="record",
+        persistence_store=_persistence(),
+        config=config,
         key_prefix="game-backend",
     )
     try:
         result = once(record={"key": f"{player_id}#{key}", "request": request})
     except IdempotencyValidationError:
         raise Conflict(
-            f"this {HEADER} was used with another request", code="idempotency_key_reused",
+            f"this {HEADER} was used with another request",
+            code="idempotency_key_reused",
             details={"field": HEADER},
         ) from None
     except IdempotencyAlreadyInProgressError:
         raise Conflict(
-            f"a request with this {HEADER} is in progress; retry shortly", code="idempotency_in_progress",
-            retry_after=1, details={"field": HEADER},
+            f"a request with this {HEADER} is in progress; retry shortly",
+            code="idempotency_in_progress",
+            retry_after=1,
+            details={"field": HEADER},
         ) from None
     except IdempotencyPersistenceLayerError as exc:
         raise Throttled("the idempotency store is unavailable, retry shortly") from exc

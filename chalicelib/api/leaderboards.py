@@ -32,7 +32,14 @@ def list_boards(call: Call) -> dict[str, Any]:
     return leaderboards.describe_boards(config=composition.game_config())
 
 
-@route(bp, "/leaderboards/{board_id}", query="chalicelib.models.leaderboards:TopQuery", response="chalicelib.models.leaderboards:LeaderboardPage", tags=TAGS, errors=(400, 404))
+@route(
+    bp,
+    "/leaderboards/{board_id}",
+    query="chalicelib.models.leaderboards:TopQuery",
+    response="chalicelib.models.leaderboards:LeaderboardPage",
+    tags=TAGS,
+    errors=(400, 404),
+)
 def get_top(call: Call, board_id: str) -> dict[str, Any]:
     """The best entries, a page at a time (opaque cursor), of the current or a past period."""
     from chalicelib.services import leaderboards
@@ -50,7 +57,14 @@ def get_top(call: Call, board_id: str) -> dict[str, Any]:
     )
 
 
-@route(bp, "/leaderboards/{board_id}/me", query="chalicelib.models.leaderboards:StandingQuery", response="chalicelib.models.leaderboards:StandingView", tags=TAGS, errors=(400, 404))
+@route(
+    bp,
+    "/leaderboards/{board_id}/me",
+    query="chalicelib.models.leaderboards:StandingQuery",
+    response="chalicelib.models.leaderboards:StandingView",
+    tags=TAGS,
+    errors=(400, 404),
+)
 def get_me(call: Call, board_id: str) -> dict[str, Any]:
     """The caller's entry, exact rank and `around` neighbours each side."""
     from chalicelib.services import leaderboards
@@ -95,7 +109,12 @@ def post_score(call: Call, board_id: str) -> dict[str, Any]:
 
 
 @route(
-    bp, "/leaderboards/{board_id}/players", query="chalicelib.models.leaderboards:PlayersQuery", response="chalicelib.models.leaderboards:PlayersEntries", tags=TAGS, errors=(400, 404)
+    bp,
+    "/leaderboards/{board_id}/players",
+    query="chalicelib.models.leaderboards:PlayersQuery",
+    response="chalicelib.models.leaderboards:PlayersEntries",
+    tags=TAGS,
+    errors=(400, 404),
 )
 def get_players(call: Call, board_id: str) -> dict[str, Any]:
     """Entries of chosen players (e.g. the client's friends list), with exact ranks."""
@@ -113,7 +132,14 @@ def get_players(call: Call, board_id: str) -> dict[str, Any]:
     )
 
 
-@route(bp, "/leaderboards/{board_id}/periods", query="chalicelib.models.leaderboards:PeriodsQuery", response="chalicelib.models.leaderboards:PeriodsPage", tags=TAGS, errors=(400, 404))
+@route(
+    bp,
+    "/leaderboards/{board_id}/periods",
+    query="chalicelib.models.leaderboards:PeriodsQuery",
+    response="chalicelib.models.leaderboards:PeriodsPage",
+    tags=TAGS,
+    errors=(400, 404),
+)
 def get_periods(call: Call, board_id: str) -> dict[str, Any]:
     """Closed periods, newest first, with their final top standings."""
     from chalicelib.services import leaderboards
@@ -121,7 +147,12 @@ def get_periods(call: Call, board_id: str) -> dict[str, Any]:
     board = leaderboards.board_of(composition.game_config(), board_id)
     q: PeriodsQuery = call.query
     return leaderboards.archived_periods(
-        board_id=board_id, board=board, limit=q.limit, cursor=q.cursor, repo=composition.leaderboards_repo(), names=composition.display_names
+        board_id=board_id,
+        board=board,
+        limit=q.limit,
+        cursor=q.cursor,
+        repo=composition.leaderboards_repo(),
+        names=composition.display_names,
     )
 
 
@@ -144,10 +175,22 @@ def seed_leaderboard(call: Call) -> dict[str, Any]:
     board = leaderboards.board_of(composition.game_config(), board_id)
     repo = composition.leaderboards_repo()
     page = leaderboards.top(
-        board_id=board_id, board=board, limit=payload.limit, cursor=None, period=None, repo=repo, names=composition.display_names
+        board_id=board_id,
+        board=board,
+        limit=payload.limit,
+        cursor=None,
+        period=None,
+        repo=repo,
+        names=composition.display_names,
     )
     mine = leaderboards.standing(
-        board_id=board_id, board=board, player_id=call.player_id, around=0, period=None, repo=repo, names=composition.display_names
+        board_id=board_id,
+        board=board,
+        player_id=call.player_id,
+        around=0,
+        period=None,
+        repo=repo,
+        names=composition.display_names,
     )
     return {
         "leaderboard": [

@@ -44,18 +44,32 @@ def create_ticket(call: Call) -> dict[str, Any]:
     )
 
 
-@route(bp, "/matchmaking/tickets/{ticket_id}", response="chalicelib.models.matchmaking:TicketPublic", tags=TAGS, errors=(404,))
+@route(
+    bp,
+    "/matchmaking/tickets/{ticket_id}",
+    response="chalicelib.models.matchmaking:TicketPublic",
+    tags=TAGS,
+    errors=(404,),
+)
 def poll_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     """A ticket's status, with the match once matched; polling also tries to match it."""
     from chalicelib.services import matchmaking
 
     return matchmaking.poll_ticket(
-        player_id=call.player_id, ticket_id=ticket_id, config=composition.game_config(), repo=composition.matchmaking_repo()
+        player_id=call.player_id,
+        ticket_id=ticket_id,
+        config=composition.game_config(),
+        repo=composition.matchmaking_repo(),
     )
 
 
 @route(
-    bp, "/matchmaking/tickets/{ticket_id}/join", methods=("POST",), response="chalicelib.models.matchmaking:TicketPublic", tags=TAGS, errors=(404, 409)
+    bp,
+    "/matchmaking/tickets/{ticket_id}/join",
+    methods=("POST",),
+    response="chalicelib.models.matchmaking:TicketPublic",
+    tags=TAGS,
+    errors=(404, 409),
 )
 def join_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     """Confirm your place in a party's ticket; the last member's join starts the search."""
@@ -70,17 +84,33 @@ def join_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     )
 
 
-@route(bp, "/matchmaking/tickets/{ticket_id}", methods=("DELETE",), response="chalicelib.models.matchmaking:TicketPublic", tags=TAGS, errors=(404, 409))
+@route(
+    bp,
+    "/matchmaking/tickets/{ticket_id}",
+    methods=("DELETE",),
+    response="chalicelib.models.matchmaking:TicketPublic",
+    tags=TAGS,
+    errors=(404, 409),
+)
 def cancel_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     """Cancel an open ticket (409 with the match once matched)."""
     from chalicelib.services import matchmaking
 
     return matchmaking.cancel_ticket(
-        player_id=call.player_id, ticket_id=ticket_id, config=composition.game_config(), repo=composition.matchmaking_repo()
+        player_id=call.player_id,
+        ticket_id=ticket_id,
+        config=composition.game_config(),
+        repo=composition.matchmaking_repo(),
     )
 
 
-@route(bp, "/matchmaking/matches/{match_id}", response="chalicelib.models.matchmaking:MatchPublic", tags=TAGS, errors=(404,))
+@route(
+    bp,
+    "/matchmaking/matches/{match_id}",
+    response="chalicelib.models.matchmaking:MatchPublic",
+    tags=TAGS,
+    errors=(404,),
+)
 def get_match(call: Call, match_id: str) -> dict[str, Any]:
     """A match (teams, players, region), for its players."""
     from chalicelib.services import matchmaking

@@ -19,7 +19,14 @@ if TYPE_CHECKING:
 bp = Blueprint(__name__)
 
 
-@route(bp, "/notifications", query="chalicelib.models.notifications:NotificationQuery", response="chalicelib.models.notifications:NotificationPage", tags=("notifications",), errors=(400,))
+@route(
+    bp,
+    "/notifications",
+    query="chalicelib.models.notifications:NotificationQuery",
+    response="chalicelib.models.notifications:NotificationPage",
+    tags=("notifications",),
+    errors=(400,),
+)
 def list_notifications(call: Call) -> dict[str, Any]:
     """The caller's inbox with broadcasts, newest first; `unread_count` covers both."""
     from chalicelib.services import notifications
@@ -149,7 +156,5 @@ def seed_notifications(call: Call) -> dict[str, Any]:
                 raise Invalid("payload.ids: give notification ids", field="payload.ids")
             return notifications.mark_read(player_id=call.player_id, ids=request.ids, read_all=False, repo=repo)
         case SeedNotificationsDelete():
-            return notifications.delete_notification(
-                player_id=call.player_id, notification_id=request.id, repo=repo
-            )
+            return notifications.delete_notification(player_id=call.player_id, notification_id=request.id, repo=repo)
     raise AssertionError(f"unhandled seed action {request!r}")

@@ -24,7 +24,15 @@ def get_me(call: Call) -> dict[str, Any]:
     return players.get_profile(player_id=call.player_id, username=_username(call), repo=composition.players_repo())
 
 
-@route(bp, "/players/me", methods=("PATCH",), body="chalicelib.models.players:PlayerPatch", response="chalicelib.models.players:PlayerPublic", tags=("players",), errors=(400,))
+@route(
+    bp,
+    "/players/me",
+    methods=("PATCH",),
+    body="chalicelib.models.players:PlayerPatch",
+    response="chalicelib.models.players:PlayerPublic",
+    tags=("players",),
+    errors=(400,),
+)
 def patch_me(call: Call) -> dict[str, Any]:
     """Change the caller's display name (trimmed; 3-24 letters, digits, spaces, . - _)."""
     from chalicelib.services import players
@@ -37,7 +45,14 @@ def patch_me(call: Call) -> dict[str, Any]:
     )
 
 
-@route(bp, "/players/me", methods=("DELETE",), response="chalicelib.models.players:DeletedView", tags=("players",), deleted_ok=True)
+@route(
+    bp,
+    "/players/me",
+    methods=("DELETE",),
+    response="chalicelib.models.players:DeletedView",
+    tags=("players",),
+    deleted_ok=True,
+)
 def delete_me(call: Call) -> dict[str, Any]:
     """Delete the caller's account and erase every item it owns, in every service.
 

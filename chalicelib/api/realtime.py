@@ -92,6 +92,8 @@ def close_player(player_id: str) -> None:
     from chalicelib.services import realtime
 
     try:
-        realtime.close_player(player_id=player_id, repo=composition.connections_repo(), api=composition.connections_api())
+        realtime.close_player(
+            player_id=player_id, repo=composition.connections_repo(), api=composition.connections_api()
+        )
     except (ClientError, BotoCoreError):
         logger.warning("sockets not closed", extra={"player_id": player_id})

@@ -19,7 +19,9 @@ bp = Blueprint(__name__)
 TAGS = ("saves",)
 
 
-@route(bp, "/saves", query="chalicelib.models.saves:SaveListQuery", response="chalicelib.models.saves:SlotList", tags=TAGS)
+@route(
+    bp, "/saves", query="chalicelib.models.saves:SaveListQuery", response="chalicelib.models.saves:SlotList", tags=TAGS
+)
 def list_saves(call: Call) -> dict[str, Any]:
     """The caller's slots (without their data), in name order, paged."""
     from chalicelib.services import saves
@@ -39,12 +41,21 @@ def get_save(call: Call, slot: str) -> SlotView:
     from chalicelib.models.saves import SlotView
     from chalicelib.services import saves
 
-    view = saves.get_slot(player_id=call.player_id, slot=slot, config=composition.game_config().saves, repo=composition.saves_repo())
+    view = saves.get_slot(
+        player_id=call.player_id, slot=slot, config=composition.game_config().saves, repo=composition.saves_repo()
+    )
     return SlotView.model_validate(view)
 
 
 @route(
-    bp, "/saves/{slot}", methods=("PUT",), body="chalicelib.models.saves:SaveWrite", response="chalicelib.models.saves:SaveWritten", tags=TAGS, errors=(409,), idempotent=True
+    bp,
+    "/saves/{slot}",
+    methods=("PUT",),
+    body="chalicelib.models.saves:SaveWrite",
+    response="chalicelib.models.saves:SaveWritten",
+    tags=TAGS,
+    errors=(409,),
+    idempotent=True,
 )
 def put_save(call: Call, slot: str) -> dict[str, Any]:
     """Write the slot if it is at `expected_version` (0 creates it); 409 with the current version if not."""
@@ -61,7 +72,13 @@ def put_save(call: Call, slot: str) -> dict[str, Any]:
 
 
 @route(
-    bp, "/saves/{slot}", methods=("DELETE",), query="chalicelib.models.saves:SaveDeleteQuery", response="chalicelib.models.saves:SaveDeleted", tags=TAGS, errors=(404, 409)
+    bp,
+    "/saves/{slot}",
+    methods=("DELETE",),
+    query="chalicelib.models.saves:SaveDeleteQuery",
+    response="chalicelib.models.saves:SaveDeleted",
+    tags=TAGS,
+    errors=(404, 409),
 )
 def delete_save(call: Call, slot: str) -> dict[str, Any]:
     """Delete the slot (and its S3 object) if it is at `?expected_version=`."""

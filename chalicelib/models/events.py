@@ -45,7 +45,9 @@ class EventBatchResult(ResponseModel):
         description="Events stored (and counted) by this request; over copies of a batch sent at once, "
         "they add up to the distinct events"
     )
-    duplicates: int = Field(description="Events already stored (resent, or stored by a concurrent copy), left as they were")
+    duplicates: int = Field(
+        description="Events already stored (resent, or stored by a concurrent copy), left as they were"
+    )
     rejected: list[EventRejection]
 
 

@@ -181,8 +181,14 @@ def describe_boards(*, config: GameConfig, clock: Clock = system_clock) -> dict[
 
 
 def _apply(
-    board_id: str, board: BoardDef, layout: Layout, player_id: str, value: Decimal, now: float,
-    repo: LeaderboardsRepository, attempts: int = SUBMIT_ATTEMPTS,
+    board_id: str,
+    board: BoardDef,
+    layout: Layout,
+    player_id: str,
+    value: Decimal,
+    now: float,
+    repo: LeaderboardsRepository,
+    attempts: int = SUBMIT_ATTEMPTS,
 ) -> tuple[Entry | None, bool]:
     """Apply a value by the board's write mode (optimistic, re-read on conflict): the entry
     and whether it changed."""
@@ -289,9 +295,7 @@ def top(
         "board": board_id,
         "period": layout.period,
         "entries": [_view(e, r, shown) for e, r in zip(entries, ranks, strict=True)],
-        "next_cursor": cursors.encode(scope, {"after": entries[-1].sort_key})
-        if more and entries
-        else None,
+        "next_cursor": cursors.encode(scope, {"after": entries[-1].sort_key}) if more and entries else None,
         "total_entries": total,
     }
 
@@ -402,9 +406,9 @@ def archived_periods(
     before = None
     scope = {"list": "periods", "board": board_id}
     if cursor is not None:
-        before = cursors.decode(
-            cursor, scope, valid=lambda p: set(p) == {"before"} and _is_period(board, p["before"])
-        )["before"]
+        before = cursors.decode(cursor, scope, valid=lambda p: set(p) == {"before"} and _is_period(board, p["before"]))[
+            "before"
+        ]
     records, last = repo.list_periods(board_id, before, limit)
     shown = _names_of(names, [t.player_id for r in records for t in r.top])
     return {
@@ -592,7 +596,10 @@ def remove_entry(
     counters leave in one transaction, so the ranks behind it close up exactly. Idempotent."""
     layout = Layout.of(board_id, board, period_param(board, period, clock()))
     removed = _remove(
-        layout, player_id, repo.get_entry(layout, player_id), repo,
+        layout,
+        player_id,
+        repo.get_entry(layout, player_id),
+        repo,
         exhausted=lambda: Conflict("the entry keeps changing, retry shortly", code="busy"),
     )
     archived = layout.period != periods.ALL and repo.remove_from_period(board_id, layout.period, player_id)
@@ -613,8 +620,12 @@ class _StillChanging(Exception):
 
 
 def _remove(
-    layout: Layout, player_id: str, seen: Entry | None, repo: LeaderboardsRepository,
-    *, exhausted: Callable[[], Exception],
+    layout: Layout,
+    player_id: str,
+    seen: Entry | None,
+    repo: LeaderboardsRepository,
+    *,
+    exhausted: Callable[[], Exception],
 ) -> Entry | None:
     """Remove the entry last seen as `seen`, re-reading it when it changed meanwhile: what
     was removed (None when there was nothing)."""

@@ -126,9 +126,7 @@ def skill_of(player_id: str, queue: QueueDef, config: GameConfig, players: Playe
     return float(players.get_stats(player_id).values.get(queue.skill_stat, stat.default))
 
 
-def _open_ticket_of(
-    player_id: str, repo: MatchmakingRepository, now: float
-) -> tuple[str | None, Ticket | None]:
+def _open_ticket_of(player_id: str, repo: MatchmakingRepository, now: float) -> tuple[str | None, Ticket | None]:
     """(the pointer's ticket id, that ticket when it is still open)."""
     pointed = repo.get_active(player_id)
     if pointed is None:
@@ -253,9 +251,7 @@ def poll_ticket(
         match = _with_match(ticket, repo)
     status = effective_status(ticket, now)
     wait = (
-        estimated_wait(queue_id=ticket.queue, region=ticket.region, repo=repo, clock=clock)
-        if status in OPEN
-        else None
+        estimated_wait(queue_id=ticket.queue, region=ticket.region, repo=repo, clock=clock) if status in OPEN else None
     )
     return ticket_view(ticket, now, queue=queue, match=match, estimated_wait=wait)
 
@@ -290,9 +286,7 @@ def join_ticket(
     # The last member to join completes the party: it searches with the members' mean skill.
     search_skill = sum(skills.values()) / len(skills) if len(skills) == len(ticket.members) else None
     try:
-        repo.join_ticket(
-            ticket, player_id=player_id, skill=skill, search_skill=search_skill, replaces=pointed, now=now
-        )
+        repo.join_ticket(ticket, player_id=player_id, skill=skill, search_skill=search_skill, replaces=pointed, now=now)
     except ConditionFailed:
         current = repo.get_ticket(ticket_id) or ticket
         raise Conflict(
@@ -365,7 +359,9 @@ def attempt_match(
     now = clock()
     width = window_of(ticket, queue, now)
     skill = ticket_skill(ticket)
-    found = repo.waiting(ticket.queue, ticket.region, low=skill - width, high=skill + width, limit=candidate_limit(queue))
+    found = repo.waiting(
+        ticket.queue, ticket.region, low=skill - width, high=skill + width, limit=candidate_limit(queue)
+    )
     pool = [t for t in found if t.ticket_id != ticket.ticket_id and effective_status(t, now) == "searching"]
 
     def claim(_attempt: int) -> tuple[Match, list[Ticket], float] | None:
@@ -381,7 +377,9 @@ def attempt_match(
             teams=tuple(tuple(p for t in team for p in t.members) for team in teams),
             players=tuple(p for t in group for p in t.members),
             tickets=tuple(
-                MatchedTicket(ticket_id=t.ticket_id, skill=ticket_skill(t), searching_since=float(t.searching_since or now))
+                MatchedTicket(
+                    ticket_id=t.ticket_id, skill=ticket_skill(t), searching_since=float(t.searching_since or now)
+                )
                 for t in group
             ),
             created_at=now,
@@ -492,9 +490,7 @@ def seed_search(
             if view["status"] in (*OPEN, "matched"):
                 return _seed_answer(view, player_id, queue_id)
         else:
-            cancel_ticket(
-                player_id=player_id, ticket_id=open_ticket.ticket_id, config=config, repo=repo, clock=clock
-            )
+            cancel_ticket(player_id=player_id, ticket_id=open_ticket.ticket_id, config=config, repo=repo, clock=clock)
     elif pointed is not None:
         last = repo.get_ticket(pointed)
         if (

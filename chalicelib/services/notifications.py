@@ -339,7 +339,9 @@ def delete_notification(
         return {"id": notification_id, "deleted": True}
 
     return retry(
-        once, attempts=3, retry_on=(ConditionFailed,), exhausted=lambda: NotFound("no such notification"),
+        once,
+        attempts=3,
+        retry_on=(ConditionFailed,),
+        exhausted=lambda: NotFound("no such notification"),
         first_pause=False,
     )
-

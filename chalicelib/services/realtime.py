@@ -264,7 +264,11 @@ class Pusher:
 
 
 def close_player(
-    *, player_id: str, repo: ConnectionsRepository, api: ApiGatewayManagementApiClient | None, clock: Clock = system_clock
+    *,
+    player_id: str,
+    repo: ConnectionsRepository,
+    api: ApiGatewayManagementApiClient | None,
+    clock: Clock = system_clock,
 ) -> int:
     """Close every open connection of a player (banned or deleted); how many were asked to close."""
     if api is None:
@@ -280,7 +284,11 @@ def close_player(
 
 
 def erase_player(
-    *, player_id: str, repo: ConnectionsRepository, api: ApiGatewayManagementApiClient | None, clock: Clock = system_clock
+    *,
+    player_id: str,
+    repo: ConnectionsRepository,
+    api: ApiGatewayManagementApiClient | None,
+    clock: Clock = system_clock,
 ) -> int:
     """Close the player's open connections (a deleted account keeps no socket), then forget them."""
     close_player(player_id=player_id, repo=repo, api=api, clock=clock)

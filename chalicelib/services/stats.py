@@ -68,7 +68,9 @@ def plan_writes(updates: dict[str, Any], config: GameConfig, writer: Writer) -> 
         value = _check_value(name, stat, raw)
         if stat.aggregation == "sum" and value < 0 and writer == "client" and not stat.client_decrease:
             raise Invalid(
-                f"updates.{name}: clients may only increase this stat", field=f"updates.{name}", code="decrease_forbidden"
+                f"updates.{name}: clients may only increase this stat",
+                field=f"updates.{name}",
+                code="decrease_forbidden",
             )
         if stat.aggregation == "sum":
             hi = stat.max - value if stat.max is not None and value > 0 else None

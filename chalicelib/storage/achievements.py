@@ -107,9 +107,7 @@ class AchievementsRepository(TableRepository):
         item = from_item(resp.get("Item"))
         return _record(player_id, achievement_id, item) if item else None
 
-    def add_progress(
-        self, player_id: str, achievement_id: str, steps: int, now: str
-    ) -> tuple[AchievementRecord, bool]:
+    def add_progress(self, player_id: str, achievement_id: str, steps: int, now: str) -> tuple[AchievementRecord, bool]:
         """Add steps unless already unlocked: (the record after, whether the steps were added)."""
         try:
             resp = self.client.update_item(

@@ -532,6 +532,7 @@ class LeaderboardsRepository(TableRepository):
 
     def remove_from_period(self, board_id: str, period: str, player_id: str) -> bool:
         """Drop a player from a closed period's standings snapshot (account deletion)."""
+
         def once(_attempt: int) -> bool:
             record = self._period_item(board_id, period)
             if not record or not any(t["player_id"] == player_id for t in record.get("top", [])):

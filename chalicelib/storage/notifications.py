@@ -47,9 +47,10 @@ def _t_of_sk(sk: str) -> str:
     return sk[len(INBOX_SK) :]
 
 
-
 class _Changed(Exception):
     """Some items of a read-marking transaction changed meanwhile."""
+
+
 @dataclass(frozen=True)
 class Notification:
     """One inbox item (`n…` id) or one broadcast (`b…`); `read` is the inbox item's own
@@ -331,7 +332,9 @@ class NotificationsRepository(TableRepository):
             ScanIndexForward=False,
             Limit=limit,
         )
-        return [_notification(i) for i in (from_item(raw) for raw in resp.get("Items", [])) if _t_of_sk(i["SK"]) > after]
+        return [
+            _notification(i) for i in (from_item(raw) for raw in resp.get("Items", [])) if _t_of_sk(i["SK"]) > after
+        ]
 
     def get_many(self, player_id: str, ids: list[str]) -> dict[str, Notification]:
         """Inbox items (`n…`) and broadcasts (`b…`) by id, in BatchGetItems of 100."""

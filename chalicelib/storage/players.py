@@ -220,7 +220,10 @@ class PlayersRepository(TableRepository):
         changes: dict[str, Any] = {
             k: v
             for k, v in (
-                ("display_name", display_name), ("last_seen_at", last_seen_at), ("is_guest", is_guest), ("email", email)
+                ("display_name", display_name),
+                ("last_seen_at", last_seen_at),
+                ("is_guest", is_guest),
+                ("email", email),
             )
             if v is not None
         }
@@ -265,8 +268,13 @@ class PlayersRepository(TableRepository):
         kept on the mark, so a retried deletion can still remove the sign-in account after
         the profile is erased. With `erase_again_at`, the account is also queued for a
         second erasure at that time (see `erasures_due`)."""
-        item = {"PK": account_pk(player_id), "SK": ACCOUNT_STATUS, "player_id": player_id, "status": DELETED,
-                "changed_at": at}
+        item = {
+            "PK": account_pk(player_id),
+            "SK": ACCOUNT_STATUS,
+            "player_id": player_id,
+            "status": DELETED,
+            "changed_at": at,
+        }
         if username:
             item["username"] = username
         self.client.put_item(TableName=self.table, Item=to_item(item))
@@ -301,8 +309,14 @@ class PlayersRepository(TableRepository):
                 ConditionExpression="attribute_not_exists(PK) OR #st <> :deleted",
                 ExpressionAttributeNames={"#st": "status"},
                 ExpressionAttributeValues=values(
-                    {":st": BANNED if banned else ACTIVE, ":reason": reason, ":by": by, ":at": at,
-                     ":pid": player_id, ":deleted": DELETED}
+                    {
+                        ":st": BANNED if banned else ACTIVE,
+                        ":reason": reason,
+                        ":by": by,
+                        ":at": at,
+                        ":pid": player_id,
+                        ":deleted": DELETED,
+                    }
                 ),
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -542,5 +556,3 @@ def delete_partition(client: DynamoDBClient, table: str, pk: str, sk_prefix: str
         if not last:
             return deleted
         kwargs["ExclusiveStartKey"] = last
-
-

@@ -498,7 +498,11 @@ def test_profiles_created_once_renamed_and_found_by_name(achievements_repos):
     assert updated == replace(_profile(player, name), display_name="Renamed " + name, is_guest=False)
     assert players.get_profile(player) == updated
     updated = players.update_profile(player, last_seen_at=LATER_ISO, email="a@example.com")
-    assert (updated.last_seen_at, updated.email, updated.display_name) == (LATER_ISO, "a@example.com", "Renamed " + name)
+    assert (updated.last_seen_at, updated.email, updated.display_name) == (
+        LATER_ISO,
+        "a@example.com",
+        "Renamed " + name,
+    )
     assert [p.player_id for p in players.find_by_name(name)] == [other]
     assert players.display_names([player, other, _player(), player]) == {
         player: "Renamed " + name,
@@ -516,7 +520,9 @@ def test_account_status_ban_unban_and_deletion_is_final(achievements_repos):
     player = _player()
     assert players.get_account_status(player) is None
     banned = players.set_ban(player, banned=True, reason="cheating", by="admin", at=NOW)
-    assert banned == AccountStatus(player_id=player, status="banned", reason="cheating", changed_at=NOW, changed_by="admin")
+    assert banned == AccountStatus(
+        player_id=player, status="banned", reason="cheating", changed_at=NOW, changed_by="admin"
+    )
     assert players.get_account_status(player) == banned
     unbanned = players.set_ban(player, banned=False, reason="appeal", by="admin", at=LATER_ISO)
     assert unbanned == replace(banned, status="active", reason="appeal", changed_at=LATER_ISO)
@@ -606,8 +612,9 @@ def test_achievement_unlocks_once_with_its_reward_and_counts(achievements_repos)
     assert players.get_stats(player).values["xp"] == 80
     record = repo.record(player, other)
     assert record is not None and record.reward_given is False and record.progress == 1
-    assert repo.record(player, ach) == AchievementRecord(player, ach, progress=0, unlocked_at=NOW,
-                                                         reward_given=True, updated_at=NOW)
+    assert repo.record(player, ach) == AchievementRecord(
+        player, ach, progress=0, unlocked_at=NOW, reward_given=True, updated_at=NOW
+    )
     assert repo.counts([unlocks_counter(other)])[unlocks_counter(other)] == 1
 
 

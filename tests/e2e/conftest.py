@@ -47,7 +47,10 @@ def start_api_server(env: dict[str, str], log_path: Path, *, port: int = 0) -> t
     log = open(log_path, "wb")  # noqa: SIM115 - the child keeps it; closed with the process
     proc = subprocess.Popen(
         [sys.executable, "-m", "local_backend.api_server", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     log.close()
     deadline = time.monotonic() + 120

@@ -432,7 +432,9 @@ def test_ban_from_the_console_is_refused_by_the_api_until_unbanned(
     console.wait_status("Player banned.")
     refused = backend.request("GET", "/players/me", token=player["id_token"])
     assert refused.status_code == 403 and refused.json()["code"] == "account_banned", refused.text
-    login = backend.request("POST", "/auth/login", json={"username": player["username"], "password": player["password"]})
+    login = backend.request(
+        "POST", "/auth/login", json={"username": player["username"], "password": player["password"]}
+    )
     assert login.status_code == 403 and login.json()["code"] == "account_banned", login.text
     console.page.wait_for_function("() => document.getElementById('pd-status').textContent === 'banned'")
     console.shot("players-banned")
@@ -488,7 +490,9 @@ def test_remove_a_leaderboard_entry_and_the_ranks_close_up(
     row = console.page.locator(f"#board-entries tr[data-player-id='{cheater}']")
     row.wait_for()
     ui_before = {
-        p["player_id"]: int(str(console.page.locator(f"#board-entries tr[data-player-id='{p['player_id']}'] td.rank").text_content()))
+        p["player_id"]: int(
+            str(console.page.locator(f"#board-entries tr[data-player-id='{p['player_id']}'] td.rank").text_content())
+        )
         for p in players
     }
     assert ui_before == before
@@ -512,7 +516,9 @@ def test_remove_a_leaderboard_entry_and_the_ranks_close_up(
     console.page.fill("#rank-ids", players[3]["player_id"])
     console.page.click("#rank-form button[type=submit]")
     console.page.wait_for_selector("#rank-results tbody tr td.num")
-    assert console.page.locator("#rank-results tbody td.num").first.text_content() == str(after[players[3]["player_id"]])
+    assert console.page.locator("#rank-results tbody td.num").first.text_content() == str(
+        after[players[3]["player_id"]]
+    )
     audit = backend.request("GET", f"/admin/audit?target={cheater}", token=admin_token).json()["entries"]
     assert audit[0]["action"] == "admin_remove_entry" and audit[0]["reason"] == "aimbot"
     console.shot("leaderboards-removed")

@@ -48,8 +48,12 @@ def test_twenty_concurrent_kills_move_the_fed_board_exactly(backend):
             barrier.wait()
             try:
                 answers.append(
-                    http.post(backend.url + "/players/me/stats", json={"updates": {"kills": 1}},
-                              headers={"Authorization": f"Bearer {token}"}, timeout=60)
+                    http.post(
+                        backend.url + "/players/me/stats",
+                        json={"updates": {"kills": 1}},
+                        headers={"Authorization": f"Bearer {token}"},
+                        timeout=60,
+                    )
                 )
             except requests.ConnectionError as exc:  # the answer is lost: applied or not, unknown
                 lost.append(exc)
@@ -109,8 +113,11 @@ def test_a_banned_account_is_refused_until_unbanned(backend, admin_token):
     token, player_id = guest["id_token"], guest["player_id"]
     resp = backend.request("POST", f"/admin/players/{player_id}/ban", token=admin_token, json={"reason": "cheating"})
     assert resp.status_code == 200 and resp.json()["status"] == "banned"
-    for method, path, body in [("GET", "/players/me", None), ("POST", "/players/me/stats", {"updates": {"kills": 1}}),
-                               ("POST", "/player-stats", {"payload": {"kills": 1}})]:
+    for method, path, body in [
+        ("GET", "/players/me", None),
+        ("POST", "/players/me/stats", {"updates": {"kills": 1}}),
+        ("POST", "/player-stats", {"payload": {"kills": 1}}),
+    ]:
         got = backend.request(method, path, token=token, json=body)
         assert got.status_code == 403 and got.json()["code"] == "account_banned", path
     login = backend.request("POST", "/auth/login", json={"username": guest["username"], "password": guest["password"]})
@@ -118,7 +125,9 @@ def test_a_banned_account_is_refused_until_unbanned(backend, admin_token):
     refresh = backend.request("POST", "/auth/refresh", json={"refresh_token": guest["refresh_token"]})
     assert refresh.status_code == 403
     assert backend.request("POST", f"/admin/players/{player_id}/ban", token=admin_token, json={}).status_code == 400
-    assert backend.request("POST", f"/admin/players/{player_id}/ban", token=token, json={"reason": "x"}).status_code == 403
+    assert (
+        backend.request("POST", f"/admin/players/{player_id}/ban", token=token, json={"reason": "x"}).status_code == 403
+    )
     lifted = backend.request("POST", f"/admin/players/{player_id}/unban", token=admin_token, json={"reason": "appeal"})
     assert lifted.status_code == 200 and lifted.json()["status"] == "active"
     assert backend.request("GET", "/players/me", token=token).status_code == 200
@@ -146,9 +155,7 @@ def test_retried_writes_apply_once(backend):
     backend.request("DELETE", f"/matchmaking/tickets/{t1.json()['ticket_id']}", token=token)
 
 
-@pytest.mark.parametrize(
-    "name", ["<script>alert(1)</script>", "ab\u202ecd", "ab\u200bcd", "x" * 64, "ab", "a\x07bc"]
-)
+@pytest.mark.parametrize("name", ["<script>alert(1)</script>", "ab\u202ecd", "ab\u200bcd", "x" * 64, "ab", "a\x07bc"])
 def test_guest_display_names_are_validated(backend, name):
     resp = backend.request("POST", "/auth/guest", json={"display_name": name})
     assert resp.status_code == 400, resp.text

@@ -38,9 +38,17 @@ def test_player_token_on_admin_route_is_403_over_http(backend):
 def test_other_players_data_is_unreachable_over_http(backend):
     alice, bob = backend.guest(), backend.guest()
     backend.request("POST", "/players/me/stats", token=alice["id_token"], json={"updates": {"kills": 9}})
-    resp = backend.request("POST", "/player-stats", token=bob["id_token"],
-                           json={"functionName": "player-stats", "playerId": alice["player_id"],
-                                 "payload": {"action": "get"}, "timestamp": 0})
+    resp = backend.request(
+        "POST",
+        "/player-stats",
+        token=bob["id_token"],
+        json={
+            "functionName": "player-stats",
+            "playerId": alice["player_id"],
+            "payload": {"action": "get"},
+            "timestamp": 0,
+        },
+    )
     assert resp.status_code == 200
     assert resp.json()["player_id"] == bob["player_id"]
     assert resp.json()["stats"]["kills"] == 0
@@ -52,7 +60,9 @@ def test_other_players_data_is_unreachable_over_http(backend):
 )
 def test_bad_stat_updates_write_nothing_over_http(backend, updates):
     guest = backend.guest()
-    resp = backend.request("POST", "/players/me/stats", token=guest["id_token"], json={"updates": {"deaths": 1, **updates}})
+    resp = backend.request(
+        "POST", "/players/me/stats", token=guest["id_token"], json={"updates": {"deaths": 1, **updates}}
+    )
     assert resp.status_code == 400
     assert resp.json()["details"]["field"].startswith("updates.")
     stats = backend.request("GET", "/players/me/stats", token=guest["id_token"]).json()["stats"]
@@ -61,8 +71,13 @@ def test_bad_stat_updates_write_nothing_over_http(backend, updates):
 
 def test_nan_is_400_over_http(backend):
     guest = backend.guest()
-    resp = backend.request("POST", "/players/me/stats", token=guest["id_token"],
-                           data='{"updates": {"kills": NaN}}', headers={"Content-Type": "application/json"})
+    resp = backend.request(
+        "POST",
+        "/players/me/stats",
+        token=guest["id_token"],
+        data='{"updates": {"kills": NaN}}',
+        headers={"Content-Type": "application/json"},
+    )
     assert resp.status_code == 400
 
 
@@ -70,8 +85,9 @@ def test_fifty_concurrent_increments_land_exactly_over_http(backend):
     guest = backend.guest()
 
     def bump(_: int) -> int:
-        return backend.request("POST", "/players/me/stats", token=guest["id_token"],
-                               json={"updates": {"kills": 1, "deaths": 3}}).status_code
+        return backend.request(
+            "POST", "/players/me/stats", token=guest["id_token"], json={"updates": {"kills": 1, "deaths": 3}}
+        ).status_code
 
     with ThreadPoolExecutor(max_workers=10) as pool:
         codes = list(pool.map(bump, range(50)))

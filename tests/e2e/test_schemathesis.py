@@ -38,8 +38,7 @@ def tokens(backend: Any) -> dict[str, str]:
 
 
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None,
-          suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_api_conforms(case: Any, backend: Any, tokens: dict[str, str]) -> None:
     if case.method.upper() not in HTTP_SERVER_METHODS:
         # chalice local's HTTP server answers other methods (TRACE, QUERY, ...) itself with

@@ -42,7 +42,9 @@ class SeedClient:
             "headers": {"Authorization": self.token},
         }
         resp = self.backend.http.post(
-            f"{self.backend.url}/{function_name}", json=request, timeout=300,
+            f"{self.backend.url}/{function_name}",
+            json=request,
+            timeout=300,
             headers={"Content-Type": "application/json", "Authorization": self.token},
         )
         body = resp.json()
@@ -51,13 +53,21 @@ class SeedClient:
 
     # UnityServerlessEvents
     def track(self, event_type: str, data: dict[str, Any]) -> None:
-        self.queue.append({"eventType": event_type, "playerId": self.local_player_id, "eventData": data,
-                           "timestamp": round(time.time() - self.started + 1.5, 3), "sessionId": self.session_id})
+        self.queue.append(
+            {
+                "eventType": event_type,
+                "playerId": self.local_player_id,
+                "eventData": data,
+                "timestamp": round(time.time() - self.started + 1.5, 3),
+                "sessionId": self.session_id,
+            }
+        )
 
     def send_batch(self) -> tuple[bool, dict[str, Any]]:
         batch, self.queue = self.queue[:10], self.queue[10:]
-        ok, _, body = self.invoke("game-events", {"events": batch, "batch_id": str(uuid.uuid4()),
-                                                  "batch_timestamp": int(time.time())})
+        ok, _, body = self.invoke(
+            "game-events", {"events": batch, "batch_id": str(uuid.uuid4()), "batch_timestamp": int(time.time())}
+        )
         if not ok:
             self.queue.extend(batch)  # re-queued, sent again later under a new batch id
         return ok, body
@@ -70,8 +80,9 @@ def test_all_eight_seed_routes_answer_the_shapes_the_seed_reads(backend):
     assert ok and body["message"] == "Player stats updated successfully"
     assert body["player_id"] != client.local_player_id
 
-    ok, _, body = client.invoke("leaderboard", {"leaderboard_type": "global", "limit": 10,
-                                                "player_id": client.local_player_id})
+    ok, _, body = client.invoke(
+        "leaderboard", {"leaderboard_type": "global", "limit": 10, "player_id": client.local_player_id}
+    )
     assert ok and set(body) == {"leaderboard", "player_rank", "leaderboard_type", "total_entries"}
     assert isinstance(body["leaderboard"], list) and body["leaderboard"]
     assert set(body["leaderboard"][0]) == {"rank", "player_id", "player_name", "score", "last_updated"}
@@ -96,8 +107,10 @@ def test_all_eight_seed_routes_answer_the_shapes_the_seed_reads(backend):
     else:
         assert body["match_id"] and body["opponent_id"]
 
-    ok, _, body = client.invoke("analytics", {"eventType": "screen_view", "eventData": {"screen": "shop"},
-                                              "timestamp": 3.5, "sessionId": client.session_id})
+    ok, _, body = client.invoke(
+        "analytics",
+        {"eventType": "screen_view", "eventData": {"screen": "shop"}, "timestamp": 3.5, "sessionId": client.session_id},
+    )
     assert ok, body
 
     for i in range(3):

@@ -65,7 +65,9 @@ class Build:
         if proc.returncode != 0:
             pytest.fail(f"mcs failed for {output}:\n{proc.stdout}\n{proc.stderr}")
 
-    def run(self, *args: str, env: dict[str, str] | None = None, exe: str = "GameBackend.Tests.exe") -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, env: dict[str, str] | None = None, exe: str = "GameBackend.Tests.exe"
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             ["mono", "--debug", str(self.out / exe), *args],
             cwd=self.out,
@@ -122,7 +124,13 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
         for dll in ("Newtonsoft.Json.dll", "UnityEngine.dll"):
             shutil.copy(out / dll, folder)
         defines = ("UNITY_5_3_OR_NEWER", "UNITY_2021_3_OR_NEWER", define)
-        b.mcs("library", f"{platform}/GameBackend.Client.dll", sources("Runtime/Core", "Runtime/Services"), ["Newtonsoft.Json.dll"], defines)
+        b.mcs(
+            "library",
+            f"{platform}/GameBackend.Client.dll",
+            sources("Runtime/Core", "Runtime/Services"),
+            ["Newtonsoft.Json.dll"],
+            defines,
+        )
         b.mcs(
             "library",
             f"{platform}/GameBackend.Client.Unity.dll",
@@ -153,7 +161,9 @@ def test_unity_only_code_and_sample_compile_against_unityengine_stubs(build: Bui
     for platform in PLAYERS:
         unity_layer = (build.out / platform / "GameBackend.Client.Unity.dll").read_bytes()
         for owner, store in stores.items():
-            assert (store in unity_layer) == (owner == platform), f"{store.decode()} in the {platform} player: {store in unity_layer}"
+            assert (store in unity_layer) == (owner == platform), (
+                f"{store.decode()} in the {platform} player: {store in unity_layer}"
+            )
     editor = (build.out / "GameBackend.Client.Unity.dll").read_bytes()
     assert not any(store in editor for store in stores.values()), "the editor keeps the PlayerPrefs store"
 
@@ -162,15 +172,31 @@ def test_native_store_bindings_name_what_the_plugins_export() -> None:
     """The C# side's entry points exist in the plugins with the same arity (the plugins cannot be run here)."""
     stores = (PACKAGE / "Runtime" / "Unity" / "CredentialStores.cs").read_text()
     objc = (PLUGINS / "iOS" / "GameBackendKeychain.mm").read_text()
-    assert objc.count('extern "C" {') == 1, "the entry points are in one extern \"C\" block (no C++ name mangling)"
-    exported = {m.group(1): len(m.group(2).split(",")) for m in re.finditer(r"^\w[\w *]*?\b(GameBackendKeychain_\w+)\(([^)]*)\)\s*$", objc.split('extern "C" {')[1], re.MULTILINE)}
-    imported = {m.group(1): len(m.group(2).split(",")) for m in re.finditer(r'DllImport\("__Internal"\)\][^;]*?\b(GameBackendKeychain_\w+)\(([^)]*)\)', stores)}
+    assert objc.count('extern "C" {') == 1, 'the entry points are in one extern "C" block (no C++ name mangling)'
+    exported = {
+        m.group(1): len(m.group(2).split(","))
+        for m in re.finditer(
+            r"^\w[\w *]*?\b(GameBackendKeychain_\w+)\(([^)]*)\)\s*$", objc.split('extern "C" {')[1], re.MULTILINE
+        )
+    }
+    imported = {
+        m.group(1): len(m.group(2).split(","))
+        for m in re.finditer(r'DllImport\("__Internal"\)\][^;]*?\b(GameBackendKeychain_\w+)\(([^)]*)\)', stores)
+    }
     assert imported and imported == exported, (imported, exported)
     java = (PLUGINS / "Android" / "GameBackendKeystore.java").read_text()
-    methods = {m.group(1): len([a for a in m.group(2).split(",") if a.strip()]) for m in re.finditer(r"public static (?:synchronized )?\w+ (\w+)\(([^)]*)\)", java)}
-    calls = {m.group(1): m.group(2).count(",") for m in re.finditer(r'CallStatic(?:<\w+>)?\("(\w+)"((?:, \w+)*)\)', stores)}
+    methods = {
+        m.group(1): len([a for a in m.group(2).split(",") if a.strip()])
+        for m in re.finditer(r"public static (?:synchronized )?\w+ (\w+)\(([^)]*)\)", java)
+    }
+    calls = {
+        m.group(1): m.group(2).count(",") for m in re.finditer(r'CallStatic(?:<\w+>)?\("(\w+)"((?:, \w+)*)\)', stores)
+    }
     assert calls and all(methods.get(name) == arity for name, arity in calls.items()), (calls, methods)
-    assert re.search(r'new AndroidJavaClass\("com\.gamebackend\.client\.GameBackendKeystore"\)|Plugin = "com\.gamebackend\.client\.GameBackendKeystore"', stores)
+    assert re.search(
+        r'new AndroidJavaClass\("com\.gamebackend\.client\.GameBackendKeystore"\)|Plugin = "com\.gamebackend\.client\.GameBackendKeystore"',
+        stores,
+    )
     assert "package com.gamebackend.client;" in java and "kSecAttrAccessibleAfterFirstUnlockThisDeviceOnly" in objc
 
 
@@ -184,10 +210,17 @@ def test_android_keystore_plugin_compiles_and_seals(tmp_path: Path) -> None:
     sources = [str(p) for p in ANDROID_STUBS.rglob("*.java")] + [str(PLUGINS / "Android" / "GameBackendKeystore.java")]
     compiled = subprocess.run(
         ["javac", "--release", "8", "-Xlint:all,-options", "-Werror", "-d", str(tmp_path), *sources],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert compiled.returncode == 0, compiled.stdout + compiled.stderr
-    ran = subprocess.run(["java", "-cp", str(tmp_path), "com.gamebackend.client.KeystoreSealCheck"], capture_output=True, text=True, timeout=120)
+    ran = subprocess.run(
+        ["java", "-cp", str(tmp_path), "com.gamebackend.client.KeystoreSealCheck"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ran.returncode == 0 and "all seal checks passed" in ran.stdout, ran.stdout + ran.stderr
     assert ran.stdout.count("PASS ") == 7, ran.stdout
 
@@ -209,7 +242,9 @@ def test_client_logic_offline_on_a_single_threaded_main_thread_context(build: Bu
 @pytest.mark.parametrize("platform", sorted(PLAYERS))
 def test_player_code_reaches_no_thread_timer_task_delay_or_httpclient(build: Build, platform: str) -> None:
     folder = build.out / platform
-    proc = build.run(str(folder / "GameBackend.Client.dll"), str(folder / "GameBackend.Client.Unity.dll"), exe="PlayerBuildCheck.exe")
+    proc = build.run(
+        str(folder / "GameBackend.Client.dll"), str(folder / "GameBackend.Client.Unity.dll"), exe="PlayerBuildCheck.exe"
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     checked = re.search(r"checked (\d+) methods: 0 forbidden", proc.stdout)
     assert checked and int(checked.group(1)) > 200, proc.stdout
@@ -237,7 +272,10 @@ def test_package_layout_meta_files_and_manifest() -> None:
         assert PACKAGE / required in imported, required
     assert PACKAGE / "Samples~" / "ArenaSample" / "ArenaSample.cs" in imported  # copied into projects with its .meta
     assert PACKAGE / "Samples~" / "ArenaSample" / "Arena.unity" in imported
-    assert not any("UnityStubs~" in str(p) or "AndroidStubs~" in str(p) or "Mono~" in str(p) or "Documentation~" in str(p) for p in imported)
+    assert not any(
+        "UnityStubs~" in str(p) or "AndroidStubs~" in str(p) or "Mono~" in str(p) or "Documentation~" in str(p)
+        for p in imported
+    )
     # Native plugins are imported for their one platform only.
     for plugin, platform in (
         (PLUGINS / "iOS" / "GameBackendKeychain.mm", "iPhone: iOS"),
@@ -270,7 +308,10 @@ def test_package_layout_meta_files_and_manifest() -> None:
     assert f"## [{manifest['version']}]" in changelog, "the changelog names the package's version"
 
     # Each asmdef is valid JSON whose references name asmdefs of the package (or Unity's test assemblies).
-    names = {json.loads(p.read_text())["name"] for p in PACKAGE.rglob("*.asmdef")} | {"UnityEngine.TestRunner", "UnityEditor.TestRunner"}
+    names = {json.loads(p.read_text())["name"] for p in PACKAGE.rglob("*.asmdef")} | {
+        "UnityEngine.TestRunner",
+        "UnityEditor.TestRunner",
+    }
     for asmdef in PACKAGE.rglob("*.asmdef"):
         for reference in json.loads(asmdef.read_text()).get("references", []):
             assert reference in names, f"{asmdef.name} references unknown assembly {reference}"
@@ -320,12 +361,18 @@ def test_sample_scene_wires_the_manager_and_the_screen_by_guid() -> None:
                 assert component["m_GameObject"]["fileID"] == file_id
         if class_id == 114:  # MonoBehaviour
             script = scripts.get(fields["m_Script"]["guid"])
-            assert script is not None, f"the scene's script guid {fields['m_Script']['guid']} is no .cs file of the package"
+            assert script is not None, (
+                f"the scene's script guid {fields['m_Script']['guid']} is no .cs file of the package"
+            )
             assert fields["m_Script"]["fileID"] == 11500000 and fields["m_Script"]["type"] == 3
             source = script.read_text()
-            assert re.search(rf"public class {script.stem} : MonoBehaviour", source), "Unity finds a script by its file's name"
+            assert re.search(rf"public class {script.stem} : MonoBehaviour", source), (
+                "Unity finds a script by its file's name"
+            )
             for name in (k for k in fields if not k.startswith("m_")):
-                assert re.search(rf"(\[SerializeField\] private|public) [\w<>.]+ {name}\b", source), f"{script.stem} has no field {name}"
+                assert re.search(rf"(\[SerializeField\] private|public) [\w<>.]+ {name}\b", source), (
+                    f"{script.stem} has no field {name}"
+                )
             behaviours.append(script.stem)
     assert sorted(behaviours) == ["ArenaSampleScreen", "GameBackendManager"]
     assert sum(1 for c, _ in objects.values() if c == 20) == 1, "one camera"
@@ -371,7 +418,11 @@ def test_the_meta_check_finds_missing_orphaned_and_duplicated_meta_files(tmp_pat
     (copy / "Runtime" / "Core" / "Errors.cs.meta").write_text(twin)
     (copy / "Runtime" / "Extra").mkdir()
     keychain = copy / "Runtime" / "Unity" / "Plugins" / "iOS" / "GameBackendKeychain.mm.meta"
-    keychain.write_text(keychain.read_text().replace("      Any: \n    second:\n      enabled: 0", "      Any: \n    second:\n      enabled: 1"))
+    keychain.write_text(
+        keychain.read_text().replace(
+            "      Any: \n    second:\n      enabled: 0", "      Any: \n    second:\n      enabled: 1"
+        )
+    )
     found = meta.problems(copy)
     assert "plugin not limited to iOS: Runtime/Unity/Plugins/iOS/GameBackendKeychain.mm.meta" in found, found
     assert "missing: Runtime/Core/Json.cs.meta" in found

@@ -141,9 +141,16 @@ def test_a_banned_account_is_refused_everywhere_until_unbanned(api, admin, new_p
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({}, "reason"), ({"reason": ""}, "reason"), ({"reason": "   "}, "reason"), ({"reason": "a\u202eb"}, "reason"),
-     ({"reason": "x\x00"}, "reason"), ({"reason": "r" * 501}, "reason"), ({"reason": 5}, "reason"),
-     ({"reason": "ok", "until": 1}, "until")],
+    [
+        ({}, "reason"),
+        ({"reason": ""}, "reason"),
+        ({"reason": "   "}, "reason"),
+        ({"reason": "a\u202eb"}, "reason"),
+        ({"reason": "x\x00"}, "reason"),
+        ({"reason": "r" * 501}, "reason"),
+        ({"reason": 5}, "reason"),
+        ({"reason": "ok", "until": 1}, "until"),
+    ],
 )
 def test_ban_reason_is_required_and_validated(api, admin, new_player, body, field):
     player = new_player()
@@ -181,8 +188,11 @@ def test_a_write_that_passed_its_check_before_the_deletion_is_erased_by_the_seco
     assert items_mentioning(player.player_id) == []
     # The in-flight request's writes (it passed the account check before the deletion).
     stats.update_stats(
-        player_id=player.player_id, updates={"kills": 1, "high_score": 70}, writer="client",
-        config=get_game_config(), repo=PlayersRepository(),
+        player_id=player.player_id,
+        updates={"kills": 1, "high_score": 70},
+        writer="client",
+        config=get_game_config(),
+        repo=PlayersRepository(),
     )
     resurrected = items_mentioning(player.player_id)
     assert {t for t, _ in resurrected} >= {"players", "leaderboards"}

@@ -87,7 +87,11 @@ def test_twenty_concurrent_updates_unlock_once_and_reward_once(standin, new_play
         20,
         lambda i: _resent_until_applied(
             lambda: stats.update_stats(
-                player_id=player.player_id, updates={"high_score": 10_000 + i}, writer="client", config=config, repo=repo
+                player_id=player.player_id,
+                updates={"high_score": 10_000 + i},
+                writer="client",
+                config=config,
+                repo=repo,
             )
         ),
     )
@@ -239,7 +243,10 @@ def test_a_rewards_stat_change_is_marked_inexact_because_it_is_read_after_the_tr
 
     monkeypatch.setattr(achievements, "stat_changed", capture)
     resp = stats.update_stats(
-        player_id=player.player_id, updates={"kills": 1}, writer="client", config=get_game_config(),
+        player_id=player.player_id,
+        updates={"kills": 1},
+        writer="client",
+        config=get_game_config(),
         repo=PlayersRepository(),
     )
     assert resp["unlocked"] == ["first_blood"]

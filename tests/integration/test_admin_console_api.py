@@ -80,9 +80,10 @@ def test_vendored_chart_library_matches_its_readme():
     for name, digest in sums.items():
         assert hashlib.sha256((CONSOLE_DIR / "vendor" / name).read_bytes()).hexdigest() == digest
     assert "1.6.32" in (CONSOLE_DIR / "vendor" / "uPlot.iife.min.js").read_text()[:100]
-    assert "MIT" in (CONSOLE_DIR / "vendor" / "uPlot.LICENSE").read_text() or "Permission is hereby granted" in (
-        CONSOLE_DIR / "vendor" / "uPlot.LICENSE"
-    ).read_text()
+    assert (
+        "MIT" in (CONSOLE_DIR / "vendor" / "uPlot.LICENSE").read_text()
+        or "Permission is hereby granted" in (CONSOLE_DIR / "vendor" / "uPlot.LICENSE").read_text()
+    )
 
 
 def test_console_script_never_uses_html_sinks():
@@ -172,10 +173,14 @@ def test_search_rejects_empty_and_oversized_queries(api, admin):
 
 def test_admin_reads_a_players_achievements_saves_and_inbox(api, admin, new_player):
     player = new_player()
-    assert api.put("/saves/main", {"data": {"level": 3, "name": "<b>x</b>"}, "expected_version": 0},
-                   player=player).status == 200
-    assert api.post("/admin/notifications", {"player_id": player.player_id, "title": "Hi there"},
-                    player=admin).status == 201
+    assert (
+        api.put("/saves/main", {"data": {"level": 3, "name": "<b>x</b>"}, "expected_version": 0}, player=player).status
+        == 200
+    )
+    assert (
+        api.post("/admin/notifications", {"player_id": player.player_id, "title": "Hi there"}, player=admin).status
+        == 201
+    )
     pid = player.player_id
     saves = api.get(f"/admin/players/{pid}/saves", player=admin).json
     assert [s["slot"] for s in saves["slots"]] == ["main"]
@@ -216,13 +221,19 @@ def test_removing_an_entry_closes_up_the_ranks(api, admin, new_player):
     for i, p in enumerate(players):
         assert api.post(f"/leaderboards/{board}/scores", {"score": 9_000_000 + 1000 * (4 - i)}, player=p).status == 200
     ids = ",".join(p.player_id for p in players)
-    before = {e["player_id"]: e["rank"] for e in api.get(f"/leaderboards/{board}/players?ids={ids}", player=admin).json["entries"]}
+    before = {
+        e["player_id"]: e["rank"]
+        for e in api.get(f"/leaderboards/{board}/players?ids={ids}", player=admin).json["entries"]
+    }
     total_before = api.get(f"/leaderboards/{board}?limit=1", player=admin).json["total_entries"]
     cheater = players[1]
     resp = api.delete(f"/admin/leaderboards/{board}/entries/{cheater.player_id}", {"reason": "aimbot"}, player=admin)
     assert resp.status == 200, resp.body
     assert resp.json["removed"] is True and resp.json["score"] == 9_003_000
-    after = {e["player_id"]: e["rank"] for e in api.get(f"/leaderboards/{board}/players?ids={ids}", player=admin).json["entries"]}
+    after = {
+        e["player_id"]: e["rank"]
+        for e in api.get(f"/leaderboards/{board}/players?ids={ids}", player=admin).json["entries"]
+    }
     assert cheater.player_id not in after
     assert after[players[0].player_id] == before[players[0].player_id]
     assert after[players[2].player_id] == before[players[2].player_id] - 1
@@ -253,7 +264,9 @@ def test_matchmaking_overview_counts_waiting_and_recent_matches(api, admin, new_
     a, b = new_player(), new_player()
     # Skills far apart from everyone else's: set a rating no other test uses.
     for p in (a, b):
-        assert api.post(f"/admin/players/{p.player_id}/stats", {"updates": {"rating": 4321}}, player=admin).status == 200
+        assert (
+            api.post(f"/admin/players/{p.player_id}/stats", {"updates": {"rating": 4321}}, player=admin).status == 200
+        )
     first = api.post("/matchmaking/tickets", {"queue": queue_id, "region": region}, player=a)
     assert first.status == 201, first.body
     mid = api.get("/admin/matchmaking", player=admin).json
@@ -299,8 +312,12 @@ def test_notification_expiry_is_chosen_by_the_admin(api, admin, new_player):
 def test_every_admin_write_is_audited_with_who_what_target_and_reason(api, admin, new_player):
     player = new_player()
     pid = player.player_id
-    api.post(f"/admin/players/{pid}/stats", {"updates": {"rating": 1500}}, player=admin,
-             headers={"X-Audit-Reason": "tournament%20fix%20%E2%9C%93"})
+    api.post(
+        f"/admin/players/{pid}/stats",
+        {"updates": {"rating": 1500}},
+        player=admin,
+        headers={"X-Audit-Reason": "tournament%20fix%20%E2%9C%93"},
+    )
     ach = next(iter(a for a, d in get_game_config().achievements.items() if d.kind == "manual"))
     api.post(f"/admin/achievements/{ach}/grant", {"player_id": pid}, player=admin)
     api.post("/admin/notifications", {"player_id": pid, "title": "hello"}, player=admin)
@@ -345,8 +362,15 @@ def test_audit_cursor_and_limits_are_checked(api, admin):
 
 def test_audit_entry_is_clipped_and_a_store_failure_never_fails_the_write():
     entry = audit.entry_for(
-        actor="a", actor_id="b", action="x", method="POST", path="/admin/x", params={},
-        body={"reason": "r" * 900, "blob": "y" * 5000}, header_reason=None, status=200,
+        actor="a",
+        actor_id="b",
+        action="x",
+        method="POST",
+        path="/admin/x",
+        params={},
+        body={"reason": "r" * 900, "blob": "y" * 5000},
+        header_reason=None,
+        status=200,
     )
     assert entry.reason is not None and len(entry.reason) == audit.MAX_REASON
     assert len(entry.details) == audit.MAX_DETAILS
@@ -377,7 +401,9 @@ def test_ban_and_unban_are_audited_with_their_reasons(api, admin, new_player):
     assert len(api.get(f"/admin/audit?target={pid}", player=admin).json["entries"]) == 2
 
 
-def test_an_admin_deletion_interrupted_after_the_erasure_removes_the_sign_in_on_retry(api, admin, new_player, monkeypatch):
+def test_an_admin_deletion_interrupted_after_the_erasure_removes_the_sign_in_on_retry(
+    api, admin, new_player, monkeypatch
+):
     """The first attempt erased the profile and failed before removing the sign-in account:
     the retry no longer has a profile to name it, so the deletion mark does."""
     from chalicelib.storage.accounts import AccountsGateway
@@ -436,7 +462,8 @@ def test_a_ban_removes_the_cheaters_entries_and_the_ranks_close_up(api, admin, n
 
     # A ban that keeps the entries (say, a chargeback, not cheating).
     resp = api.post(
-        f"/admin/players/{kept.player_id}/ban", {"reason": "chargeback", "remove_leaderboard_entries": False},
+        f"/admin/players/{kept.player_id}/ban",
+        {"reason": "chargeback", "remove_leaderboard_entries": False},
         player=admin,
     )
     assert resp.status == 200 and resp.json.get("leaderboard_entries_removed") is None

@@ -32,7 +32,9 @@ def dynamodb(standin: Any) -> Iterator[Any]:
         )
     except client.exceptions.ResourceInUseException:
         pass
-    stale = client.query(TableName=TABLE, KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": {"S": "p"}})
+    stale = client.query(
+        TableName=TABLE, KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": {"S": "p"}}
+    )
     for item in stale["Items"]:
         client.delete_item(TableName=TABLE, Key={"PK": item["PK"], "SK": item["SK"]})
     for sk in ("a", "b", "c"):
@@ -85,9 +87,7 @@ def test_filtered_items_still_count_as_read(dynamodb: Any) -> None:
 
 def test_consumed_capacity_is_summed_when_asked_for(dynamodb: Any) -> None:
     with count_requests(dynamodb) as counted:
-        dynamodb.get_item(
-            TableName=TABLE, Key=_key("a"), ReturnConsumedCapacity="TOTAL"
-        )
+        dynamodb.get_item(TableName=TABLE, Key=_key("a"), ReturnConsumedCapacity="TOTAL")
     assert counted.consumed_capacity > 0
 
 
@@ -107,13 +107,8 @@ def test_session_hooks_reach_clients_made_from_it(dynamodb: Any) -> None:
 
 
 def test_figure_line() -> None:
-    assert Figure("leaderboard.rank.items_read.1m", 12.0, "items").line() == (
-        "leaderboard.rank.items_read.1m 12 items"
-    )
-    assert (
-        Figure("cold_start.ratio", 1.23456, "ratio").line()
-        == "cold_start.ratio 1.235 ratio"
-    )
+    assert Figure("leaderboard.rank.items_read.1m", 12.0, "items").line() == ("leaderboard.rank.items_read.1m 12 items")
+    assert Figure("cold_start.ratio", 1.23456, "ratio").line() == "cold_start.ratio 1.235 ratio"
 
 
 def test_item_sizes_follow_dynamodb_rules() -> None:
@@ -134,7 +129,10 @@ def test_read_and_write_units_from_item_sizes(dynamodb: Any) -> None:
     assert put.write_units == 3 and put.read_units == 0
     with count_requests(dynamodb, peek=peek) as update:
         dynamodb.update_item(
-            TableName=TABLE, Key=_key("big"), UpdateExpression="SET n = :n", ExpressionAttributeValues={":n": {"N": "1"}}
+            TableName=TABLE,
+            Key=_key("big"),
+            UpdateExpression="SET n = :n",
+            ExpressionAttributeValues={":n": {"N": "1"}},
         )
     assert update.write_units == 3  # the item's size after the change, not the change's
     with count_requests(dynamodb, peek=peek) as reads:

@@ -28,6 +28,7 @@ def _game_json_checked() -> None:
 
     check_game_config()
 
+
 PROBE = """
 import json, sys
 
@@ -95,10 +96,16 @@ def test_import_app_loads_no_service_repository_model_or_aws_sdk(standin: Any) -
     # Routes name their models; the models (and pydantic) load when a route first runs.
     assert not [m for m in loaded if m.startswith("chalicelib.models")]
     assert "pydantic" not in loaded
-    assert not [m for m in loaded if m.startswith("chalicelib.storage.") and m not in (
-        "chalicelib.storage.errors",  # ClientError -> domain error, used by the route wrapper
-        "chalicelib.storage.schema",  # limits shared with request models
-    )]
+    assert not [
+        m
+        for m in loaded
+        if m.startswith("chalicelib.storage.")
+        and m
+        not in (
+            "chalicelib.storage.errors",  # ClientError -> domain error, used by the route wrapper
+            "chalicelib.storage.schema",  # limits shared with request models
+        )
+    ]
     assert "boto3" not in loaded
     assert "chalicelib.composition" in loaded  # routes get their dependencies there
 
@@ -113,14 +120,24 @@ def test_get_players_me_loads_the_players_service_only(standin: Any, new_player:
     assert "boto3" not in loaded["after_request"]  # botocore's client is all the app uses
     assert not services & {
         f"chalicelib.services.{name}"
-        for name in ("achievements", "leaderboards", "matchmaking", "notifications", "saves", "events", "analytics",
-                     "realtime", "admin", "audit", "auth", "stats")
+        for name in (
+            "achievements",
+            "leaderboards",
+            "matchmaking",
+            "notifications",
+            "saves",
+            "events",
+            "analytics",
+            "realtime",
+            "admin",
+            "audit",
+            "auth",
+            "stats",
+        )
     }
 
 
-def test_a_stat_update_loads_what_reacts_to_it_and_nothing_else(
-    standin: Any, new_player: Callable[[], Player]
-) -> None:
+def test_a_stat_update_loads_what_reacts_to_it_and_nothing_else(standin: Any, new_player: Callable[[], Player]) -> None:
     player = new_player()
     loaded = _run(
         {
@@ -135,16 +152,21 @@ def test_a_stat_update_loads_what_reacts_to_it_and_nothing_else(
     # A valid body passes the route's plain check, and the game config is the game.json
     # recorded as checked: neither the body's model nor the config's schema (nor pydantic) loads.
     assert "chalicelib.models.checks" in loaded["after_request"]
-    assert not [m for m in loaded["after_request"] if m.startswith("chalicelib.models.") and m != "chalicelib.models.checks"]
+    assert not [
+        m for m in loaded["after_request"] if m.startswith("chalicelib.models.") and m != "chalicelib.models.checks"
+    ]
     assert "chalicelib.game_config.declarations" in loaded["after_request"]
     assert "chalicelib.game_config.schema" not in loaded["after_request"]
     assert "pydantic" not in loaded["after_request"]
     # The stat feed (leaderboards) and the listener (achievements) ran: the process was wired.
-    assert {"chalicelib.services.stats", "chalicelib.services.leaderboards",
-            "chalicelib.services.achievements"} <= services
+    assert {
+        "chalicelib.services.stats",
+        "chalicelib.services.leaderboards",
+        "chalicelib.services.achievements",
+    } <= services
     assert not services & {
-        f"chalicelib.services.{name}" for name in ("matchmaking", "saves", "events", "analytics", "admin", "audit",
-                                                   "auth")
+        f"chalicelib.services.{name}"
+        for name in ("matchmaking", "saves", "events", "analytics", "admin", "audit", "auth")
     }
 
 

@@ -24,8 +24,14 @@ BAD = [
     "ab\u00a0cd",  # no-break space
     "a\ue000bc",  # private use
 ]
-GOOD = {"Ace Pilot": "Ace Pilot", "  Ace   Pilot  ": "Ace Pilot", "Ёжик_42": "Ёжик_42", "e\u0301clair": "\u00e9clair",
-        "李小龍": "李小龍", "a.b-c_d": "a.b-c_d"}
+GOOD = {
+    "Ace Pilot": "Ace Pilot",
+    "  Ace   Pilot  ": "Ace Pilot",
+    "Ёжик_42": "Ёжик_42",
+    "e\u0301clair": "\u00e9clair",
+    "李小龍": "李小龍",
+    "a.b-c_d": "a.b-c_d",
+}
 
 
 @pytest.mark.parametrize("name", BAD)

@@ -36,7 +36,9 @@ def test_a_resent_stat_update_is_applied_once_and_answered_the_same(api, new_pla
     assert again.headers.get("Idempotent-Replayed") == "true" and "Idempotent-Replayed" not in first.headers
     assert kills(api, player) == 2
     # Without a key, or with another key, it is a new update.
-    assert api.post("/players/me/stats", {"updates": {"kills": 2}}, player=player, headers=with_key(key())).status == 200
+    assert (
+        api.post("/players/me/stats", {"updates": {"kills": 2}}, player=player, headers=with_key(key())).status == 200
+    )
     assert kills(api, player) == 4
 
 
@@ -65,8 +67,13 @@ def test_keys_belong_to_their_player(api, new_player):
 @pytest.mark.parametrize("bad", ["short", "x" * 129, "has space key", "ключ-ключ-ключ"])
 def test_a_malformed_key_is_400_and_writes_nothing(api, new_player, bad):
     player = new_player()
-    resp = api.call("POST", "/players/me/stats", {"updates": {"kills": 1}}, player=player,
-                    headers={"Idempotency-Key": bad.encode().decode("latin-1")})
+    resp = api.call(
+        "POST",
+        "/players/me/stats",
+        {"updates": {"kills": 1}},
+        player=player,
+        headers={"Idempotency-Key": bad.encode().decode("latin-1")},
+    )
     assert resp.status == 400, resp.body
     assert resp.json["details"]["field"] == "Idempotency-Key"
     assert kills(api, player) == 0
@@ -89,8 +96,9 @@ def test_records_are_kept_at_least_24_hours(api, new_player):
     client = aws.dynamodb()
     table = get_settings().table_name("idempotency")
     items = [
-        i for i in client.scan(TableName=table)["Items"] if i["id"]["S"].startswith("game-backend#")
-        and i.get("status", {}).get("S") == "COMPLETED"
+        i
+        for i in client.scan(TableName=table)["Items"]
+        if i["id"]["S"].startswith("game-backend#") and i.get("status", {}).get("S") == "COMPLETED"
     ]
     assert items
     newest = max(int(i["expiration"]["N"]) for i in items)

@@ -54,7 +54,10 @@ def test_submit_top_me_and_players(api, new_player):
 
     ids = ",".join([c.player_id, a.player_id, "nobody"])
     friends = api.get(f"/leaderboards/daily_score/players?ids={ids}", player=b).json
-    assert [(e["player_id"], e["rank"]) for e in friends["entries"]] == [(a.player_id, first + 1), (c.player_id, first + 1)]
+    assert [(e["player_id"], e["rank"]) for e in friends["entries"]] == [
+        (a.player_id, first + 1),
+        (c.player_id, first + 1),
+    ]
 
 
 def test_unknown_board_is_404(api, new_player):
@@ -94,8 +97,13 @@ def test_bad_scores_are_400_and_write_nothing(api, new_player):
     lap_board = dataclasses.replace(get_game_config().leaderboards["monthly_lap"], direct_scores=True)
     with pytest.raises(Invalid, match="decimals"):
         leaderboards.submit_score(
-            board_id="monthly_lap", board=lap_board, player_id=p.player_id, score=61.0001, writer="client",
-            repo=LeaderboardsRepository(), names=lambda ids: {},
+            board_id="monthly_lap",
+            board=lap_board,
+            player_id=p.player_id,
+            score=61.0001,
+            writer="client",
+            repo=LeaderboardsRepository(),
+            names=lambda ids: {},
         )
     assert api.get("/leaderboards/daily_score/me", player=p).json["entry"] is None
 
@@ -111,8 +119,13 @@ def test_sum_boards_cap_the_change_and_keep_their_bounds(standin, new_player):
 
     def submit(score: float) -> dict:
         return leaderboards.submit_score(
-            board_id="weekly_kills", board=board, player_id=p.player_id, score=score, writer="client",
-            repo=LeaderboardsRepository(), names=lambda ids: {},
+            board_id="weekly_kills",
+            board=board,
+            player_id=p.player_id,
+            score=score,
+            writer="client",
+            repo=LeaderboardsRepository(),
+            names=lambda ids: {},
         )
 
     for score in (101, -5):  # over the cap; below 0

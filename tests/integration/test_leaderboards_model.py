@@ -157,9 +157,7 @@ class BoardMachine(RuleBasedStateMachine):
             lo = max(0, i - 2)
             assert window == [(ref.rank(p), p) for p, _ in expected[lo : i + 3]]
         friends = lb.chosen_players(player_ids=PLAYERS, period=None, **common)
-        assert [(e["rank"], e["player_id"]) for e in friends["entries"]] == [
-            (ref.rank(p), p) for p, _ in expected
-        ]
+        assert [(e["rank"], e["player_id"]) for e in friends["entries"]] == [(ref.rank(p), p) for p, _ in expected]
 
 
 def run_state_machine():

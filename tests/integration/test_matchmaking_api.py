@@ -101,8 +101,9 @@ def test_two_close_players_match_and_only_they_see_the_match(api, rated, new_pla
 
 def test_party_needs_every_member_to_join_with_their_own_token(api, rated, new_player):
     leader, member, outsider = rated(3500), rated(3520), new_player()
-    resp = api.post("/matchmaking/tickets", {"queue": "squads", "region": "eu-west-1", "party": [member.player_id]},
-                    player=leader)
+    resp = api.post(
+        "/matchmaking/tickets", {"queue": "squads", "region": "eu-west-1", "party": [member.player_id]}, player=leader
+    )
     assert resp.status == 201, resp.body
     ticket = resp.json
     assert ticket["status"] == "forming" and ticket["joined"] == [leader.player_id]
@@ -126,8 +127,11 @@ def test_config_lists_queues(api, new_player):
 
 def test_seed_matchmaking_route(api, rated):
     first, second = rated(1800), rated(1800)
-    env = {"functionName": "matchmaking", "playerId": "ignored",
-           "payload": {"game_mode": "standard", "skill_level": 99999, "region": "eu-west-1"}}
+    env = {
+        "functionName": "matchmaking",
+        "playerId": "ignored",
+        "payload": {"game_mode": "standard", "skill_level": 99999, "region": "eu-west-1"},
+    }
     one = api.post("/matchmaking", env, player=first)
     assert one.status == 200, one.body
     assert one.json["status"] == "searching" and one.json["game_mode"] == "standard"
@@ -143,12 +147,12 @@ def test_seed_matchmaking_route(api, rated):
 
 def test_account_deletion_cancels_and_erases_tickets(api, rated):
     player, partner = rated(4000), rated(4000)
-    tid = api.post("/matchmaking/tickets", {"queue": "squads", "region": "us-east-1", "party": [player.player_id]},
-                   player=partner).json["ticket_id"]
+    tid = api.post(
+        "/matchmaking/tickets", {"queue": "squads", "region": "us-east-1", "party": [player.player_id]}, player=partner
+    ).json["ticket_id"]
     assert api.post(f"/matchmaking/tickets/{tid}/join", player=player).status == 200
     resp = api.delete("/players/me", player=player)
     assert resp.status == 200, resp.body
     assert resp.json["erased"]["matchmaking"] >= 1
     # The party the deleted player was in was cancelled, not left searching.
     assert api.get(f"/matchmaking/tickets/{tid}", player=partner).json["status"] == "cancelled"
-

@@ -30,11 +30,18 @@ REGION = "eu-west-1"
 def _config(**queue) -> tuple[GameConfig, str]:
     """A config with one fresh queue (its own index partition: tests do not meet)."""
     queue_id = f"t_{uuid.uuid4().hex[:10]}"
-    spec = {"teams": 2, "team_size": 1, "regions": [REGION], "skill_stat": "rating",
-            "window": {"initial": 100, "growth_per_second": 500, "max": 1500}, "ticket_timeout_seconds": 3600,
-            **queue}
-    return GameConfig.model_validate({"stats": {"rating": {"aggregation": "latest", "default": 1000}},
-                                      "queues": {queue_id: spec}}), queue_id
+    spec = {
+        "teams": 2,
+        "team_size": 1,
+        "regions": [REGION],
+        "skill_stat": "rating",
+        "window": {"initial": 100, "growth_per_second": 500, "max": 1500},
+        "ticket_timeout_seconds": 3600,
+        **queue,
+    }
+    return GameConfig.model_validate(
+        {"stats": {"rating": {"aggregation": "latest", "default": 1000}}, "queues": {queue_id: spec}}
+    ), queue_id
 
 
 def _players(ratings: list[float]) -> list[str]:
@@ -69,8 +76,12 @@ def _patient_client() -> Any:
     can wait longer than the app's 10 s read timeout, which is not what this test checks."""
     return boto3.client(
         "dynamodb",
-        config=Config(read_timeout=600, connect_timeout=60, max_pool_connections=64,
-                      retries={"mode": "standard", "max_attempts": 3}),
+        config=Config(
+            read_timeout=600,
+            connect_timeout=60,
+            max_pool_connections=64,
+            retries={"mode": "standard", "max_attempts": 3},
+        ),
     )
 
 
@@ -83,14 +94,24 @@ def _run_crowd(config: GameConfig, queue_id: str, ratings: list[float], max_poll
     clock = VirtualClock(time.time())
 
     def play(pid: str) -> None:
-        view = mm.create_ticket(player_id=pid, queue_id=queue_id, region=REGION, party=None, config=config,
-                                repo=repo, players=players, notify=lambda n: None, clock=clock)
+        view = mm.create_ticket(
+            player_id=pid,
+            queue_id=queue_id,
+            region=REGION,
+            party=None,
+            config=config,
+            repo=repo,
+            players=players,
+            notify=lambda n: None,
+            clock=clock,
+        )
         for _ in range(max_polls):
             if view["status"] != "searching":
                 break
             clock.advance()
-            view = mm.poll_ticket(player_id=pid, ticket_id=view["ticket_id"], config=config, repo=repo,
-                                  notify=lambda n: None, clock=clock)
+            view = mm.poll_ticket(
+                player_id=pid, ticket_id=view["ticket_id"], config=config, repo=repo, notify=lambda n: None, clock=clock
+            )
         results[pid] = view
 
     with ThreadPoolExecutor(max_workers=len(ids)) as pool:
@@ -148,12 +169,15 @@ def test_party_is_matched_whole_or_not_at_all():
     repo, players = MatchmakingRepository(), PlayersRepository()
     leader, member, *solos = _players([1000, 1010, 1000, 1005, 990])
     quiet = {"config": config, "repo": repo, "notify": lambda n: None}
-    party = mm.create_ticket(player_id=leader, queue_id=queue_id, region=REGION, party=[member], players=players,
-                             **quiet)
+    party = mm.create_ticket(
+        player_id=leader, queue_id=queue_id, region=REGION, party=[member], players=players, **quiet
+    )
     assert party["status"] == "forming"
     # Three solos cannot fill a 2v2 while the party is still forming: it is not in the index.
-    views = [mm.create_ticket(player_id=p, queue_id=queue_id, region=REGION, party=None, players=players, **quiet)
-             for p in solos]
+    views = [
+        mm.create_ticket(player_id=p, queue_id=queue_id, region=REGION, party=None, players=players, **quiet)
+        for p in solos
+    ]
     assert [v["status"] for v in views] == ["searching"] * 3
     assert all(leader not in (v.get("match") or {}).get("players", []) for v in views)
     joined = mm.join_ticket(player_id=member, ticket_id=party["ticket_id"], players=players, **quiet)
@@ -171,23 +195,40 @@ def test_cancel_racing_a_match_leaves_one_outcome():
     outcomes = set()
     for _ in range(12):
         victim, rival = _players([1000, 1000])
-        ticket = mm.create_ticket(player_id=victim, queue_id=queue_id, region=REGION, party=None, config=config,
-                                  repo=repo, players=players, notify=lambda n: None)
+        ticket = mm.create_ticket(
+            player_id=victim,
+            queue_id=queue_id,
+            region=REGION,
+            party=None,
+            config=config,
+            repo=repo,
+            players=players,
+            notify=lambda n: None,
+        )
         barrier = threading.Barrier(2)
         got: dict[str, object] = {}
 
         def cancel(victim=victim, ticket=ticket, barrier=barrier, got=got):
             barrier.wait()
             try:
-                got["cancel"] = mm.cancel_ticket(player_id=victim, ticket_id=ticket["ticket_id"], config=config,
-                                                 repo=repo)["status"]
+                got["cancel"] = mm.cancel_ticket(
+                    player_id=victim, ticket_id=ticket["ticket_id"], config=config, repo=repo
+                )["status"]
             except Conflict:
                 got["cancel"] = "conflict"
 
         def rival_create(rival=rival, barrier=barrier, got=got):
             barrier.wait()
-            got["rival"] = mm.create_ticket(player_id=rival, queue_id=queue_id, region=REGION, party=None,
-                                            config=config, repo=repo, players=players, notify=lambda n: None)
+            got["rival"] = mm.create_ticket(
+                player_id=rival,
+                queue_id=queue_id,
+                region=REGION,
+                party=None,
+                config=config,
+                repo=repo,
+                players=players,
+                notify=lambda n: None,
+            )
 
         threads = [threading.Thread(target=cancel), threading.Thread(target=rival_create)]
         for t in threads:
@@ -204,8 +245,9 @@ def test_cancel_racing_a_match_leaves_one_outcome():
             assert stored.status == "matched"
             assert rival_view["status"] == "matched" and rival_view["match_id"] == stored.match_id
         outcomes.add(stored.status)
-        mm.cancel_ticket(player_id=rival, ticket_id=rival_view["ticket_id"], config=config, repo=repo) \
-            if rival_view["status"] == "searching" else None
+        mm.cancel_ticket(player_id=rival, ticket_id=rival_view["ticket_id"], config=config, repo=repo) if rival_view[
+            "status"
+        ] == "searching" else None
     assert outcomes <= {"cancelled", "matched"}
 
 
@@ -219,19 +261,23 @@ def test_timed_out_ticket_reads_as_such_and_the_job_moves_it_out():
     # 11 s later: still `searching` in the store, but a newcomer cannot be matched with it.
     later = t0 + 11
     assert repo.get_ticket(first["ticket_id"]).status == "searching"
-    newcomer = mm.create_ticket(player_id=late, queue_id=queue_id, region=REGION, party=None, clock=lambda: later,
-                                **quiet)
+    newcomer = mm.create_ticket(
+        player_id=late, queue_id=queue_id, region=REGION, party=None, clock=lambda: later, **quiet
+    )
     assert newcomer["status"] == "searching"
-    polled = mm.poll_ticket(player_id=stale, ticket_id=first["ticket_id"], config=config, repo=repo,
-                            clock=lambda: later)
+    polled = mm.poll_ticket(
+        player_id=stale, ticket_id=first["ticket_id"], config=config, repo=repo, clock=lambda: later
+    )
     assert polled["status"] == "timed_out"
     # A timed-out ticket no longer blocks a new one.
-    second = mm.create_ticket(player_id=stale, queue_id=queue_id, region=REGION, party=None, clock=lambda: later,
-                              **quiet)
+    second = mm.create_ticket(
+        player_id=stale, queue_id=queue_id, region=REGION, party=None, clock=lambda: later, **quiet
+    )
     assert second["status"] == "matched"  # with the newcomer
     # The job: a ticket nobody polls is moved to timed_out and out of the waiting index.
-    third = mm.create_ticket(player_id=job_moved, queue_id=queue_id, region=REGION, party=None, clock=lambda: t0,
-                             **quiet)
+    third = mm.create_ticket(
+        player_id=job_moved, queue_id=queue_id, region=REGION, party=None, clock=lambda: t0, **quiet
+    )
     assert third["status"] == "searching"
     assert mm.time_out_tickets(config=config, repo=repo, clock=lambda: later) >= 1
     assert repo.get_ticket(third["ticket_id"]).status == "timed_out"

@@ -26,7 +26,17 @@ def test_guest_token_reaches_profile(api, new_player):
 
 @pytest.mark.parametrize(
     "case",
-    ["none", "garbage", "alg_none", "other_key", "expired", "wrong_issuer", "wrong_client", "wrong_token_use", "tampered_sub"],
+    [
+        "none",
+        "garbage",
+        "alg_none",
+        "other_key",
+        "expired",
+        "wrong_issuer",
+        "wrong_client",
+        "wrong_token_use",
+        "tampered_sub",
+    ],
 )
 def test_bad_tokens_get_401(api, new_player, case):
     player = new_player()
@@ -67,13 +77,17 @@ def test_claims_come_from_the_token_not_the_request(api, new_player):
     alice, bob = new_player(), new_player()
     api.post("/players/me/stats", {"updates": {"kills": 5}}, player=alice)
     # Bob names Alice everywhere a client could: body, query and header.
-    resp = api.call("GET", "/players/me/stats?player_id=" + alice.player_id, player=bob,
-                    headers={"X-Player-Id": alice.player_id})
+    resp = api.call(
+        "GET", "/players/me/stats?player_id=" + alice.player_id, player=bob, headers={"X-Player-Id": alice.player_id}
+    )
     assert resp.status == 200
     assert resp.json["player_id"] == bob.player_id
     assert resp.json["stats"]["kills"] == 0
-    resp = api.post("/player-stats", {"functionName": "player-stats", "playerId": alice.player_id,
-                                      "payload": {"kills": 1}, "timestamp": 1}, player=bob)
+    resp = api.post(
+        "/player-stats",
+        {"functionName": "player-stats", "playerId": alice.player_id, "payload": {"kills": 1}, "timestamp": 1},
+        player=bob,
+    )
     assert resp.status == 200
     assert resp.json["player_id"] == bob.player_id
     assert api.get("/players/me/stats", player=alice).json["stats"]["kills"] == 5
@@ -105,11 +119,17 @@ def test_client_cannot_write_server_stat(api, new_player):
 
 def test_stats_aggregate_by_declaration(api, new_player):
     player = new_player()
-    ok = api.post("/players/me/stats", {"updates": {"kills": 3, "high_score": 50, "best_lap_seconds": 80.5, "level": 4}},
-                  player=player)
+    ok = api.post(
+        "/players/me/stats",
+        {"updates": {"kills": 3, "high_score": 50, "best_lap_seconds": 80.5, "level": 4}},
+        player=player,
+    )
     assert ok.status == 200, ok.body
-    ok = api.post("/players/me/stats", {"updates": {"kills": 2, "high_score": 40, "best_lap_seconds": 90.0, "level": 3}},
-                  player=player)
+    ok = api.post(
+        "/players/me/stats",
+        {"updates": {"kills": 2, "high_score": 40, "best_lap_seconds": 90.0, "level": 3}},
+        player=player,
+    )
     stats = ok.json["stats"]
     assert stats["kills"] == 5
     assert stats["high_score"] == 50  # max keeps the best
@@ -148,7 +168,9 @@ def test_bad_stat_updates_are_400_and_write_nothing(api, new_player, body, field
     assert api.get("/players/me/stats", player=player).json == before
 
 
-@pytest.mark.parametrize("raw", ['{"updates": {"kills": NaN}}', '{"updates": {"kills": Infinity}}', "{not json", "[1,2"])
+@pytest.mark.parametrize(
+    "raw", ['{"updates": {"kills": NaN}}', '{"updates": {"kills": Infinity}}', "{not json", "[1,2"]
+)
 def test_non_finite_or_broken_json_is_400(api, new_player, raw):
     player = new_player()
     resp = api.post("/players/me/stats", player=player, raw=raw)
@@ -208,7 +230,10 @@ def test_login_refresh_and_upgrade_keep_the_same_player(api, new_player):
     assert api.get("/players/me/stats", headers=headers).json["stats"]["kills"] == 7
     # The old device password no longer works; upgrading twice is refused; email is unique.
     assert api.post("/auth/login", {"username": guest.username, "password": guest.password}).status == 401
-    assert api.post("/auth/upgrade", {"email": "x@example.com", "password": "Strong-pass-1"}, headers=headers).status == 403
+    assert (
+        api.post("/auth/upgrade", {"email": "x@example.com", "password": "Strong-pass-1"}, headers=headers).status
+        == 403
+    )
     other = new_player()
     taken = api.post("/auth/upgrade", {"email": email, "password": "Strong-pass-1"}, player=other)
     assert taken.status == 409

@@ -88,8 +88,9 @@ def open_socket(gateway: Gateway) -> Iterator[Callable[..., Socket]]:
         if in_query:
             conn = connect(f"{gateway.url}?token={token}", open_timeout=RECV_TIMEOUT)
         else:
-            conn = connect(gateway.url, additional_headers={"Authorization": f"Bearer {token}"},
-                           open_timeout=RECV_TIMEOUT)
+            conn = connect(
+                gateway.url, additional_headers={"Authorization": f"Bearer {token}"}, open_timeout=RECV_TIMEOUT
+            )
         sock = Socket(conn)
         opened.append(sock)
         return sock

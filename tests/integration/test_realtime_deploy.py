@@ -44,8 +44,11 @@ def test_routes_reach_the_apps_three_handlers(template: dict[str, Any]) -> None:
     assert api["Type"] == "AWS::ApiGatewayV2::Api" and api["Properties"]["ProtocolType"] == "WEBSOCKET"
     routes = {v["Properties"]["RouteKey"]: v for v in resources.values() if v["Type"] == "AWS::ApiGatewayV2::Route"}
     assert set(routes) == {"$connect", "$default", "$disconnect"}
-    for route_key, handler in (("$connect", "app.ws_connect"), ("$default", "app.ws_message"),
-                               ("$disconnect", "app.ws_disconnect")):
+    for route_key, handler in (
+        ("$connect", "app.ws_connect"),
+        ("$default", "app.ws_message"),
+        ("$disconnect", "app.ws_disconnect"),
+    ):
         integration_id = routes[route_key]["Properties"]["Target"]["Fn::Join"][1][1]["Ref"]
         uri = json.dumps(resources[integration_id]["Properties"]["IntegrationUri"])
         assert _function_with_handler(resources, handler) in uri, route_key
@@ -97,7 +100,12 @@ def test_template_passes_cfn_lint(template: dict[str, Any]) -> None:
 
 
 def test_chalice_deploy_path_scopes_connections_to_account_region_and_stage() -> None:
-    names = iam.Names(prefix="game-dev", account="123456789012", region="eu-west-1", user_pool_arn="arn:aws:cognito-idp:eu-west-1:123456789012:userpool/x")
+    names = iam.Names(
+        prefix="game-dev",
+        account="123456789012",
+        region="eu-west-1",
+        user_pool_arn="arn:aws:cognito-idp:eu-west-1:123456789012:userpool/x",
+    )
     policy = iam.build_policy(names)
     [statement] = [s for s in policy["Statement"] if s["Sid"] == "WebSocketConnections"]
     assert statement["Action"] == ["execute-api:ManageConnections"]

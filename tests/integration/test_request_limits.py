@@ -23,8 +23,9 @@ def _who(auth: str, player, admin):
 
 @pytest.mark.parametrize(("method", "path", "auth"), BODY_ROUTES, ids=[f"{m} {p}" for m, p, _ in BODY_ROUTES])
 def test_every_body_over_the_limit_is_413(api, new_player, admin, method, path, auth):
-    resp = api.call(method, _concrete(path), player=_who(auth, new_player(), admin),
-                    raw='{"pad": "' + "x" * 300_000 + '"}')
+    resp = api.call(
+        method, _concrete(path), player=_who(auth, new_player(), admin), raw='{"pad": "' + "x" * 300_000 + '"}'
+    )
     assert resp.status == 413, resp.body
     assert resp.json["code"] == "too_large"
 

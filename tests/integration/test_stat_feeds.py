@@ -76,7 +76,10 @@ def test_concurrent_high_scores_leave_the_best_on_the_board(standin, new_player)
         with lock:
             value = next(scores)
         stats.update_stats(
-            player_id=player.player_id, updates={"high_score": value}, writer="client", config=config,
+            player_id=player.player_id,
+            updates={"high_score": value},
+            writer="client",
+            config=config,
             repo=PlayersRepository(),
         )
 
@@ -146,8 +149,13 @@ def test_a_board_declared_to_take_both_accepts_direct_scores(standin, new_player
     board = dataclasses.replace(config.leaderboards["global"], direct_scores=True)
     player = new_player()
     result = leaderboards.submit_score(
-        board_id="global", board=board, player_id=player.player_id, score=77, writer="client",
-        repo=LeaderboardsRepository(), names=lambda ids: {},
+        board_id="global",
+        board=board,
+        player_id=player.player_id,
+        score=77,
+        writer="client",
+        repo=LeaderboardsRepository(),
+        names=lambda ids: {},
     )
     assert result["entry"]["score"] == 77
 

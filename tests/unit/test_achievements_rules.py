@@ -63,9 +63,7 @@ def progress(repo: Any, players: Any, ach: str, steps: int = 1, reporter: str = 
     )
 
 
-def stat_change(
-    repo: Any, players: Any, player_id: str, deltas: dict[str, float], exact: bool = True
-) -> list[str]:
+def stat_change(repo: Any, players: Any, player_id: str, deltas: dict[str, float], exact: bool = True) -> list[str]:
     """Apply sum deltas to the stats and tell achievements, as the stats service does."""
     players.apply_stats(player_id, [StatWrite(n, "sum", v) for n, v in deltas.items()], NOW)
     stored = players.get_stats(player_id)
@@ -108,7 +106,9 @@ def test_threshold_unlocks_once_with_its_reward_and_notifies(repo, players, told
     assert players.get_stats(PLAYER).values["xp"] == 50
     (notice,) = told["notices"]
     assert (notice.kind, notice.dedupe_key, notice.data) == (
-        "achievement_unlocked", "achievement:first_blood", {"achievement_id": "first_blood", "points": 5}
+        "achievement_unlocked",
+        "achievement:first_blood",
+        {"achievement_id": "first_blood", "points": 5},
     )
     # The reward is a stat change too: the other listeners hear of it.
     (reward,) = told["stat_changes"]
@@ -195,8 +195,13 @@ def test_rarity_is_unlocks_over_players_counted(repo, players, told):
     for p in ids[:2]:
         for _ in range(10):
             achievements.report_progress(
-                player_id=p, achievement_id="explorer", steps=1, reporter="client",
-                config=get_game_config(), repo=repo, players_repo=players,
+                player_id=p,
+                achievement_id="explorer",
+                steps=1,
+                reporter="client",
+                config=get_game_config(),
+                repo=repo,
+                players_repo=players,
             )
     result = listing(repo, players, ids[3])
     assert result["players_counted"] == 4 and by_id(result)["explorer"]["rarity_percent"] == 50.0
@@ -209,8 +214,16 @@ def test_rarity_is_unlocks_over_players_counted(repo, players, told):
 def test_an_achievement_item_becomes_a_record():
     from chalicelib.storage.achievements import AchievementRecord, _record
 
-    item = {"PK": "P#p1", "SK": "A#founder", "player_id": "p1", "achievement_id": "founder", "progress": 3,
-            "unlocked_at": NOW, "updated_at": NOW, "reward_given": True}
+    item = {
+        "PK": "P#p1",
+        "SK": "A#founder",
+        "player_id": "p1",
+        "achievement_id": "founder",
+        "progress": 3,
+        "unlocked_at": NOW,
+        "updated_at": NOW,
+        "reward_given": True,
+    }
     assert _record("p1", "founder", item) == AchievementRecord(
         player_id="p1", achievement_id="founder", progress=3, unlocked_at=NOW, reward_given=True, updated_at=NOW
     )

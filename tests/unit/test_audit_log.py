@@ -40,8 +40,15 @@ class MemoryAudit(AuditRepository):
 
 def _entry(target: str) -> AuditEntry:
     return audit.entry_for(
-        actor="admin", actor_id="a1", action="admin_post_stats", method="POST", path="/admin/x",
-        params={"player_id": target}, body={}, header_reason=None, status=200,
+        actor="admin",
+        actor_id="a1",
+        action="admin_post_stats",
+        method="POST",
+        path="/admin/x",
+        params={"player_id": target},
+        body={},
+        header_reason=None,
+        status=200,
     )
 
 
@@ -95,27 +102,59 @@ def test_target_and_reason_of_an_entry():
     assert audit.target_of({}, {"broadcast": True}) == "broadcast"
     assert audit.target_of({"board_id": "global", "player_id": "p2"}, {}) == "p2"
     entry = audit.entry_for(
-        actor="admin", actor_id="a", action="x", method="POST", path="/p", params={}, body={},
-        header_reason="caf%C3%A9%20fix", status=201,
+        actor="admin",
+        actor_id="a",
+        action="x",
+        method="POST",
+        path="/p",
+        params={},
+        body={},
+        header_reason="caf%C3%A9%20fix",
+        status=201,
     )
     assert entry.reason == "café fix"
     blank = audit.entry_for(
-        actor="admin", actor_id="a", action="x", method="POST", path="/p", params={}, body={"reason": "  "},
-        header_reason="ignored", status=200,
+        actor="admin",
+        actor_id="a",
+        action="x",
+        method="POST",
+        path="/p",
+        params={},
+        body={"reason": "  "},
+        header_reason="ignored",
+        status=200,
     )
     assert blank.reason is None
 
 
 def test_an_entry_is_answered_with_its_id_and_time_and_no_reason_key_without_a_reason():
     entry = audit.entry_for(
-        actor="admin", actor_id="a1", action="admin_ban", method="POST", path="/admin/players/p1/ban",
-        params={"player_id": "p1"}, body={"reason": "cheating"}, header_reason=None, status=200,
+        actor="admin",
+        actor_id="a1",
+        action="admin_ban",
+        method="POST",
+        path="/admin/players/p1/ban",
+        params={"player_id": "p1"},
+        body={"reason": "cheating"},
+        header_reason=None,
+        status=200,
     )
-    stored = StoredAuditEntry(id="2026-01|2026-01-02T03:04:05.000Z#0000abcd", at="2026-01-02T03:04:05.000Z", entry=entry)
+    stored = StoredAuditEntry(
+        id="2026-01|2026-01-02T03:04:05.000Z#0000abcd", at="2026-01-02T03:04:05.000Z", entry=entry
+    )
     assert audit.entry_view(stored) == {
-        "id": stored.id, "at": stored.at, "actor": "admin", "actor_id": "a1", "action": "admin_ban", "method": "POST",
-        "path": "/admin/players/p1/ban", "params": {"player_id": "p1"}, "target": "p1", "reason": "cheating",
-        "details": '{"reason":"cheating"}', "status": 200,
+        "id": stored.id,
+        "at": stored.at,
+        "actor": "admin",
+        "actor_id": "a1",
+        "action": "admin_ban",
+        "method": "POST",
+        "path": "/admin/players/p1/ban",
+        "params": {"player_id": "p1"},
+        "target": "p1",
+        "reason": "cheating",
+        "details": '{"reason":"cheating"}',
+        "status": 200,
     }
     # A reason-less entry is stored without one, and answered without the key, as it always was.
     silent = StoredAuditEntry(id=stored.id, at=stored.at, entry=replace(entry, reason=None))
@@ -129,6 +168,8 @@ def test_a_stored_item_reads_back_as_the_entry_that_was_appended():
     from chalicelib.storage.items import to_item
 
     entry = _entry("p1")
-    stored = StoredAuditEntry(id="2026-01|2026-01-02T03:04:05.000Z#0000abcd", at="2026-01-02T03:04:05.000Z", entry=entry)
+    stored = StoredAuditEntry(
+        id="2026-01|2026-01-02T03:04:05.000Z#0000abcd", at="2026-01-02T03:04:05.000Z", entry=entry
+    )
     item = {"PK": "AUDIT#2026-01", "SK": "2026-01-02T03:04:05.000Z#0000abcd", "TPK": "T#p1", **_fields(stored)}
     assert read_item(to_item(item)) == stored

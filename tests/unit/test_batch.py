@@ -80,7 +80,9 @@ def test_keys_never_read_raise_throttled_or_the_callers_error() -> None:
 
 def test_a_partial_read_is_returned_when_asked_for() -> None:
     client = Stingy(per_call=1, stall=0)
-    got = batch_get(client, {"t": {"Keys": [_key(n) for n in range(5)]}}, attempts=2, sleep=lambda _: None, allow_partial=True)  # type: ignore[arg-type]
+    got = batch_get(
+        client, {"t": {"Keys": [_key(n) for n in range(5)]}}, attempts=2, sleep=lambda _: None, allow_partial=True
+    )  # type: ignore[arg-type]
     assert [item["PK"] for _, item in got] == ["k0", "k1"]
 
 
@@ -109,4 +111,6 @@ def test_writes_are_sent_in_requests_of_25_until_none_is_left() -> None:
 
 def test_writes_never_done_raise_throttled() -> None:
     with pytest.raises(Throttled, match="1 writes were not processed"):
-        batch_write(Stingy(per_call=1, stall=99), "t", [{"PutRequest": {"Item": _key(1)}}], attempts=2, sleep=lambda _: None)  # type: ignore[arg-type]
+        batch_write(
+            Stingy(per_call=1, stall=99), "t", [{"PutRequest": {"Item": _key(1)}}], attempts=2, sleep=lambda _: None
+        )  # type: ignore[arg-type]

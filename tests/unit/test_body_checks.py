@@ -32,8 +32,11 @@ values = st.one_of(numbers, st.booleans(), st.none(), st.text(max_size=3), st.li
 updates = st.dictionaries(names, values, max_size=55)
 bodies = st.one_of(
     st.builds(lambda u: {"updates": u}, updates),
-    st.builds(lambda u, extra: {"updates": u, **extra}, updates, st.dictionaries(st.text(max_size=8), st.integers(),
-                                                                                 max_size=2)),
+    st.builds(
+        lambda u, extra: {"updates": u, **extra},
+        updates,
+        st.dictionaries(st.text(max_size=8), st.integers(), max_size=2),
+    ),
     st.dictionaries(names, values, max_size=3),
     st.lists(st.integers(), max_size=2),
     st.none(),

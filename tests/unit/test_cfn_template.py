@@ -73,8 +73,11 @@ def chalice_like() -> dict[str, Any]:
             # The WebSocket API (the app's on_ws_* handlers), as chalice package emits it.
             "WebsocketAPI": {
                 "Type": "AWS::ApiGatewayV2::Api",
-                "Properties": {"Name": "game-backend-websocket-api", "ProtocolType": "WEBSOCKET",
-                               "RouteSelectionExpression": "$request.body.action"},
+                "Properties": {
+                    "Name": "game-backend-websocket-api",
+                    "ProtocolType": "WEBSOCKET",
+                    "RouteSelectionExpression": "$request.body.action",
+                },
             },
             "WebsocketAPIStage": {
                 "Type": "AWS::ApiGatewayV2::Stage",

@@ -138,8 +138,9 @@ def test_each_declaration_has_the_schemas_fields_in_order_with_its_defaults(
         elif schema_field.default_factory is not None:
             made = f.default_factory()  # type: ignore[misc]
             expected = schema_field.default_factory()  # type: ignore[call-arg]
-            assert repr(made) == repr(declarations.from_model(type(made), expected) if dataclasses.is_dataclass(made)
-                                      else expected), f.name
+            assert repr(made) == repr(
+                declarations.from_model(type(made), expected) if dataclasses.is_dataclass(made) else expected
+            ), f.name
         else:
             assert repr(f.default) == repr(schema_field.default), f.name
 

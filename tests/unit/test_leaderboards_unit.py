@@ -151,9 +151,17 @@ def test_an_archived_period_reads_back_from_its_stored_item():
         top=(Standing(1, "p1", 12.5, 1_790_000_000_000), Standing(2, "p2", 10, 1_790_000_000_001)),
     )
     item = {
-        "PK": "B#daily_score", "SK": "P#2026-01-02", "v": 3, "board": "daily_score", "period": "2026-01-02",
-        "status": "closed", "started_at": archived.started_at, "ended_at": archived.ended_at,
-        "closed_at": archived.closed_at, "total_entries": 7, "top": [_standing_item(t) for t in archived.top],
+        "PK": "B#daily_score",
+        "SK": "P#2026-01-02",
+        "v": 3,
+        "board": "daily_score",
+        "period": "2026-01-02",
+        "status": "closed",
+        "started_at": archived.started_at,
+        "ended_at": archived.ended_at,
+        "closed_at": archived.closed_at,
+        "total_entries": 7,
+        "top": [_standing_item(t) for t in archived.top],
     }
     assert _archived(item) == archived
     assert item["top"][0] == {"rank": 1, "player_id": "p1", "score": 12.5, "t": 1_790_000_000_000}

@@ -19,8 +19,14 @@ def _config_with(queue: dict) -> dict:
     return {**BASE, "queues": {"bad_queue": queue}}
 
 
-GOOD = {"teams": 2, "team_size": 2, "max_party_size": 2, "regions": ["eu-west-1"], "skill_stat": "rating",
-        "window": {"initial": 50, "growth_per_second": 5, "max": 300}}
+GOOD = {
+    "teams": 2,
+    "team_size": 2,
+    "max_party_size": 2,
+    "regions": ["eu-west-1"],
+    "skill_stat": "rating",
+    "window": {"initial": 50, "growth_per_second": 5, "max": 300},
+}
 
 
 @pytest.mark.parametrize(
@@ -60,9 +66,21 @@ def test_window_widens_with_wait_up_to_its_max():
 
 def _t(tid: str, skill: float, members: int = 1, since: float = 0.0) -> Ticket:
     players = tuple(f"{tid}-{i}" for i in range(members))
-    return Ticket(ticket_id=tid, queue="q", region="eu-west-1", leader=players[0], members=players, joined=players,
-                  skills=dict.fromkeys(players, skill), skill=skill, status="searching", created_at=since,
-                  searching_since=since, timeout_at=1e12, expires_at=2**40)
+    return Ticket(
+        ticket_id=tid,
+        queue="q",
+        region="eu-west-1",
+        leader=players[0],
+        members=players,
+        joined=players,
+        skills=dict.fromkeys(players, skill),
+        skill=skill,
+        status="searching",
+        created_at=since,
+        searching_since=since,
+        timeout_at=1e12,
+        expires_at=2**40,
+    )
 
 
 def test_teams_are_balanced_snake_like_and_parties_stay_whole():
@@ -81,8 +99,10 @@ def test_group_stays_inside_the_window_of_its_longest_waiting_ticket():
     anchor = _t("a", 1000, since=100)
     # Just searching: window 50, so 1080 is too far and 1040 fits.
     assert choose_group(anchor, [_t("far", 1080, since=100)], queue, now=100) is None
-    assert [t.ticket_id for t in choose_group(anchor, [_t("far", 1080, since=100), _t("near", 1040, since=100)],
-                                                 queue, now=100)] == ["a", "near"]
+    assert [
+        t.ticket_id
+        for t in choose_group(anchor, [_t("far", 1080, since=100), _t("near", 1040, since=100)], queue, now=100)
+    ] == ["a", "near"]
     # The far ticket has waited 10 s: its window is 100, which covers the gap.
     assert choose_group(anchor, [_t("far", 1080, since=90)], queue, now=100) is not None
 

@@ -60,8 +60,9 @@ def broadcast(repo: Any, clock: Any, title: str = "Season 2") -> str:
     return str(sent["id"])
 
 
-def listing(repo: Any, clock: Any, player_id: str, *, limit: int = 20, cursor: str | None = None,
-            unread_only: bool = False) -> dict[str, Any]:
+def listing(
+    repo: Any, clock: Any, player_id: str, *, limit: int = 20, cursor: str | None = None, unread_only: bool = False
+) -> dict[str, Any]:
     return notifications.list_notifications(
         player_id=player_id, limit=limit, cursor=cursor, unread_only=unread_only, repo=repo, clock=clock
     )
@@ -137,7 +138,10 @@ def test_the_inbox_is_the_owners_own(repo, clock):
 def test_dedupe_key_makes_a_resend_a_no_op(repo, clock):
     first, second = send(repo, clock, ALICE, 2, dedupe_key="match:42")
     assert first["duplicate"] is False and second == {
-        "id": None, "player_id": ALICE, "broadcast": False, "duplicate": True
+        "id": None,
+        "player_id": ALICE,
+        "broadcast": False,
+        "duplicate": True,
     }
     assert [n["id"] for n in listing(repo, clock, ALICE)["notifications"]] == [first["id"]]
     # The key is the player's: another player's notice with the same key is stored.

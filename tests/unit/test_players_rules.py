@@ -32,7 +32,12 @@ def created(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def guest(repo, accounts, name: str | None = None) -> dict:
     return auth.create_guest(
-        source="10.0.0.1", display_name=name, repo=repo, accounts=accounts, limit=100, window_seconds=60,
+        source="10.0.0.1",
+        display_name=name,
+        repo=repo,
+        accounts=accounts,
+        limit=100,
+        window_seconds=60,
         clock=lambda: NOW,
     )
 
@@ -108,7 +113,11 @@ def test_login_refresh_and_upgrade_keep_the_same_player(repo, accounts, created)
     assert login["player_id"] == pid
     assert auth.refresh(refresh_token=login["refresh_token"], repo=repo, accounts=accounts)["player_id"] == pid
     up = auth.upgrade(
-        player_id=pid, username=username, email=" Me@Example.com ", password="Strong-pass-1", repo=repo,
+        player_id=pid,
+        username=username,
+        email=" Me@Example.com ",
+        password="Strong-pass-1",
+        repo=repo,
         accounts=accounts,
     )
     assert up["player_id"] == pid
@@ -120,12 +129,24 @@ def test_login_refresh_and_upgrade_keep_the_same_player(repo, accounts, created)
     with pytest.raises(Unauthorized):
         auth.login(username=username, password=made["password"], repo=repo, accounts=accounts)
     with pytest.raises(Forbidden):
-        auth.upgrade(player_id=pid, username=username, email="x@example.com", password="Strong-pass-1", repo=repo,
-                     accounts=accounts)
+        auth.upgrade(
+            player_id=pid,
+            username=username,
+            email="x@example.com",
+            password="Strong-pass-1",
+            repo=repo,
+            accounts=accounts,
+        )
     other = guest(repo, accounts)
     with pytest.raises(Conflict) as taken:
-        auth.upgrade(player_id=other["player_id"], username=other["username"], email="me@example.com",
-                     password="Strong-pass-1", repo=repo, accounts=accounts)
+        auth.upgrade(
+            player_id=other["player_id"],
+            username=other["username"],
+            email="me@example.com",
+            password="Strong-pass-1",
+            repo=repo,
+            accounts=accounts,
+        )
     assert taken.value.code == "email_taken"
     assert repo.get_profile(other["player_id"]).is_guest is True
 

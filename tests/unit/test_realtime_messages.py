@@ -55,7 +55,13 @@ def conn(player: str, cid: str, expires_at: int = 2**40) -> Connection:
 
 def test_every_message_type_has_a_schema_in_the_openapi_document() -> None:
     assert set(SCHEMAS) == {
-        "match_found", "notification", "achievement_unlocked", "ticket_timed_out", "period_closed", "pong", "error",
+        "match_found",
+        "notification",
+        "achievement_unlocked",
+        "ticket_timed_out",
+        "period_closed",
+        "pong",
+        "error",
         "client",
     }
     assert build_document()["x-websocket-messages"] == SCHEMAS
@@ -64,12 +70,35 @@ def test_every_message_type_has_a_schema_in_the_openapi_document() -> None:
 @pytest.mark.parametrize(
     ("notice", "kind"),
     [
-        (Notice("p", "match_found", "Match found", data={"match_id": "m", "queue": "duel", "region": "eu"},
-                push_data={"ticket_id": "t", "teams": [["p"], ["q"]], "players": ["p", "q"]}), "match_found"),
-        (Notice("p", "achievement_unlocked", "Achievement unlocked: First", "Kill one",
-                data={"achievement_id": "first", "points": 5}), "achievement_unlocked"),
-        (Notice("p", "leaderboard_period_ended", "#1", data={"board": "b", "period": "2024-01-01", "rank": 1,
-                                                             "score": 3.5}), "period_closed"),
+        (
+            Notice(
+                "p",
+                "match_found",
+                "Match found",
+                data={"match_id": "m", "queue": "duel", "region": "eu"},
+                push_data={"ticket_id": "t", "teams": [["p"], ["q"]], "players": ["p", "q"]},
+            ),
+            "match_found",
+        ),
+        (
+            Notice(
+                "p",
+                "achievement_unlocked",
+                "Achievement unlocked: First",
+                "Kill one",
+                data={"achievement_id": "first", "points": 5},
+            ),
+            "achievement_unlocked",
+        ),
+        (
+            Notice(
+                "p",
+                "leaderboard_period_ended",
+                "#1",
+                data={"board": "b", "period": "2024-01-01", "rank": 1, "score": 3.5},
+            ),
+            "period_closed",
+        ),
         (Notice("p", "gift", "A gift", data={"gems": 3}), "notification"),
     ],
 )
@@ -112,11 +141,19 @@ def test_token_from_header_any_case_or_from_the_query() -> None:
 
 
 def test_push_reaches_every_device_of_the_player_only_and_forgets_gone_ones() -> None:
-    repo = FakeRepo([conn("p", "phone"), conn("p", "tablet"), conn("p", "old"), conn("q", "other"),
-                     conn("p", "expired", expires_at=10)])
+    repo = FakeRepo(
+        [
+            conn("p", "phone"),
+            conn("p", "tablet"),
+            conn("p", "old"),
+            conn("q", "other"),
+            conn("p", "expired", expires_at=10),
+        ]
+    )
     api = FakeApi(gone={"old"})
-    delivery = realtime.push_to_players(["p", "p"], realtime.message("pong", {"server_time": "x"}, NOW),
-                                        repo=repo, api=api, clock=lambda: NOW)  # type: ignore[arg-type]
+    delivery = realtime.push_to_players(
+        ["p", "p"], realtime.message("pong", {"server_time": "x"}, NOW), repo=repo, api=api, clock=lambda: NOW
+    )  # type: ignore[arg-type]
     assert sorted(cid for cid, _ in api.posted) == ["phone", "tablet"]
     assert (delivery.sent, delivery.gone, delivery.failed) == (2, 1, 0)
     assert [c.connection_id for c in repo.connections] == ["phone", "tablet", "other", "expired"]
@@ -126,8 +163,9 @@ def test_push_reaches_every_device_of_the_player_only_and_forgets_gone_ones() ->
 def test_a_failing_post_is_counted_not_raised_and_the_connection_kept() -> None:
     repo = FakeRepo([conn("p", "busy"), conn("p", "ok")])
     api = FakeApi(broken={"busy"})
-    delivery = realtime.push_to_players(["p"], realtime.message("pong", {"server_time": "x"}, NOW),
-                                        repo=repo, api=api, clock=lambda: NOW)  # type: ignore[arg-type]
+    delivery = realtime.push_to_players(
+        ["p"], realtime.message("pong", {"server_time": "x"}, NOW), repo=repo, api=api, clock=lambda: NOW
+    )  # type: ignore[arg-type]
     assert (delivery.sent, delivery.gone, delivery.failed) == (1, 0, 1)
     assert len(repo.connections) == 2
 

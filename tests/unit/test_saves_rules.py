@@ -85,9 +85,17 @@ def upload(
     return ticket
 
 
-def commit(repo: FakeSavesRepository, config: SavesConfig, clock: Clock, slot: str, upload_id: str, expected: int) -> Any:
+def commit(
+    repo: FakeSavesRepository, config: SavesConfig, clock: Clock, slot: str, upload_id: str, expected: int
+) -> Any:
     return saves.commit_upload(
-        player_id=PLAYER, slot=slot, upload_id=upload_id, expected_version=expected, config=config, repo=repo, clock=clock
+        player_id=PLAYER,
+        slot=slot,
+        upload_id=upload_id,
+        expected_version=expected,
+        config=config,
+        repo=repo,
+        clock=clock,
     )
 
 
@@ -285,13 +293,27 @@ def test_upload_checks_version_and_size_first(repo, config, clock):
     put(repo, config, clock, "s", 1, 0)
     with pytest.raises(Conflict) as stale:
         saves.start_upload(
-            player_id=PLAYER, slot="s", expected_version=0, size=10, sha256="0" * 64, config=config, repo=repo, clock=clock
+            player_id=PLAYER,
+            slot="s",
+            expected_version=0,
+            size=10,
+            sha256="0" * 64,
+            config=config,
+            repo=repo,
+            clock=clock,
         )
     assert stale.value.details["current_version"] == 1
     cap = config.max_object_bytes
     with pytest.raises(TooLarge) as big:
         saves.start_upload(
-            player_id=PLAYER, slot="s", expected_version=1, size=cap + 1, sha256="0" * 64, config=config, repo=repo, clock=clock
+            player_id=PLAYER,
+            slot="s",
+            expected_version=1,
+            size=cap + 1,
+            sha256="0" * 64,
+            config=config,
+            repo=repo,
+            clock=clock,
         )
     assert big.value.details["field"] == "size"
     assert repo.uploads == {} and repo.presigned == {}
@@ -302,7 +324,14 @@ def test_upload_checks_version_and_size_first(repo, config, clock):
 def test_commit_before_upload_and_stale_commit(repo, config, clock):
     blob = b"z" * 5000
     ticket = saves.start_upload(
-        player_id=PLAYER, slot="s", expected_version=0, size=len(blob), sha256=_sha(blob), config=config, repo=repo, clock=clock
+        player_id=PLAYER,
+        slot="s",
+        expected_version=0,
+        size=len(blob),
+        sha256=_sha(blob),
+        config=config,
+        repo=repo,
+        clock=clock,
     )
     with pytest.raises(Invalid) as early:
         commit(repo, config, clock, "s", ticket["upload_id"], 0)
