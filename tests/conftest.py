@@ -11,6 +11,12 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests never depend on the machine's speed: no per-example deadline, no "too
+# slow" health check (both fail a correct test on a loaded machine).
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 pytest_plugins = ["tests.standin_fixtures", "tests.app_fixtures", "tests.layer_timing"]
 
