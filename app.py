@@ -14,6 +14,7 @@ from chalicelib.api import (
     console,
     events,
     health,
+    http,
     leaderboards,
     matchmaking,
     notifications,
@@ -28,6 +29,10 @@ app = Chalice(app_name="game-backend")
 app.api.binary_types = []  # JSON in, JSON out
 # Chalice still files its WebSocket support under experimental features: opt in.
 app.experimental_feature_flags.update(["WEBSOCKETS"])
+
+# Behind the HTTP API every unrouted method and path reaches the app: answer it in the
+# error shape.
+app.register_middleware(http.unknown_routes(app.routes), "http")
 
 for blueprint in (
     health.bp,

@@ -101,14 +101,16 @@ def access_log_bytes(used: Used) -> int:
 
 def deployed() -> dict[str, Any]:
     """What the deployed (prod) stage turns on that is billed per request or per metric:
-    X-Ray tracing (the data definition's API settings) and Powertools' custom metrics
-    (the stage's environment in .chalice/config.json)."""
+    the kind of API and X-Ray tracing (the deployment definition's API settings: only a
+    REST API samples requests for X-Ray) and Powertools' custom metrics (the stage's
+    environment in .chalice/config.json)."""
     from chalicelib.storage.schema import DEPLOYMENT
 
     config = json.loads((Path(__file__).resolve().parents[1] / ".chalice" / "config.json").read_text())
     env = config["stages"]["prod"].get("environment_variables", {})
     return {
-        "tracing": bool(DEPLOYMENT.api.tracing),
+        "api_kind": DEPLOYMENT.api.kind,
+        "tracing": bool(DEPLOYMENT.api.tracing) and DEPLOYMENT.api.kind == "rest",
         "trace_sample_rate": float(DEPLOYMENT.api.trace_sample_rate),
         "metrics": env.get("POWERTOOLS_METRICS_DISABLED", "false").lower() != "true",
     }
@@ -350,7 +352,8 @@ def monthly(
     s3 = day.requests.get("s3", 0) * scale
     mau = dau * profile["monthly_active_per_daily_player"]
     return {
-        "api_gateway": day.http_calls * scale / 1e6 * p["api_gateway_rest_per_million"],
+        # Every call is under 512 KB: one billed request each.
+        "api_gateway": day.http_calls * scale / 1e6 * p[f"api_gateway_{on['api_kind']}_per_million"],
         "api_gateway_websocket": day.ws_messages * scale / 1e6 * p["api_gateway_websocket_messages_per_million"]
         + day.ws_connection_minutes * scale / 1e6 * p["api_gateway_websocket_connection_minutes_per_million"],
         "lambda": invocations / 1e6 * p["lambda_requests_per_million"]
@@ -432,11 +435,13 @@ def main(argv: list[str] | None = None) -> int:
     for service in table[SCALES[0]]:
         print(f"cost.{service}.usd_month " + " ".join(f"{table[d][service]:.2f}" for d in SCALES) + " usd")
     print("cost.total.usd_month " + " ".join(f"{sum(table[d].values()):.2f}" for d in SCALES) + " usd")
-    # Not in the total: the same calls through an HTTP API instead of the app's REST API.
-    http_api = prices["api_gateway_http_per_million"]["price"] / prices["api_gateway_rest_per_million"]["price"]
+    # Not in the total: the same calls through the other kind of API (DEPLOYMENT.api.kind).
+    kind = deployed()["api_kind"]
+    other = "rest" if kind == "http" else "http"
+    ratio = prices[f"api_gateway_{other}_per_million"]["price"] / prices[f"api_gateway_{kind}_per_million"]["price"]
     print(
-        "cost.if_http_api.api_gateway.usd_month "
-        + " ".join(f"{table[d]['api_gateway'] * http_api:.2f}" for d in SCALES)
+        f"cost.if_{other}_api.api_gateway.usd_month "
+        + " ".join(f"{table[d]['api_gateway'] * ratio:.2f}" for d in SCALES)
         + " usd"
     )
     per_1k = sum(table[1_000].values())

@@ -12,8 +12,11 @@ writes `<out>/sam.json` beside Chalice's `deployment.zip`:
 - every queue of DEPLOYMENT, the stream mapping's retry limit, bisection and on-failure
   queue, the functions' one role (its policy from tools.iam), one log group with a
   retention, tracing;
-- the REST API's stage throttling (stricter on `/auth/*`), access logs, tracing and
-  gateway responses in the app's error shape `{"error", "code", "details"}`;
+- Chalice's REST API replaced by an HTTP API on the same function and routes (payload
+  format 1.0, the REST event shape the app reads), its stage throttling (stricter on
+  `/auth/*`) and access logs; unknown paths go to the app, which answers them in its error
+  shape. With `DEPLOYMENT.api.kind = "rest"`, Chalice's REST API is kept instead, with
+  tracing and gateway responses in the app's error shape `{"error", "code", "details"}`;
 - alarms (API 5xx rate, Lambda errors and throttles, DynamoDB throttles, stream iterator
   age, dead-letter depth) sent to one SNS topic, and one dashboard.
 
@@ -63,6 +66,8 @@ API_ACCOUNT = "ApiGatewayAccount"
 ALARM_TOPIC = "AlarmTopic"
 DASHBOARD = "Dashboard"
 REST_API = "RestAPI"  # the logical id chalice package gives the REST API
+HTTP_API = "HttpAPI"  # ... and ours for the HTTP API that replaces it
+API_HANDLER_PERMISSION = "APIHandlerInvokePermission"
 WEBSOCKET_API = "WebsocketAPI"  # ... and the WebSocket API, and its stage
 WEBSOCKET_STAGE = "WebsocketAPIStage"
 RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
@@ -462,6 +467,20 @@ def data_alarms(data: DataDefinition, deployment: DeploymentDefinition) -> dict[
     return alarms
 
 
+def api_dimensions(deployment: DeploymentDefinition) -> list[dict[str, Any]]:
+    """The API's metric dimensions: a REST API's by name, an HTTP API's by id and stage."""
+    if deployment.api.kind == "rest":
+        return [{"Name": "ApiName", "Value": _sub(f"{NAMES.prefix}-api")}]
+    return [{"Name": "ApiId", "Value": {"Ref": HTTP_API}}, {"Name": "Stage", "Value": HTTP_STAGE}]
+
+
+def api_metric(name: str, deployment: DeploymentDefinition) -> str:
+    """An API metric's name: an HTTP API reports `4xx`/`5xx` where a REST API reports `4XXError`."""
+    if deployment.api.kind == "rest" or not name.endswith("XXError"):
+        return name
+    return name[0] + "xx"
+
+
 def function_alarms(
     functions: list[str], stream_functions: dict[str, str], deployment: DeploymentDefinition
 ) -> dict[str, Any]:
@@ -498,15 +517,13 @@ def function_alarms(
             Statistic="Maximum",
             Period=PERIOD,
         )
-    api_dims = [
-        {"Name": "ApiName", "Value": _sub(f"{NAMES.prefix}-api")},
-    ]
+    api_dims = api_dimensions(deployment)
     alarms["Api5xxAlarm"] = _alarm(
         "Share of API requests answered 5xx",
         deployment.alarms.api_5xx_rate,
         periods,
         Metrics=[
-            _stat("errors", "AWS/ApiGateway", "5XXError", api_dims),
+            _stat("errors", "AWS/ApiGateway", api_metric("5XXError", deployment), api_dims),
             _stat("requests", "AWS/ApiGateway", "Count", api_dims),
             {
                 "Id": "rate",
@@ -524,7 +541,10 @@ def dashboard(functions: list[str], data: DataDefinition, deployment: Deployment
 
     Dashboards are global to an account: the name carries the region.
     """
-    api = f"{NAMES.prefix}-api"
+    if deployment.api.kind == "rest":
+        api = ["ApiName", f"{NAMES.prefix}-api"]
+    else:
+        api = ["ApiId", f"${{{HTTP_API}}}", "Stage", HTTP_STAGE]
 
     def widget(title: str, metrics: list[list[Any]], stat: str = "Sum") -> dict[str, Any]:
         return {
@@ -544,12 +564,12 @@ def dashboard(functions: list[str], data: DataDefinition, deployment: Deployment
         widget(
             "API requests and errors",
             [
-                ["AWS/ApiGateway", "Count", "ApiName", api],
-                ["AWS/ApiGateway", "4XXError", "ApiName", api],
-                ["AWS/ApiGateway", "5XXError", "ApiName", api],
+                ["AWS/ApiGateway", "Count", *api],
+                ["AWS/ApiGateway", api_metric("4XXError", deployment), *api],
+                ["AWS/ApiGateway", api_metric("5XXError", deployment), *api],
             ],
         ),
-        widget("API latency (p99)", [["AWS/ApiGateway", "Latency", "ApiName", api]], stat="p99"),
+        widget("API latency (p99)", [["AWS/ApiGateway", "Latency", *api]], stat="p99"),
         widget("Lambda errors", [["AWS/Lambda", "Errors", "FunctionName", f"${{{fn}}}"] for fn in functions]),
         widget("Lambda throttles", [["AWS/Lambda", "Throttles", "FunctionName", f"${{{fn}}}"] for fn in functions]),
         widget(
@@ -699,6 +719,129 @@ def method_settings(paths: dict[str, Any], deployment: DeploymentDefinition) -> 
     return settings
 
 
+# -- the HTTP API ---------------------------------------------------------------------
+
+HTTP_STAGE = "api"  # the stage Chalice names: https://<api>.execute-api.<region>.amazonaws.com/api/
+HTTP_ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "requestTime": "$context.requestTime",
+        "method": "$context.httpMethod",
+        "route": "$context.routeKey",
+        "status": "$context.status",
+        "responseLength": "$context.responseLength",
+        "latency": "$context.responseLatency",
+        "integrationLatency": "$context.integrationLatency",
+        "error": "$context.error.message",
+    },
+    separators=(",", ":"),
+)
+
+
+def _proxy(uri: Any) -> dict[str, Any]:
+    # Payload format 1.0 is the REST API's proxy event: requestContext.resourcePath and
+    # httpMethod route the request inside Chalice exactly as behind a REST API.
+    return {"type": "aws_proxy", "httpMethod": "POST", "uri": uri, "payloadFormatVersion": "1.0"}
+
+
+def http_api_definition(rest_body: dict[str, Any]) -> dict[str, Any]:
+    """The HTTP API's OpenAPI document: Chalice's routes, each to the same function, plus
+    the default route (any other method or path) to it too, so the app answers those in
+    its own error shape rather than the gateway in `{"message": "Not Found"}`."""
+    paths: dict[str, Any] = {}
+    uri: Any = None
+    for path, methods in sorted(rest_body.get("paths", {}).items()):
+        operations: dict[str, Any] = {}
+        for method, operation in sorted(methods.items()):
+            if method.startswith("x-") or method == "options":
+                continue
+            uri = operation["x-amazon-apigateway-integration"]["uri"]
+            operations[method] = {
+                "responses": {"default": {"description": "the app's answer"}},
+                "x-amazon-apigateway-integration": _proxy(uri),
+            }
+            if "summary" in operation:
+                operations[method]["summary"] = operation["summary"]
+        if operations:
+            paths[path] = operations
+    if uri is None:
+        raise SystemExit("the REST API Chalice declares has no route")
+    # API Gateway names the default route `/$default` in an OpenAPI document.
+    paths["/$default"] = {
+        "x-amazon-apigateway-any-method": {
+            "isDefaultRoute": True,
+            "responses": {"default": {"description": "the app's not_found answer"}},
+            "x-amazon-apigateway-integration": _proxy(uri),
+        }
+    }
+    return {
+        "openapi": "3.0.1",
+        # SAM's placeholder title, which it replaces by the resource's Name.
+        "info": {"title": {"Ref": "AWS::StackName"}, "version": "1.0"},
+        "paths": paths,
+    }
+
+
+def http_route_settings(paths: dict[str, Any], deployment: DeploymentDefinition) -> dict[str, Any]:
+    """The stricter throttling of the unauthenticated routes, by route key."""
+    api = deployment.api
+    settings: dict[str, Any] = {}
+    for path in sorted(paths):
+        if not path.startswith(api.strict_prefixes):
+            continue
+        for method in sorted(paths[path]):
+            settings[f"{method.upper()} {path}"] = {
+                "ThrottlingRateLimit": api.strict_rate_limit,
+                "ThrottlingBurstLimit": api.strict_burst_limit,
+            }
+    return settings
+
+
+def http_api(template: dict[str, Any], deployment: DeploymentDefinition) -> None:
+    """Replace Chalice's REST API by an HTTP API on the same function and routes."""
+    resources = template["Resources"]
+    rest = resources.pop(REST_API)["Properties"]
+    stage = str(rest.get("StageName", HTTP_STAGE))
+    if stage != HTTP_STAGE:
+        raise SystemExit(f"the REST API's stage is {stage!r}, the HTTP API's is {HTTP_STAGE!r}")
+    definition = http_api_definition(rest["DefinitionBody"])
+    api = deployment.api
+    resources[HTTP_API] = {
+        "Type": "AWS::Serverless::HttpApi",
+        "Properties": {
+            "Name": _sub(f"{NAMES.prefix}-api"),
+            "StageName": HTTP_STAGE,
+            "DefinitionBody": definition,
+            "FailOnWarnings": True,
+            "DefaultRouteSettings": {
+                "ThrottlingRateLimit": api.rate_limit,
+                "ThrottlingBurstLimit": api.burst_limit,
+                # Per-route metrics are billed as custom metrics: the API-wide ones (free)
+                # feed the alarms and the dashboard.
+                "DetailedMetricsEnabled": False,
+            },
+            "RouteSettings": http_route_settings(definition["paths"], deployment),
+            "AccessLogSettings": {
+                "DestinationArn": {"Fn::GetAtt": [API_ACCESS_LOGS, "Arn"]},
+                "Format": HTTP_ACCESS_LOG_FORMAT,
+            },
+        },
+    }
+    permission = resources.get(API_HANDLER_PERMISSION)
+    if permission is None:
+        raise SystemExit(f"Chalice's template has no {API_HANDLER_PERMISSION}")
+    permission["Properties"]["SourceArn"] = _sub(
+        f"arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{HTTP_API}}}/*"
+    )
+    outputs = template.setdefault("Outputs", {})
+    outputs.pop("RestAPIId", None)
+    outputs["HttpAPIId"] = {"Value": {"Ref": HTTP_API}}
+    outputs["EndpointURL"] = {
+        "Value": _sub(f"https://${{{HTTP_API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{HTTP_STAGE}/")
+    }
+
+
 # -- the WebSocket API ----------------------------------------------------------------
 
 
@@ -817,7 +960,9 @@ def merge_chalice(
             }
             stream_functions[logical_id] = table.key
 
-    if REST_API in resources:
+    if REST_API in resources and deployment.api.kind == "http":
+        http_api(template, deployment)
+    elif REST_API in resources:
         api = resources[REST_API]["Properties"]
         body = api["DefinitionBody"]
         body["x-amazon-apigateway-gateway-responses"] = gateway_responses()

@@ -30,7 +30,7 @@ from chalicelib import composition
 from chalicelib.api import idempotency
 from chalicelib.api.identity import authenticate, gateway_authorizer
 from chalicelib.config import get_settings
-from chalicelib.errors import AppError, Forbidden, Invalid, TooLarge
+from chalicelib.errors import AppError, Forbidden, Invalid, NotFound, TooLarge
 from chalicelib.observability import logger, metrics
 from chalicelib.services.tokens import Claims
 from chalicelib.storage.errors import translate_client_error
@@ -133,6 +133,21 @@ def error_response(error: AppError, request_id: str | None = None) -> Response:
     if error.status >= 500 and request_id:
         body["request_id"] = request_id  # what to quote when reporting it; details are in the logs
     return Response(body=body, status_code=error.status, headers=headers)
+
+
+def unknown_routes(routes: Any) -> Callable[[Request | None, Callable[[Any], Response]], Response]:
+    """An http middleware answering a request for no declared route with a 404 in the error
+    shape. Behind the HTTP API, any method or path without a route of its own reaches the
+    app on the default route (`/$default`); Chalice alone would answer it with its own 405
+    or 500 shape."""
+
+    def middleware(request: Request | None, get_response: Callable[[Any], Response]) -> Response:
+        if request is None or request.path not in routes or request.method not in routes[request.path]:
+            request_id = request.context.get("requestId") if request is not None else None
+            return error_response(NotFound("no route for this method and path"), request_id)
+        return get_response(request)
+
+    return middleware
 
 
 def _field_of(loc: tuple[Any, ...], prefix: str) -> str:

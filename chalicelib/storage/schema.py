@@ -246,8 +246,14 @@ class StreamConsumer:
 
 @dataclass(frozen=True)
 class ApiSettings:
-    """The REST API's stage: throttling, logs, tracing."""
+    """The HTTP API's stage: kind, throttling, logs, tracing."""
 
+    # "http": an API Gateway HTTP API, $1.00 a million requests against $3.50 for a REST
+    # API (the largest line of `make cost` after DynamoDB writes); the app answers every
+    # route and unknown path itself. "rest": the REST API Chalice declares, for a studio
+    # that wants what only it has (gateway answers in the app's error shape, X-Ray sampling
+    # at the stage, WAF). See the README's "Deploying".
+    kind: Literal["http", "rest"] = "http"
     rate_limit: float = 200.0  # requests per second, steady, for the whole stage
     burst_limit: int = 400
     # Unauthenticated routes (account creation, sign-in) get a stricter limit per route.
@@ -255,7 +261,7 @@ class ApiSettings:
     strict_rate_limit: float = 20.0
     strict_burst_limit: int = 40
     log_retention_days: int = 30
-    tracing: bool = True
+    tracing: bool = True  # REST API only: an HTTP API cannot sample (see trace_sample_rate)
     # X-Ray records this share of the REST API's requests (a sampling rule on the stage,
     # no per-second reservoir), and the functions trace only what the API sampled: X-Ray's
     # default (the first request each second and 5 % of the rest) traces nearly every

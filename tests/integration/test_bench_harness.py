@@ -282,12 +282,41 @@ def test_cost_prices_custom_metrics_and_traces_as_deployed(monkeypatch: pytest.M
     assert cost.deployed()["metrics"] is False
     assert cost.monthly(day, jobs, (0, 0), profile, prices, 1_000)["cloudwatch_metrics"] == 0
 
-    monkeypatch.setattr(cost, "deployed", lambda: {"tracing": True, "trace_sample_rate": 0.5, "metrics": True})
+    monkeypatch.setattr(
+        cost, "deployed", lambda: {"api_kind": "rest", "tracing": True, "trace_sample_rate": 0.5, "metrics": True}
+    )
     for dau in (1_000, 1_000_000):
         usd = cost.monthly(day, jobs, (0, 0), profile, prices, dau)
         assert usd["cloudwatch_metrics"] == pytest.approx(2 * metric)  # the same at any scale
         traces = 40 / cost.PLAYERS * dau * profile["days_per_month"] * 0.5
         assert usd["xray"] == pytest.approx(max(0, traces - trace["free_traces"]) / 1e6 * trace["price"])
+
+
+def test_cost_prices_the_kind_of_api_deployed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API line is priced by the deployed kind (an HTTP API by default, untraced), the
+    same calls through a REST API at the REST price."""
+    import json
+    from pathlib import Path
+
+    from bench import cost
+
+    root = Path(__file__).resolve().parents[2]
+    prices = json.loads((root / "bench" / "cost" / "prices.json").read_text())
+    profile = _profile("session.json")
+    day = cost.Day()
+    day.http_calls = 40
+    calls = 40 / cost.PLAYERS * 1_000_000 * profile["days_per_month"]
+
+    assert cost.deployed()["api_kind"] == "http" and cost.deployed()["tracing"] is False
+    usd = cost.monthly(day, {}, (0, 0), profile, prices, 1_000_000)
+    assert usd["api_gateway"] == pytest.approx(calls / 1e6 * prices["api_gateway_http_per_million"]["price"])
+    assert usd["xray"] == 0
+
+    monkeypatch.setattr(
+        cost, "deployed", lambda: {"api_kind": "rest", "tracing": False, "trace_sample_rate": 0.05, "metrics": False}
+    )
+    usd = cost.monthly(day, {}, (0, 0), profile, prices, 1_000_000)
+    assert usd["api_gateway"] == pytest.approx(calls / 1e6 * prices["api_gateway_rest_per_million"]["price"])
 
 
 def test_bench_prints_units_for_every_route(tmp_path: Any) -> None:

@@ -20,6 +20,19 @@ WITH_STREAM = dataclasses.replace(
     stream_consumers=(StreamConsumer(table="events", on_failure_queue="events-failed"),),
 )
 PLACEHOLDER_STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/game-prod-events/stream/unset"
+REST = dataclasses.replace(WITH_STREAM, api=dataclasses.replace(DEPLOYMENT.api, kind="rest"))
+HANDLER_URI = {
+    "Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${APIHandler.Arn}/invocations"
+}
+
+
+def _operation(summary: str) -> dict[str, Any]:
+    """A route as chalice package writes it: a proxy integration to the API handler."""
+    return {
+        "responses": {"200": {"description": "200 response"}},
+        "x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST", "uri": HANDLER_URI},
+        "summary": summary,
+    }
 
 
 def _function(handler: str, role: Any, events: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -62,11 +75,27 @@ def chalice_like() -> dict[str, Any]:
                     "StageName": "api",
                     "DefinitionBody": {
                         "swagger": "2.0",
+                        "info": {"title": "game-backend"},
                         "paths": {
-                            "/auth/guest": {"post": {}, "options": {}},
-                            "/auth/login": {"post": {}},
-                            "/players/me": {"get": {}, "patch": {}},
+                            "/auth/guest": {"post": _operation("A guest account"), "options": {}},
+                            "/auth/login": {"post": _operation("Sign in")},
+                            "/players/me": {"get": _operation("The profile"), "patch": _operation("Edit it")},
+                            "/leaderboards/{board_id}": {"get": _operation("A board's top")},
                         },
+                    },
+                },
+            },
+            "APIHandlerInvokePermission": {
+                "Type": "AWS::Lambda::Permission",
+                "Properties": {
+                    "FunctionName": {"Ref": "APIHandler"},
+                    "Action": "lambda:InvokeFunction",
+                    "Principal": "apigateway.amazonaws.com",
+                    "SourceArn": {
+                        "Fn::Sub": [
+                            "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${RestAPIId}/*",
+                            {"RestAPIId": {"Ref": "RestAPI"}},
+                        ]
                     },
                 },
             },
@@ -85,16 +114,30 @@ def chalice_like() -> dict[str, Any]:
             },
         },
         "Outputs": {
+            "RestAPIId": {"Value": {"Ref": "RestAPI"}},
             "EndpointURL": {
                 "Value": {"Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api/"}
-            }
+            },
         },
     }
 
 
+@pytest.fixture(scope="module", params=["http", "rest"])
+def template(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The stack's template for each kind of API (the checks below hold for both)."""
+    deployment = WITH_STREAM if request.param == "http" else REST
+    return cfn.merge_chalice(chalice_like(), stage_prefix="game-test", deployment=deployment)
+
+
 @pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
+def http_template() -> dict[str, Any]:
+    assert WITH_STREAM.api.kind == "http"  # the default
     return cfn.merge_chalice(chalice_like(), stage_prefix="game-test", deployment=WITH_STREAM)
+
+
+@pytest.fixture(scope="module")
+def rest_template() -> dict[str, Any]:
+    return cfn.merge_chalice(chalice_like(), stage_prefix="game-test", deployment=REST)
 
 
 def test_every_table_is_declared_as_in_data(template: dict[str, Any]) -> None:
@@ -169,7 +212,86 @@ def test_stream_mapping_retries_bisects_and_keeps_what_fails(template: dict[str,
     assert "CountEventsIteratorAgeAlarm" in resources
 
 
-def test_api_throttling_stricter_on_auth_routes(template: dict[str, Any]) -> None:
+def test_http_api_replaces_the_rest_api_on_the_same_function_and_routes(http_template: dict[str, Any]) -> None:
+    resources = http_template["Resources"]
+    assert cfn.REST_API not in resources
+    api = resources[cfn.HTTP_API]
+    assert api["Type"] == "AWS::Serverless::HttpApi"
+    props = api["Properties"]
+    assert props["StageName"] == "api"
+    assert props["Name"] == {"Fn::Sub": f"{cfn.NAMES.prefix}-api"}
+    paths = props["DefinitionBody"]["paths"]
+    routes = {(m, p) for p, ops in paths.items() for m in ops}
+    assert routes == {
+        ("post", "/auth/guest"),  # OPTIONS is Chalice's CORS stub: not a route here
+        ("post", "/auth/login"),
+        ("get", "/players/me"),
+        ("patch", "/players/me"),
+        ("get", "/leaderboards/{board_id}"),
+        ("x-amazon-apigateway-any-method", "/$default"),
+    }
+    for ops in paths.values():
+        for op in ops.values():
+            integration = op["x-amazon-apigateway-integration"]
+            # 1.0: the REST proxy event, which Chalice routes by requestContext.resourcePath.
+            assert integration == {
+                "type": "aws_proxy",
+                "httpMethod": "POST",
+                "uri": HANDLER_URI,
+                "payloadFormatVersion": "1.0",
+            }
+    assert paths["/$default"]["x-amazon-apigateway-any-method"]["isDefaultRoute"] is True
+    assert paths["/players/me"]["get"]["summary"] == "The profile"
+    source = resources["APIHandlerInvokePermission"]["Properties"]["SourceArn"]
+    assert source == {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${HttpAPI}/*"}
+    outputs = http_template["Outputs"]
+    assert "RestAPIId" not in outputs
+    assert outputs["ApiUrl"]["Value"] == {
+        "Fn::Sub": "https://${HttpAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api/"
+    }
+    # No gateway tracing (an HTTP API has none): no sampling rule, functions pass through.
+    assert cfn.TRACE_SAMPLING not in resources
+    assert "RestAPI" not in json.dumps(http_template)
+
+
+def test_http_api_throttling_stricter_on_auth_routes_with_access_logs(http_template: dict[str, Any]) -> None:
+    props = http_template["Resources"][cfn.HTTP_API]["Properties"]
+    default = props["DefaultRouteSettings"]
+    assert default["ThrottlingRateLimit"] == DEPLOYMENT.api.rate_limit
+    assert default["ThrottlingBurstLimit"] == DEPLOYMENT.api.burst_limit
+    assert default["DetailedMetricsEnabled"] is False
+    assert props["RouteSettings"] == {
+        f"POST {path}": {
+            "ThrottlingRateLimit": DEPLOYMENT.api.strict_rate_limit,
+            "ThrottlingBurstLimit": DEPLOYMENT.api.strict_burst_limit,
+        }
+        for path in ("/auth/guest", "/auth/login")
+    }
+    logs = props["AccessLogSettings"]
+    assert logs["DestinationArn"] == {"Fn::GetAtt": [cfn.API_ACCESS_LOGS, "Arn"]}
+    fields = json.loads(logs["Format"])
+    assert fields["requestId"] == "$context.requestId" and fields["route"] == "$context.routeKey"
+
+
+def test_http_api_alarm_and_dashboard_read_its_metrics(http_template: dict[str, Any]) -> None:
+    resources = http_template["Resources"]
+    metrics = {
+        m["MetricStat"]["Metric"]["MetricName"]: m["MetricStat"]["Metric"]["Dimensions"]
+        for m in resources["Api5xxAlarm"]["Properties"]["Metrics"]
+        if "MetricStat" in m
+    }
+    # An HTTP API reports 5xx (not 5XXError) by ApiId and Stage (not ApiName).
+    assert set(metrics) == {"5xx", "Count"}
+    for dims in metrics.values():
+        assert dims == [{"Name": "ApiId", "Value": {"Ref": cfn.HTTP_API}}, {"Name": "Stage", "Value": "api"}]
+    body = json.loads(resources[cfn.DASHBOARD]["Properties"]["DashboardBody"]["Fn::Sub"])
+    api_metrics = [m for w in body["widgets"] for m in w["properties"]["metrics"] if m[0] == "AWS/ApiGateway"]
+    assert {m[1] for m in api_metrics} == {"Count", "4xx", "5xx", "Latency"}
+    assert all(m[2:] == ["ApiId", "${HttpAPI}", "Stage", "api"] for m in api_metrics)
+
+
+def test_rest_api_throttling_stricter_on_auth_routes(rest_template: dict[str, Any]) -> None:
+    template = rest_template
     api = template["Resources"]["RestAPI"]["Properties"]
     settings = {(s["ResourcePath"], s["HttpMethod"]): s for s in api["MethodSettings"]}
     assert settings[("/*", "*")]["ThrottlingRateLimit"] == DEPLOYMENT.api.rate_limit
@@ -189,8 +311,8 @@ def test_api_throttling_stricter_on_auth_routes(template: dict[str, Any]) -> Non
     assert template["Resources"]["RestAPI"]["DependsOn"] == [cfn.API_ACCOUNT]
 
 
-def test_gateway_answers_in_the_error_shape(template: dict[str, Any]) -> None:
-    responses = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"][
+def test_rest_gateway_answers_in_the_error_shape(rest_template: dict[str, Any]) -> None:
+    responses = rest_template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"][
         "x-amazon-apigateway-gateway-responses"
     ]
     expected = {
@@ -214,8 +336,10 @@ def test_gateway_answers_in_the_error_shape(template: dict[str, Any]) -> None:
 
 def test_no_cognito_authorizer_at_the_gateway(template: dict[str, Any]) -> None:
     # The app verifies ID and access tokens itself in every stage (README, Deploying).
-    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
-    assert "securityDefinitions" not in body
+    resources = template["Resources"]
+    body = resources[cfn.REST_API if cfn.REST_API in resources else cfn.HTTP_API]["Properties"]["DefinitionBody"]
+    assert "securityDefinitions" not in body and "components" not in body
+    assert not any("security" in op for ops in body["paths"].values() for op in ops.values())
 
 
 def test_alarms_cover_api_functions_tables_stream_and_queues(template: dict[str, Any]) -> None:
@@ -271,7 +395,7 @@ def test_stage_prefix_comes_from_the_stage() -> None:
 
 
 def test_no_sampling_rule_without_tracing() -> None:
-    untraced = dataclasses.replace(WITH_STREAM, api=dataclasses.replace(DEPLOYMENT.api, tracing=False))
+    untraced = dataclasses.replace(REST, api=dataclasses.replace(REST.api, tracing=False))
     template = cfn.merge_chalice(chalice_like(), stage_prefix="game-prod", deployment=untraced)
     assert template["Resources"]["RestAPI"]["Properties"]["TracingEnabled"] is False
     assert cfn.TRACE_SAMPLING not in template["Resources"]
