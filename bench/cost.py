@@ -78,10 +78,11 @@ class Day:
 
 
 def access_log_bytes(used: Used) -> int:
-    """The REST API stage's access log line for one call (the stack's format, filled in)."""
-    from tools.cfn import ACCESS_LOG_FORMAT
+    """The API stage's access log line for one call (the stack's format, filled in)."""
+    from tools.cfn import ACCESS_LOG_FORMAT, HTTP_ACCESS_LOG_FORMAT
 
     filled = {
+        "$context.routeKey": f"{used.method} {used.path}",
         "$context.requestId": str(uuid.uuid4()),
         "$context.identity.sourceIp": "203.0.113.200",
         "$context.requestTime": "01/Dec/2026:12:00:00 +0000",
@@ -93,7 +94,7 @@ def access_log_bytes(used: Used) -> int:
         "$context.integrationLatency": "40",
         "$context.error.message": "-",
     }
-    line = ACCESS_LOG_FORMAT
+    line = HTTP_ACCESS_LOG_FORMAT if deployed()["api_kind"] == "http" else ACCESS_LOG_FORMAT
     for name in sorted(filled, key=len, reverse=True):
         line = line.replace(name, filled[name])
     return len(line.encode()) + 1
@@ -105,11 +106,14 @@ def deployed() -> dict[str, Any]:
     REST API samples requests for X-Ray) and Powertools' custom metrics (the stage's
     environment in .chalice/config.json)."""
     from chalicelib.storage.schema import DEPLOYMENT
+    from tools.cfn import FUNCTION_LOGGING
 
     config = json.loads((Path(__file__).resolve().parents[1] / ".chalice" / "config.json").read_text())
     env = config["stages"]["prod"].get("environment_variables", {})
     return {
         "api_kind": DEPLOYMENT.api.kind,
+        # Lambda's START/END/REPORT lines are INFO: kept only at a system log level of INFO or DEBUG.
+        "platform_logs": FUNCTION_LOGGING.get("SystemLogLevel", "INFO") in ("DEBUG", "INFO"),
         "tracing": bool(DEPLOYMENT.api.tracing) and DEPLOYMENT.api.kind == "rest",
         "trace_sample_rate": float(DEPLOYMENT.api.trace_sample_rate),
         "metrics": env.get("POWERTOOLS_METRICS_DISABLED", "false").lower() != "true",
@@ -336,10 +340,9 @@ def monthly(
     invocations = (day.http_calls + day.stream_invocations + day.ws_invocations) * scale + job_runs
     reads = day.read_units * scale + sum(runs * u.read_units for runs, u in jobs.values())
     writes = day.write_units * scale + sum(runs * u.write_units for runs, u in jobs.values())
-    log_bytes = (day.log_bytes + day.access_log_bytes) * scale + invocations * prices["lambda_platform_log_bytes"][
-        "value"
-    ]
     on = deployed()
+    platform_bytes = prices["lambda_platform_log_bytes"]["value"] if on["platform_logs"] else 0
+    log_bytes = (day.log_bytes + day.access_log_bytes) * scale + invocations * platform_bytes
     # The stage's sampling rule records this share of the REST calls; functions trace
     # nothing else (WebSocket, stream and scheduled invocations are not sampled).
     traces = day.http_calls * scale * on["trace_sample_rate"]

@@ -283,7 +283,15 @@ def test_cost_prices_custom_metrics_and_traces_as_deployed(monkeypatch: pytest.M
     assert cost.monthly(day, jobs, (0, 0), profile, prices, 1_000)["cloudwatch_metrics"] == 0
 
     monkeypatch.setattr(
-        cost, "deployed", lambda: {"api_kind": "rest", "tracing": True, "trace_sample_rate": 0.5, "metrics": True}
+        cost,
+        "deployed",
+        lambda: {
+            "api_kind": "rest",
+            "platform_logs": False,
+            "tracing": True,
+            "trace_sample_rate": 0.5,
+            "metrics": True,
+        },
     )
     for dau in (1_000, 1_000_000):
         usd = cost.monthly(day, jobs, (0, 0), profile, prices, dau)
@@ -313,10 +321,42 @@ def test_cost_prices_the_kind_of_api_deployed(monkeypatch: pytest.MonkeyPatch) -
     assert usd["xray"] == 0
 
     monkeypatch.setattr(
-        cost, "deployed", lambda: {"api_kind": "rest", "tracing": False, "trace_sample_rate": 0.05, "metrics": False}
+        cost,
+        "deployed",
+        lambda: {
+            "api_kind": "rest",
+            "platform_logs": False,
+            "tracing": False,
+            "trace_sample_rate": 0.05,
+            "metrics": False,
+        },
     )
     usd = cost.monthly(day, {}, (0, 0), profile, prices, 1_000_000)
     assert usd["api_gateway"] == pytest.approx(calls / 1e6 * prices["api_gateway_rest_per_million"]["price"])
+
+
+def test_cost_bills_lambda_platform_lines_only_when_the_stack_keeps_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stack drops Lambda's START/END/REPORT lines (system log level WARN): no bytes for
+    them; at INFO, each invocation adds one set."""
+    import json
+    from pathlib import Path
+
+    from bench import cost
+    from tools import cfn
+
+    root = Path(__file__).resolve().parents[2]
+    prices = json.loads((root / "bench" / "cost" / "prices.json").read_text())
+    profile = _profile("session.json")
+    day = cost.Day()
+    day.http_calls = 40
+    assert cfn.FUNCTION_LOGGING["SystemLogLevel"] == "WARN" and cost.deployed()["platform_logs"] is False
+    assert cost.monthly(day, {}, (0, 0), profile, prices, 1_000_000)["cloudwatch_logs"] == 0
+
+    monkeypatch.setitem(cfn.FUNCTION_LOGGING, "SystemLogLevel", "INFO")
+    invocations = 40 / cost.PLAYERS * 1_000_000 * profile["days_per_month"]
+    platform = invocations * prices["lambda_platform_log_bytes"]["value"] / 1e9
+    logs = cost.monthly(day, {}, (0, 0), profile, prices, 1_000_000)["cloudwatch_logs"]
+    assert logs == pytest.approx(platform * prices["cloudwatch_logs_ingest_per_gb"]["price"])
 
 
 def test_bench_prints_units_for_every_route(tmp_path: Any) -> None:

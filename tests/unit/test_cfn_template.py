@@ -192,6 +192,9 @@ def test_every_function_uses_the_one_role_with_the_generated_policy(template: di
         # A function traces only what the API sampled (never WebSocket or scheduled calls alone).
         assert props["Tracing"] == "PassThrough"
         assert props["LoggingConfig"]["LogGroup"] == {"Ref": cfn.FUNCTION_LOGS}
+        # JSON lines at the app's level, none of Lambda's own START/END/REPORT lines.
+        assert props["LoggingConfig"]["LogFormat"] == "JSON"
+        assert props["LoggingConfig"]["SystemLogLevel"] == "WARN"
     role = resources[cfn.FUNCTION_ROLE]["Properties"]
     assert [p["PolicyDocument"] for p in role["Policies"]] == [iam.stack_policy(deployment=WITH_STREAM)]
     assert resources[cfn.FUNCTION_LOGS]["Properties"]["RetentionInDays"] == DEPLOYMENT.api.log_retention_days
