@@ -73,6 +73,13 @@ class NotFound(AppError):
     code = "not_found"
 
 
+class MethodNotAllowed(AppError):
+    """405: the path has routes, none for this method (`details.allow` lists them)."""
+
+    status = 405
+    code = "method_not_allowed"
+
+
 class Conflict(AppError):
     """409: the state changed under the caller; `details` carries the current state."""
 

@@ -30,7 +30,7 @@ from chalicelib import composition
 from chalicelib.api import idempotency
 from chalicelib.api.identity import authenticate, gateway_authorizer
 from chalicelib.config import get_settings
-from chalicelib.errors import AppError, Forbidden, Invalid, NotFound, TooLarge
+from chalicelib.errors import AppError, Forbidden, Invalid, MethodNotAllowed, NotFound, TooLarge
 from chalicelib.observability import logger, metrics
 from chalicelib.services.tokens import Claims
 from chalicelib.storage.errors import translate_client_error
@@ -136,16 +136,25 @@ def error_response(error: AppError, request_id: str | None = None) -> Response:
 
 
 def unknown_routes(routes: Any) -> Callable[[Request | None, Callable[[Any], Response]], Response]:
-    """An http middleware answering a request for no declared route with a 404 in the error
-    shape. Behind the HTTP API, any method or path without a route of its own reaches the
-    app on the default route (`/$default`); Chalice alone would answer it with its own 405
-    or 500 shape."""
+    """An http middleware answering, in the error shape, a request no route takes: 405 with
+    `Allow` for a declared path and another method, 404 for any other path. Behind the HTTP
+    API, a method or path without a route of its own reaches the app on the default route
+    (`/$default`: a 404, the gateway does not say which path matched); Chalice alone would
+    answer in its own shape (405, or 500 for an event without a route)."""
 
     def middleware(request: Request | None, get_response: Callable[[Any], Response]) -> Response:
-        if request is None or request.path not in routes or request.method not in routes[request.path]:
-            request_id = request.context.get("requestId") if request is not None else None
+        if request is not None and request.method in routes.get(request.path, ()):
+            return get_response(request)
+        request_id = request.context.get("requestId") if request is not None else None
+        allowed = sorted(routes.get(request.path, ())) if request is not None else []
+        if not allowed:
             return error_response(NotFound("no route for this method and path"), request_id)
-        return get_response(request)
+        response = error_response(
+            MethodNotAllowed(f"{request.method} is not a method of this path", details={"allow": allowed}),  # type: ignore[union-attr]
+            request_id,
+        )
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
 
     return middleware
 

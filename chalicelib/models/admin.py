@@ -84,7 +84,7 @@ class AuditEntry(ResponseModel):
     path: str
     params: dict[str, str]
     target: str
-    reason: str | None
+    reason: str | None = Field(default=None, description="Why, as the admin gave it; absent when none was given")
     details: str = Field(description="The request body as JSON (clipped)")
     status: int
 

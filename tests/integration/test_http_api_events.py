@@ -111,17 +111,28 @@ def test_a_route_with_path_parameters_gets_them(chalice_app: Any, new_player: An
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "route"),
+    ("method", "path"),
     [
-        ("GET", "/no/such/path", "/$default"),  # the default route: no route of its own
-        ("DELETE", "/health", "/$default"),  # a known path with a method it does not take
-        ("PATCH", "/health", "/health"),  # ... even if the gateway named the route
+        ("GET", "/no/such/path"),  # no route of its own
+        ("DELETE", "/health"),  # a known path with a method it does not take: the gateway sends it here too
     ],
 )
-def test_no_route_answers_404_in_the_error_shape(chalice_app: Any, method: str, path: str, route: str) -> None:
-    status, body = invoke(chalice_app, http_api_event(method, path, route=route))
+def test_the_default_route_answers_404_in_the_error_shape(chalice_app: Any, method: str, path: str) -> None:
+    status, body = invoke(chalice_app, http_api_event(method, path, route="/$default"))
     assert status == 404
     assert body == {"error": "no route for this method and path", "code": "not_found"}
+
+
+def test_a_declared_path_with_another_method_answers_405_in_the_error_shape(chalice_app: Any) -> None:
+    # chalice local and a REST API name the matched path: the app says which methods it takes.
+    answer = chalice_app(http_api_event("PATCH", "/health", route="/health"), LambdaContext("APIHandler", 512))
+    assert answer["statusCode"] == 405
+    assert answer["headers"]["Allow"] == "GET"
+    assert json.loads(answer["body"]) == {
+        "error": "PATCH is not a method of this path",
+        "code": "method_not_allowed",
+        "details": {"allow": ["GET"]},
+    }
 
 
 def test_an_event_without_a_route_answers_404_in_the_error_shape(chalice_app: Any) -> None:
