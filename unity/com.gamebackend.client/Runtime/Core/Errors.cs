@@ -39,7 +39,9 @@ namespace GameBackend
             try
             {
                 var body = (JObject)Json.Parse(response.Body);
-                message = (string)body["error"];
+                // API Gateway's own refusals (an HTTP API's throttling, a failed function) say
+                // {"message": ...}: keep their text; the code then comes from the status.
+                message = (string)body["error"] ?? (string)body["message"];
                 code = (string)body["code"];
                 details = body["details"];
             }

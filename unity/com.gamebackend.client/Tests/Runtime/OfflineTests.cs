@@ -46,6 +46,14 @@ namespace GameBackend.Tests
             Assert.IsInstanceOf<ServiceUnavailableException>(busy);
             Assert.AreEqual(TimeSpan.FromSeconds(2), busy.RetryAfter);
 
+            // The HTTP API's own throttling answer: no code, no Retry-After, still typed by its status.
+            var gateway = BackendException.FromResponse(FakeTransport.Answer(429, "{\"message\":\"Too Many Requests\"}"));
+            Assert.IsInstanceOf<RateLimitedException>(gateway);
+            Assert.AreEqual("rate_limited", gateway.Code);
+            Assert.AreEqual("Too Many Requests", gateway.Message);
+            Assert.IsNull(gateway.RetryAfter);
+            Assert.IsTrue(gateway.IsTransient);
+
             var proxy = BackendException.FromResponse(FakeTransport.Answer(502, "<html>bad gateway</html>"));
             Assert.AreEqual(502, proxy.Status);
             Assert.AreEqual("http_502", proxy.Code);
