@@ -2,8 +2,8 @@
 summary.
 
 Runs against moto's in-process `mock_aws`, tables created from the data definition;
-requests are counted with the harness's botocore hooks and write units with
-bench/write_units.py (DynamoDB's billing rules applied to the items written), never timed.
+requests and write units are counted with the harness's botocore hooks (bench/units.py:
+DynamoDB's billing rules applied to the items written), never timed.
 Events are counted into the analytics in the same transaction that stores them, so the
 write units per event include the counting: there is no stream handler to add.
 """
@@ -21,7 +21,6 @@ from moto import mock_aws
 
 from bench.bench_cold_start import create_table_request
 from bench.harness import Figure, count_requests
-from bench.write_units import count_write_units
 from chalicelib.config import Settings
 from chalicelib.game_config import get_game_config
 from chalicelib.observability import logger, metrics
@@ -118,20 +117,20 @@ def run() -> list[Figure]:
         # The session profile: every player sends 2 batches of 10 on its first day and on
         # the next (new player, active, D1), each batch resent once (no write then).
         total_units = 0
-        with count_write_units(client, lookup) as profile:
+        with count_requests(client, peek=lookup) as profile:
             for day in (DAY1, DAY1 + 86400):
                 for p in range(PLAYERS):
                     for _ in range(BATCHES_A_DAY):
                         batch = _batch(BATCH, day)
                         ingest(f"s{p}", batch, day)
                         ingest(f"s{p}", batch, day)
-        total_units = profile.units
+        total_units = profile.write_units
         sent = 2 * PLAYERS * BATCHES_A_DAY * BATCH
-        with count_write_units(client, lookup) as steady:
+        with count_requests(client, peek=lookup) as steady:
             ingest("s0", _batch(BATCH, DAY1 + 86400), DAY1 + 86400)
         figures += [
             Figure("events.write_units_per_event", total_units / sent, "units"),
-            Figure("events.write_units.batch_of_10_active_player", steady.units, "units"),
+            Figure("events.write_units.batch_of_10_active_player", steady.write_units, "units"),
             Figure("events.stream_handler.write_units_per_event", 0, "units"),
         ]
         day1 = dt.datetime.fromtimestamp(DAY1, dt.UTC).date()
