@@ -320,7 +320,11 @@ class FakeNotificationsRepository:
             limit += 1
         evaluated = found[:limit]
         last = evaluated[-1].id[1:] if len(found) > limit else None
-        return [n for n in evaluated if n.id[1:] != before], last
+        kept = [n for n in evaluated if n.id[1:] != before]
+        if before is not None and len(kept) == limit:  # the cursor's own item is gone
+            kept = kept[: limit - 1]
+            last = kept[-1].id[1:]
+        return kept, last
 
     def broadcasts_after(self, after: str, limit: int) -> list[Notification]:
         newest = sorted((n for n in self.broadcasts.values() if n.id[1:] >= after), key=lambda n: n.id, reverse=True)

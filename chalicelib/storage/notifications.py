@@ -318,6 +318,11 @@ class NotificationsRepository(TableRepository):
         items = [
             _notification(i) for i in (from_item(raw) for raw in resp.get("Items", [])) if _t_of_sk(i["SK"]) != before
         ]
+        if len(items) > limit:
+            # The cursor's own item is gone (deleted, or read when unread_only): the extra
+            # item asked for is a real one; the next page starts after the last kept.
+            items = items[:limit]
+            return items, items[-1].id[1:]
         last = resp.get("LastEvaluatedKey")
         return items, _t_of_sk(from_item(last)["SK"]) if last else None
 

@@ -326,11 +326,13 @@ def test_notifications_page_newest_first_with_an_exclusive_cursor(notifications_
     assert _ids(second) == newest[2:4] and last2 == newest[3][1:]
     rest, end = repo.page(player, before=last2, limit=5)
     assert _ids(rest) == newest[4:] and end is None
-    # A cursor whose own item is gone still pages from its place (one item more than
-    # asked: the one asked for in its stead; the service trims its page).
+    # A cursor whose own item is gone still pages from its place, never more than asked,
+    # and the next page goes on from the last item given.
     assert repo.delete(player, first[1], _day(first[1])) is True
     after_gap, gap_last = repo.page(player, before=last, limit=1)
-    assert _ids(after_gap) == newest[2:4] and gap_last == newest[3][1:]
+    assert _ids(after_gap) == newest[2:3] and gap_last == newest[2][1:]
+    following, _ = repo.page(player, before=gap_last, limit=1)
+    assert _ids(following) == newest[3:4]
 
 
 def test_notifications_mark_read_once_and_the_unread_page(notifications_repo):
