@@ -68,14 +68,21 @@ class Build:
     def run(
         self, *args: str, env: dict[str, str] | None = None, exe: str = "GameBackend.Tests.exe"
     ) -> subprocess.CompletedProcess[str]:
+        # The C# tests' scratch files (Path.GetTempPath(): device stores, journals) go under
+        # the build's folder, which pytest cleans, not the machine's /tmp.
+        self.tmp.mkdir(exist_ok=True)
         return subprocess.run(
             ["mono", "--debug", str(self.out / exe), *args],
             cwd=self.out,
             capture_output=True,
             text=True,
             timeout=300,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, "TMPDIR": str(self.tmp), **(env or {})},
         )
+
+    @property
+    def tmp(self) -> Path:
+        return self.out / "tmp"
 
 
 @pytest.fixture(scope="module")
@@ -230,6 +237,7 @@ OFFLINE_FIXTURES = ("OfflineTests.", "AccountSafetyTests.", "PlatformTests.")
 
 def test_client_logic_offline_on_a_single_threaded_main_thread_context(build: Build) -> None:
     proc = build.run(*OFFLINE_FIXTURES, env={"GAMEBACKEND_URL": ""})
+    assert list(build.tmp.glob("gamebackend-tests-*")), "the tests' scratch folders are not under the build"
     print(proc.stdout)  # with pytest -s: the FIGURE lines (cost of Track with 1,000 events queued)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     results = outcomes(proc.stdout)
