@@ -16,6 +16,8 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mypy_boto3_apigatewaymanagementapi import ApiGatewayManagementApiClient
 
     from chalicelib.game_config.declarations import GameConfig
@@ -141,11 +143,16 @@ def close_leaderboard_periods() -> list[dict[str, str]]:
     return leaderboards.close_ended_periods(config=game_config(), repo=leaderboards_repo())
 
 
-def erase_deleted_accounts_again() -> list[str]:
-    """Every 15 minutes: the second erasure of accounts deleted long enough ago."""
-    from chalicelib.services import players
+def erase_deleted_accounts_again(now: Callable[[], float] | None = None) -> list[str]:
+    """Every 15 minutes: the second pass over accounts deleted or banned long enough ago
+    (`now`: the job's clock, the system's unless given)."""
+    from chalicelib.clock import system_clock
+    from chalicelib.services import leaderboards, players
 
-    return players.erase_again_job(repo=players_repo())
+    def remove_entries(player_id: str) -> int:
+        return leaderboards.erase_player(config=game_config(), player_id=player_id, repo=leaderboards_repo())
+
+    return players.erase_again_job(repo=players_repo(), remove_entries=remove_entries, clock=now or system_clock)
 
 
 # the reactions, each loading its service when it first runs ----------------------------

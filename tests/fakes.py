@@ -431,7 +431,10 @@ class FakePlayersRepository:
             player_id=player_id, status=DELETED, changed_at=at, username=username or None
         )
         if erase_again_at is not None:
-            self.erase_again[f"{erase_again_at}#{player_id}"] = player_id
+            self.queue_again(player_id, erase_again_at)
+
+    def queue_again(self, player_id: str, at: str) -> None:
+        self.erase_again[f"{at}#{player_id}"] = player_id
 
     def erasures_due(self, now: str, limit: int) -> list[tuple[str, str]]:
         return [(k, self.erase_again[k]) for k in sorted(self.erase_again) if k <= now][:limit]

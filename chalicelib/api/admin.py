@@ -196,9 +196,13 @@ def admin_ban(call: Call, player_id: str) -> dict[str, Any]:
     view = _set_ban(call, player_id, banned=True)
     realtime.close_player(player_id)  # and their open sockets are closed
     if call.body.remove_leaderboard_entries:
-        from chalicelib.services import leaderboards
+        from chalicelib.clock import iso, system_clock
+        from chalicelib.services import leaderboards, players
 
-        # After the ban, so no new score of theirs arrives; idempotent, so a retry finishes it.
+        # After the ban, so no new score of theirs starts; idempotent, so a retry finishes it.
+        # A score request that passed its account check just before the ban can still land:
+        # the scheduled second pass removes the entries again once no such request can run.
+        composition.players_repo().queue_again(player_id, iso(players.remove_entries_again_at(system_clock())))
         view["leaderboard_entries_removed"] = leaderboards.erase_player(
             config=composition.game_config(), player_id=player_id, repo=composition.leaderboards_repo()
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import Clock, iso, system_clock
@@ -9,7 +10,7 @@ from chalicelib.display_names import shown_display_name
 from chalicelib.errors import ConditionFailed, NotFound
 from chalicelib.services import account_status, erasure, hooks
 from chalicelib.storage.accounts import AccountsGateway
-from chalicelib.storage.players import AccountStatus, PlayersRepository, Profile
+from chalicelib.storage.players import BANNED, DELETED, AccountStatus, PlayersRepository, Profile
 
 if TYPE_CHECKING:
     from chalicelib.game_config.declarations import GameConfig
@@ -122,19 +123,37 @@ def delete_account(
     return {"player_id": player_id, "deleted": True, "erased": erased}
 
 
-def erase_again_job(*, repo: PlayersRepository, clock: Clock = system_clock, batch: int = 25) -> list[str]:
-    """The second erasure of deleted accounts, once due (scheduled).
+def remove_entries_again_at(now: float) -> float:
+    """When a ban's second removal of leaderboard entries runs: after every score request
+    that passed its account check before the ban has ended."""
+    return now + REQUEST_BOUND_SECONDS
+
+
+def erase_again_job(
+    *,
+    repo: PlayersRepository,
+    remove_entries: Callable[[str], int] | None = None,
+    clock: Clock = system_clock,
+    batch: int = 25,
+) -> list[str]:
+    """The second pass over deleted and banned accounts, once due (scheduled).
 
     The account check runs when a request starts, so a request that passed it just
-    before the deletion can still write after the first erasure (a stat, a score, a save
-    upload). Erasing again once every such request has ended leaves nothing behind.
-    Idempotent: an interrupted run leaves the queue entry, and the next run erases again.
+    before the deletion or the ban can still write after the first erasure (a stat, a
+    score, a save upload). Once every such request has ended: a deleted account is erased
+    again, leaving nothing behind; an account still banned loses the leaderboard entries
+    such a request wrote (`remove_entries`); one unbanned meanwhile keeps what it has.
+    Idempotent: an interrupted run leaves the queue entry, and the next run does it again.
     """
     done: list[str] = []
     while True:
         due = repo.erasures_due(iso(clock()), batch)
         for queue_key, player_id in due:
-            erasure.erase_everything(player_id)
+            status = repo.get_account_status(player_id)
+            if status is not None and status.status == DELETED:
+                erasure.erase_everything(player_id)
+            elif status is not None and status.status == BANNED and remove_entries is not None:
+                remove_entries(player_id)
             repo.erase_again_done(queue_key)
             done.append(player_id)
         if len(due) < batch:

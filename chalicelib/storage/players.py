@@ -279,14 +279,19 @@ class PlayersRepository(TableRepository):
             item["username"] = username
         self.client.put_item(TableName=self.table, Item=to_item(item))
         if erase_again_at is not None:
-            self.client.put_item(
-                TableName=self.table,
-                Item=to_item({"PK": ERASE_AGAIN_PK, "SK": f"{erase_again_at}#{player_id}", "player_id": player_id}),
-            )
+            self.queue_again(player_id, erase_again_at)
+
+    def queue_again(self, player_id: str, at: str) -> None:
+        """Queue the account for the second pass at `at` (ISO time): a deleted account is
+        erased again, a banned one loses its leaderboard entries again (`erasures_due`)."""
+        self.client.put_item(
+            TableName=self.table,
+            Item=to_item({"PK": ERASE_AGAIN_PK, "SK": f"{at}#{player_id}", "player_id": player_id}),
+        )
 
     def erasures_due(self, now: str, limit: int) -> list[tuple[str, str]]:
-        """Deleted accounts whose second erasure is due at `now` (ISO time), oldest first:
-        (queue key, player id). One partition: deletions are rare."""
+        """Accounts whose second pass is due at `now` (ISO time), oldest first: (queue key,
+        player id). One partition: deletions and bans are rare."""
         resp = self.client.query(
             TableName=self.table,
             KeyConditionExpression="PK = :pk AND SK <= :now",

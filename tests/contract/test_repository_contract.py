@@ -558,6 +558,9 @@ def test_deletion_mark_keeps_the_username_and_queues_a_second_erasure(achievemen
     players.erase_again_done(due[0][0])
     players.erase_again_done(due[0][0])  # idempotent
     assert ours(players.erasures_due("2031-05-01T00:10:00.001Z", 1000)) == []
+    # A ban queues its second pass the same way (the job reads the status to tell them apart).
+    players.queue_again(other, "2031-05-01T00:12:00.000Z")
+    assert [p for _, p in ours(players.erasures_due("2031-05-01T00:12:00.001Z", 1000))] == [other]
 
 
 def test_email_claims_and_rate_windows(achievements_repos):

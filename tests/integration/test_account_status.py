@@ -210,3 +210,76 @@ def test_a_write_that_passed_its_check_before_the_deletion_is_erased_by_the_seco
     assert items_mentioning(player.player_id) == []
     assert player.player_id not in players.erase_again_job(repo=repo, clock=lambda: later)
     assert all(pid != player.player_id for _, pid in repo.erasures_due("9999", 1000))
+
+
+def _entries_of(player_id: str) -> list[tuple[str, str]]:
+    from chalicelib.storage.leaderboards import LeaderboardsRepository
+
+    return [(board, period) for board, period, _ in LeaderboardsRepository().player_entries(player_id)]
+
+
+def _late_score(player_id: str) -> None:
+    """What a score request that passed its account check just before the ban writes."""
+    from chalicelib.game_config import get_game_config
+    from chalicelib.services import leaderboards
+    from chalicelib.storage.leaderboards import LeaderboardsRepository
+
+    config = get_game_config()
+    leaderboards.submit_score(
+        board_id="daily_score",
+        board=config.leaderboards["daily_score"],
+        player_id=player_id,
+        score=999_999,
+        writer="client",
+        repo=LeaderboardsRepository(),
+        names=lambda ids: {},
+        rank=False,
+    )
+
+
+def test_a_score_that_lands_after_the_ban_is_removed_by_the_second_pass(api, admin, new_player):
+    """A ban removes the player's entries, but a score request that passed its account
+    check just before can still write one. The ban queues a second removal, run by the
+    erase-again job once no such request can still be running."""
+    from chalicelib import composition
+    from chalicelib.services import players
+
+    player = new_player()
+    assert api.post("/leaderboards/daily_score/scores", {"score": 10}, player=player).status == 200
+    banned_at = time.time()
+    resp = ban(api, admin, player.player_id)
+    assert resp.status == 200 and resp.json["leaderboard_entries_removed"] == 1
+    _late_score(player.player_id)
+    assert _entries_of(player.player_id) == [("daily_score", _entries_of(player.player_id)[0][1])]
+
+    repo = PlayersRepository()
+    job = composition.erase_deleted_accounts_again
+    # Not due yet: a score request of the player may still be running.
+    early = players.erase_again_job(repo=repo, remove_entries=lambda p: 0, clock=lambda: banned_at + 1)
+    assert player.player_id not in early
+    due = players.remove_entries_again_at(banned_at) + 5
+    assert player.player_id in job(lambda: due)  # the scheduled job, as deployed
+    assert _entries_of(player.player_id) == []
+    assert api.get("/players/me", player=player).status == 403  # still banned
+
+
+def test_an_account_unbanned_before_the_second_pass_keeps_its_new_scores(api, admin, new_player):
+    from chalicelib.services import players
+
+    player = new_player()
+    banned_at = time.time()
+    assert ban(api, admin, player.player_id).status == 200
+    assert ban(api, admin, player.player_id, action="unban").status == 200
+    assert api.post("/leaderboards/daily_score/scores", {"score": 10}, player=player).status == 200
+    removed: list[str] = []
+    due = players.remove_entries_again_at(banned_at) + 5
+
+    def remove(player_id: str) -> int:
+        removed.append(player_id)
+        return 0
+
+    assert player.player_id in players.erase_again_job(
+        repo=PlayersRepository(), remove_entries=remove, clock=lambda: due
+    )
+    assert player.player_id not in removed
+    assert len(_entries_of(player.player_id)) == 1
