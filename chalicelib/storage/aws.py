@@ -6,7 +6,10 @@ transfer helpers, which the app does not use, and costs a cold start its import.
 
 from __future__ import annotations
 
+import gc
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import botocore.session
@@ -31,6 +34,31 @@ BOTO_CONFIG = Config(
 
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
+# Whether the first client build has frozen the process's objects (see _collector_paused).
+_frozen = False
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No garbage collection while a client is built; the process's first build then
+    freezes what the process holds (gc.freeze). The collector is left as it was.
+
+    A client's service model and endpoint rules are tens of thousands of objects that live
+    as long as the container, as do the modules loaded before them. Collections during the
+    build find nothing to free, and every later full collection would scan all of them
+    again; on a cold start these collections took about a tenth of the time.
+    """
+    global _frozen
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+        if not _frozen:
+            gc.freeze()
+            _frozen = True
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _client(service: str) -> Any:
@@ -40,8 +68,9 @@ def _client(service: str) -> Any:
             client = _clients.get(service)
             if client is None:
                 # botocore honours AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> itself.
-                session = botocore.session.get_session()
-                client = session.create_client(service, region_name=get_settings().region, config=BOTO_CONFIG)
+                with _collector_paused():
+                    session = botocore.session.get_session()
+                    client = session.create_client(service, region_name=get_settings().region, config=BOTO_CONFIG)
                 _clients[service] = client
     return client
 
@@ -68,12 +97,15 @@ def connections_api() -> ApiGatewayManagementApiClient | None:
         with _lock:
             client = _clients.get("apigatewaymanagementapi")
             if client is None:
-                session = botocore.session.get_session()
                 # A push is best effort and must not hold the triggering request for long.
                 config = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=3)
-                client = session.create_client(
-                    "apigatewaymanagementapi", region_name=get_settings().region, endpoint_url=endpoint, config=config
-                )
+                with _collector_paused():
+                    client = botocore.session.get_session().create_client(
+                        "apigatewaymanagementapi",
+                        region_name=get_settings().region,
+                        endpoint_url=endpoint,
+                        config=config,
+                    )
                 _clients["apigatewaymanagementapi"] = client
     return client  # type: ignore[return-value]
 
