@@ -1,7 +1,8 @@
 """AWS clients, built once per container on first use (never at import).
 
 Low-level clients straight from botocore: boto3's session adds only resources and S3
-transfer helpers, which the app does not use, and costs a cold start its import.
+transfer helpers, which the app does not use, and costs a cold start its import. Most of
+botocore (its session, client and config modules) is imported by the first build too.
 """
 
 from __future__ import annotations
@@ -12,9 +13,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-import botocore.session
-from botocore.config import Config
-
 from chalicelib.config import get_settings
 
 if TYPE_CHECKING:
@@ -23,14 +21,21 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
 
-# boto3's `standard` retry mode: exponential backoff with jitter on throttling and
-# transient errors. What still fails after these attempts surfaces as a 503.
-BOTO_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 4},
-    connect_timeout=3,
-    read_timeout=10,
-    max_pool_connections=32,
-)
+# The clients' botocore Config, as its keyword arguments. boto3's `standard` retry mode:
+# exponential backoff with jitter on throttling and transient errors. What still fails
+# after these attempts surfaces as a 503.
+BOTO_CONFIG: dict[str, Any] = {
+    "retries": {"mode": "standard", "max_attempts": 4},
+    "connect_timeout": 3,
+    "read_timeout": 10,
+    "max_pool_connections": 32,
+}
+# A push is best effort and must not hold the triggering request for long.
+PUSH_CONFIG: dict[str, Any] = {
+    "retries": {"mode": "standard", "max_attempts": 2},
+    "connect_timeout": 2,
+    "read_timeout": 3,
+}
 
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
@@ -61,17 +66,24 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _build(service: str, config: dict[str, Any], endpoint_url: str | None = None) -> Any:
+    # botocore honours AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> itself.
+    with _collector_paused():
+        import botocore.session
+        from botocore.config import Config
+
+        return botocore.session.get_session().create_client(
+            service, region_name=get_settings().region, endpoint_url=endpoint_url, config=Config(**config)
+        )
+
+
 def _client(service: str) -> Any:
     client = _clients.get(service)
     if client is None:
         with _lock:
             client = _clients.get(service)
             if client is None:
-                # botocore honours AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> itself.
-                with _collector_paused():
-                    session = botocore.session.get_session()
-                    client = session.create_client(service, region_name=get_settings().region, config=BOTO_CONFIG)
-                _clients[service] = client
+                client = _clients[service] = _build(service, BOTO_CONFIG)
     return client
 
 
@@ -97,16 +109,7 @@ def connections_api() -> ApiGatewayManagementApiClient | None:
         with _lock:
             client = _clients.get("apigatewaymanagementapi")
             if client is None:
-                # A push is best effort and must not hold the triggering request for long.
-                config = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=3)
-                with _collector_paused():
-                    client = botocore.session.get_session().create_client(
-                        "apigatewaymanagementapi",
-                        region_name=get_settings().region,
-                        endpoint_url=endpoint,
-                        config=config,
-                    )
-                _clients["apigatewaymanagementapi"] = client
+                client = _clients["apigatewaymanagementapi"] = _build("apigatewaymanagementapi", PUSH_CONFIG, endpoint)
     return client  # type: ignore[return-value]
 
 

@@ -1,4 +1,5 @@
-"""AWS clients: built with the collector paused, the process's first build freezing what it holds."""
+"""AWS clients: built with the collector paused, the process's first build importing most
+of botocore and freezing what the process holds."""
 
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 PROBE = """
 import gc, json, sys
 
-from chalicelib.storage import aws
+from chalicelib.storage import aws, players  # what a route's first repository loads
 
 report = {}
 if sys.argv[1] == "disabled":
     gc.disable()
 report["frozen_before"] = gc.get_freeze_count()
+report["session_before"] = "botocore.session" in sys.modules
 aws.dynamodb()
+report["session_after_first"] = "botocore.session" in sys.modules
 report["enabled_after_first"] = gc.isenabled()
 report["frozen_after_first"] = gc.get_freeze_count()
 aws.s3()
@@ -48,6 +51,9 @@ def _probe(collector: str) -> dict[str, int | bool]:
 def test_the_first_client_freezes_what_the_process_holds_and_the_collector_runs_again() -> None:
     report = _probe("enabled")
     assert report["frozen_before"] == 0
+    # botocore's session, client and config modules load inside the paused build, frozen with it.
+    assert report["session_before"] is False
+    assert report["session_after_first"] is True
     assert report["enabled_after_first"] is True
     # The modules and the client's service model: out of every later collection.
     assert report["frozen_after_first"] > 10_000
