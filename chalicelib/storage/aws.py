@@ -48,10 +48,11 @@ def _collector_paused() -> Iterator[None]:
     """No garbage collection while a client is built; the process's first build then
     freezes what the process holds (gc.freeze). The collector is left as it was.
 
-    A client's service model and endpoint rules are tens of thousands of objects that live
-    as long as the container, as do the modules loaded before them. Collections during the
-    build find nothing to free, and every later full collection would scan all of them
-    again; on a cold start these collections took about a tenth of the time.
+    The botocore modules the first build imports and a client's service model and endpoint
+    rules are tens of thousands of objects that live as long as the container, as do the
+    modules loaded before them. Collections during the build find nothing to free, and
+    every later full collection would scan all of them again; on a cold start these
+    collections took about a tenth of the time.
     """
     global _frozen
     enabled = gc.isenabled()
