@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
-from botocore.config import Config
 
 from chalicelib.config import reset_settings
 from chalicelib.storage import aws
@@ -22,7 +21,7 @@ ADMIN_PASSWORD = "Admin-local-1"
 # threads can wait longer than the app's 10 s read timeout for its turn, and the retry
 # of a write that did happen is another outcome. The tests check outcomes, not the
 # machine's speed (tests/faults.py injects failures on purpose), so they wait.
-PATIENT = Config(read_timeout=600, connect_timeout=60)
+PATIENT = {"read_timeout": 600, "connect_timeout": 60}
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +33,7 @@ def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIn]:
     """
     saved = dict(os.environ)
     saved_config = aws.BOTO_CONFIG
-    aws.BOTO_CONFIG = saved_config.merge(PATIENT)
+    aws.BOTO_CONFIG = {**saved_config, **PATIENT}
     state_dir = tmp_path_factory.mktemp("standin-state")
     server = start_standin(port=0, state_dir=state_dir)
     try:

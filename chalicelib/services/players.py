@@ -9,11 +9,11 @@ from chalicelib.clock import Clock, iso, system_clock
 from chalicelib.display_names import shown_display_name
 from chalicelib.errors import ConditionFailed, NotFound
 from chalicelib.services import account_status, erasure, hooks
-from chalicelib.storage.accounts import AccountsGateway
 from chalicelib.storage.players import BANNED, DELETED, AccountStatus, PlayersRepository, Profile
 
 if TYPE_CHECKING:
     from chalicelib.game_config.declarations import GameConfig
+    from chalicelib.storage.accounts import AccountsGateway
 
 
 def default_display_name(player_id: str) -> str:

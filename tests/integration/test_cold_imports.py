@@ -118,6 +118,7 @@ def test_get_players_me_loads_the_players_service_only(standin: Any, new_player:
     assert {"chalicelib.services.account_status", "chalicelib.services.players"} <= services
     assert "pydantic" not in loaded["after_request"]  # no body to validate, no model to build
     assert "boto3" not in loaded["after_request"]  # botocore's client is all the app uses
+    assert "chalicelib.storage.accounts" not in loaded["after_request"]  # Cognito: sign-up and deletion only
     assert not services & {
         f"chalicelib.services.{name}"
         for name in (
@@ -158,6 +159,7 @@ def test_a_stat_update_loads_what_reacts_to_it_and_nothing_else(standin: Any, ne
     assert "chalicelib.game_config.declarations" in loaded["after_request"]
     assert "chalicelib.game_config.schema" not in loaded["after_request"]
     assert "pydantic" not in loaded["after_request"]
+    assert "chalicelib.storage.accounts" not in loaded["after_request"]
     # The stat feed (leaderboards) and the listener (achievements) ran: the process was wired.
     assert {
         "chalicelib.services.stats",
