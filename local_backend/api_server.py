@@ -84,6 +84,32 @@ def configure_http_front(*, verbose: bool) -> None:
             setattr(ChaliceRequestHandler, f"do_{verb}", admitted)
     if not verbose:
         ChaliceRequestHandler.log_message = _quiet  # type: ignore[method-assign,assignment]
+    route_unknown_paths_to_the_app()
+
+
+DEFAULT_ROUTE = "/$default"
+
+
+def route_unknown_paths_to_the_app() -> None:
+    """A path no route matches reaches the app on the default route, as behind the deployed
+    HTTP API (the app answers 404 `not_found` in the error shape), instead of chalice
+    local's REST-style 403 `{"message": "Missing Authentication Token"}`."""
+    from urllib.parse import parse_qs, urlparse
+
+    from chalice.local import MatchResult, RouteMatcher
+
+    if getattr(RouteMatcher, "default_route", False):
+        return
+    match = RouteMatcher.match_route
+
+    def match_or_default(self: Any, url: str) -> Any:
+        try:
+            return match(self, url)
+        except ValueError:
+            return MatchResult(DEFAULT_ROUTE, {}, parse_qs(urlparse(url).query, keep_blank_values=True))
+
+    RouteMatcher.match_route = match_or_default  # type: ignore[method-assign]
+    RouteMatcher.default_route = True  # type: ignore[attr-defined]
 
 
 def _quiet(self: Any, format: str, *args: Any) -> None:

@@ -171,3 +171,29 @@ def test_at_most_a_few_requests_run_the_app_at_once() -> None:
         server.server.shutdown()
         server.server.server_close()
     assert answers == [200] * clients
+
+
+def test_unrouted_requests_get_the_error_shape_as_deployed(backend: Any) -> None:
+    """A path without a route reaches the app, as on the deployed HTTP API's default route:
+    404 `not_found` in the error shape (chalice local alone answers API Gateway REST's 403
+    `Missing Authentication Token`); a declared path with another method is a 405 with Allow."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    def call(method: str, path: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+        request = urllib.request.Request(backend.url + path, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as resp:
+                return resp.status, json.loads(resp.read()), dict(resp.headers)
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read()), dict(err.headers)
+
+    for path in ("/no/such/path", "/players/me/nothing?x=1", "/"):
+        status, body, _ = call("GET", path)
+        assert status == 404, (path, body)
+        assert body == {"error": "no route for this method and path", "code": "not_found"}
+    status, body, headers = call("DELETE", "/health")
+    assert status == 405 and body["code"] == "method_not_allowed" and headers["Allow"] == "GET"
+    status, body, _ = call("GET", "/health")
+    assert status == 200 and body["status"] == "ok"
