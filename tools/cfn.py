@@ -648,21 +648,26 @@ def gateway_responses() -> dict[str, Any]:
     return responses
 
 
-ACCESS_LOG_FORMAT = json.dumps(
-    {
-        "requestId": "$context.requestId",
-        "ip": "$context.identity.sourceIp",
-        "requestTime": "$context.requestTime",
-        "method": "$context.httpMethod",
-        "path": "$context.resourcePath",
-        "status": "$context.status",
-        "responseLength": "$context.responseLength",
-        "latency": "$context.responseLatency",
-        "integrationLatency": "$context.integrationLatency",
-        "error": "$context.error.message",
-    },
-    separators=(",", ":"),
-)
+def _access_log_format(route: tuple[str, str]) -> str:
+    """One JSON line per request; `route` names the matched route's field and variable."""
+    return json.dumps(
+        {
+            "requestId": "$context.requestId",
+            "ip": "$context.identity.sourceIp",
+            "requestTime": "$context.requestTime",
+            "method": "$context.httpMethod",
+            route[0]: route[1],
+            "status": "$context.status",
+            "responseLength": "$context.responseLength",
+            "latency": "$context.responseLatency",
+            "integrationLatency": "$context.integrationLatency",
+            "error": "$context.error.message",
+        },
+        separators=(",", ":"),
+    )
+
+
+ACCESS_LOG_FORMAT = _access_log_format(("path", "$context.resourcePath"))
 
 
 def trace_sampling_rule(deployment: DeploymentDefinition, stage_name: str) -> dict[str, Any]:
@@ -727,21 +732,7 @@ def method_settings(paths: dict[str, Any], deployment: DeploymentDefinition) -> 
 # -- the HTTP API ---------------------------------------------------------------------
 
 HTTP_STAGE = "api"  # the stage Chalice names: https://<api>.execute-api.<region>.amazonaws.com/api/
-HTTP_ACCESS_LOG_FORMAT = json.dumps(
-    {
-        "requestId": "$context.requestId",
-        "ip": "$context.identity.sourceIp",
-        "requestTime": "$context.requestTime",
-        "method": "$context.httpMethod",
-        "route": "$context.routeKey",
-        "status": "$context.status",
-        "responseLength": "$context.responseLength",
-        "latency": "$context.responseLatency",
-        "integrationLatency": "$context.integrationLatency",
-        "error": "$context.error.message",
-    },
-    separators=(",", ":"),
-)
+HTTP_ACCESS_LOG_FORMAT = _access_log_format(("route", "$context.routeKey"))
 
 
 def _proxy(uri: Any) -> dict[str, Any]:

@@ -260,6 +260,11 @@ def test_cost_returning_day_unlocks_nothing_again() -> None:
     assert blended == pytest.approx(share * first + (1 - share) * returning, abs=0.011)
 
 
+def _rest_stage(**settings: Any) -> dict[str, Any]:
+    """What `bench.cost.deployed()` says of a stage with a REST API and these settings."""
+    return {"api_kind": "rest", "platform_logs": False, **settings}
+
+
 def test_cost_prices_custom_metrics_and_traces_as_deployed(monkeypatch: pytest.MonkeyPatch) -> None:
     """Custom metrics are billed per metric whatever the traffic, and only when the stage
     publishes them; traces are the sampled share of the REST calls."""
@@ -282,17 +287,7 @@ def test_cost_prices_custom_metrics_and_traces_as_deployed(monkeypatch: pytest.M
     assert cost.deployed()["metrics"] is False
     assert cost.monthly(day, jobs, (0, 0), profile, prices, 1_000)["cloudwatch_metrics"] == 0
 
-    monkeypatch.setattr(
-        cost,
-        "deployed",
-        lambda: {
-            "api_kind": "rest",
-            "platform_logs": False,
-            "tracing": True,
-            "trace_sample_rate": 0.5,
-            "metrics": True,
-        },
-    )
+    monkeypatch.setattr(cost, "deployed", lambda: _rest_stage(tracing=True, trace_sample_rate=0.5, metrics=True))
     for dau in (1_000, 1_000_000):
         usd = cost.monthly(day, jobs, (0, 0), profile, prices, dau)
         assert usd["cloudwatch_metrics"] == pytest.approx(2 * metric)  # the same at any scale
@@ -320,17 +315,7 @@ def test_cost_prices_the_kind_of_api_deployed(monkeypatch: pytest.MonkeyPatch) -
     assert usd["api_gateway"] == pytest.approx(calls / 1e6 * prices["api_gateway_http_per_million"]["price"])
     assert usd["xray"] == 0
 
-    monkeypatch.setattr(
-        cost,
-        "deployed",
-        lambda: {
-            "api_kind": "rest",
-            "platform_logs": False,
-            "tracing": False,
-            "trace_sample_rate": 0.05,
-            "metrics": False,
-        },
-    )
+    monkeypatch.setattr(cost, "deployed", lambda: _rest_stage(tracing=False, trace_sample_rate=0.05, metrics=False))
     usd = cost.monthly(day, {}, (0, 0), profile, prices, 1_000_000)
     assert usd["api_gateway"] == pytest.approx(calls / 1e6 * prices["api_gateway_rest_per_million"]["price"])
 
