@@ -698,6 +698,18 @@ def _method_path(path: str) -> str:
     return "/" + path.replace("/", "~1")
 
 
+def strict_routes(paths: dict[str, Any], deployment: DeploymentDefinition) -> list[tuple[str, str]]:
+    """(path, method) of the routes under the stricter limits (`strict_prefixes`), sorted;
+    Chalice's CORS stubs (OPTIONS) and OpenAPI extensions are not routes."""
+    return [
+        (path, method)
+        for path in sorted(paths)
+        if path.startswith(deployment.api.strict_prefixes)
+        for method in sorted(paths[path])
+        if not method.startswith("x-") and method != "options"
+    ]
+
+
 def method_settings(paths: dict[str, Any], deployment: DeploymentDefinition) -> list[dict[str, Any]]:
     api = deployment.api
     settings: list[dict[str, Any]] = [
@@ -711,21 +723,16 @@ def method_settings(paths: dict[str, Any], deployment: DeploymentDefinition) -> 
             "MetricsEnabled": False,
         }
     ]
-    for path in sorted(paths):
-        if not path.startswith(api.strict_prefixes):
-            continue
-        for method in sorted(paths[path]):
-            if method.startswith("x-") or method == "options":
-                continue
-            settings.append(
-                {
-                    "ResourcePath": _method_path(path),
-                    "HttpMethod": method.upper(),
-                    "ThrottlingRateLimit": api.strict_rate_limit,
-                    "ThrottlingBurstLimit": api.strict_burst_limit,
-                    "MetricsEnabled": False,
-                }
-            )
+    for path, method in strict_routes(paths, deployment):
+        settings.append(
+            {
+                "ResourcePath": _method_path(path),
+                "HttpMethod": method.upper(),
+                "ThrottlingRateLimit": api.strict_rate_limit,
+                "ThrottlingBurstLimit": api.strict_burst_limit,
+                "MetricsEnabled": False,
+            }
+        )
     return settings
 
 
@@ -782,16 +789,13 @@ def http_api_definition(rest_body: dict[str, Any]) -> dict[str, Any]:
 def http_route_settings(paths: dict[str, Any], deployment: DeploymentDefinition) -> dict[str, Any]:
     """The stricter throttling of the unauthenticated routes, by route key."""
     api = deployment.api
-    settings: dict[str, Any] = {}
-    for path in sorted(paths):
-        if not path.startswith(api.strict_prefixes):
-            continue
-        for method in sorted(paths[path]):
-            settings[f"{method.upper()} {path}"] = {
-                "ThrottlingRateLimit": api.strict_rate_limit,
-                "ThrottlingBurstLimit": api.strict_burst_limit,
-            }
-    return settings
+    return {
+        f"{method.upper()} {path}": {
+            "ThrottlingRateLimit": api.strict_rate_limit,
+            "ThrottlingBurstLimit": api.strict_burst_limit,
+        }
+        for path, method in strict_routes(paths, deployment)
+    }
 
 
 def http_api(template: dict[str, Any], deployment: DeploymentDefinition) -> None:

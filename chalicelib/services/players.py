@@ -132,7 +132,7 @@ def remove_entries_again_at(now: float) -> float:
 def erase_again_job(
     *,
     repo: PlayersRepository,
-    remove_entries: Callable[[str], int] | None = None,
+    remove_entries: Callable[[str], int],
     clock: Clock = system_clock,
     batch: int = 25,
 ) -> list[str]:
@@ -152,7 +152,7 @@ def erase_again_job(
             status = repo.get_account_status(player_id)
             if status is not None and status.status == DELETED:
                 erasure.erase_everything(player_id)
-            elif status is not None and status.status == BANNED and remove_entries is not None:
+            elif status is not None and status.status == BANNED:
                 remove_entries(player_id)
             repo.erase_again_done(queue_key)
             done.append(player_id)

@@ -179,6 +179,7 @@ def test_a_write_that_passed_its_check_before_the_deletion_is_erased_by_the_seco
     """A request checks the account when it starts; one that started just before the
     deletion can write after the first erasure (here: its stat update and its score land
     late). The second erasure, once no such request can still run, removes what it wrote."""
+    from chalicelib import composition
     from chalicelib.game_config import get_game_config
     from chalicelib.services import players, stats
 
@@ -202,13 +203,13 @@ def test_a_write_that_passed_its_check_before_the_deletion_is_erased_by_the_seco
     delay = players.erase_again_delay(get_game_config())
     assert delay >= players.REQUEST_BOUND_SECONDS + get_game_config().saves.upload_url_seconds
     # Not yet due: nothing is erased (a request of the account may still be running).
-    assert player.player_id not in players.erase_again_job(repo=repo, clock=lambda: deleted_at + 1)
+    assert player.player_id not in composition.erase_deleted_accounts_again(lambda: deleted_at + 1)
     assert items_mentioning(player.player_id) == resurrected
     # Due: erased, and taken off the queue (a second run does nothing for it).
     later = deleted_at + delay + 5
-    assert player.player_id in players.erase_again_job(repo=repo, clock=lambda: later)
+    assert player.player_id in composition.erase_deleted_accounts_again(lambda: later)
     assert items_mentioning(player.player_id) == []
-    assert player.player_id not in players.erase_again_job(repo=repo, clock=lambda: later)
+    assert player.player_id not in composition.erase_deleted_accounts_again(lambda: later)
     assert all(pid != player.player_id for _, pid in repo.erasures_due("9999", 1000))
 
 
